@@ -1,0 +1,138 @@
+"""Engine factory, migrations and the unit of work, shared by both services' databases.
+
+- SQLite (the default, a file per service) runs in WAL mode with foreign keys on; a writing unit
+  of work starts with ``BEGIN IMMEDIATE`` so that two writers queue on the busy timeout instead of
+  failing when a read transaction tries to upgrade to a write.
+- PostgreSQL goes through psycopg 3; ``postgresql://`` URLs are accepted as they are.
+- Every command that opens a database first brings it to the latest migration (``open_database``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from tixtrace.kernel.errors import BadInput
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A MetaData with stable constraint names, so migrations name them the same on both databases."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URL forms people type and return the one SQLAlchemy needs (psycopg 3 for PostgreSQL)."""
+    if not url or not url.strip():
+        raise BadInput("a database URL is required (sqlite:///path/file.db or postgresql://...)",
+                       code="INVALID_DATABASE_URL")
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError, ValueError
+        raise BadInput(f"database URL {url!r} is not a URL; use sqlite:///path/file.db or postgresql://...",
+                       code="INVALID_DATABASE_URL") from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BadInput(f"database URL {url!r}: only sqlite and postgresql are supported",
+                       code="INVALID_DATABASE_URL")
+    return url
+
+
+def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
+    return engine_or_conn.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            pool_size=8,
+            max_overflow=24,
+            **kwargs,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+    """One unit of work = one connection = one transaction, committed when the block ends normally
+    and rolled back if it raises (house rule 2: nothing half-written)."""
+    with engine.connect() as conn:
+        if write and is_sqlite(engine):
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            yield conn
+
+
+def migrate(engine: Engine, script_location: str, version_table: str) -> None:
+    """Bring the database to the latest migration of ``script_location`` ("package:folder").
+
+    On PostgreSQL an advisory lock keeps two processes from migrating the same database at once.
+    """
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    config.attributes["version_table"] = version_table
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": version_table})
+            conn.commit()
+        try:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+        finally:
+            if not is_sqlite(engine):
+                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": version_table})
+                conn.commit()
+
+
+def run_migrations_online(context: Any, target_metadata: MetaData) -> None:
+    """The body of each service's Alembic ``env.py``: run on the connection ``migrate`` handed over."""
+    connection = context.config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        version_table=context.config.attributes["version_table"],
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()

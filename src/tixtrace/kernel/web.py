@@ -1,0 +1,91 @@
+"""What both HTTP services share: the error envelope, the health route and the API model base.
+
+Every error leaves as ``{"error": {"code", "message", "details"}}`` with a 4xx for bad input; an
+unexpected exception is a 500 with code INTERNAL_ERROR and no internals in the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tixtrace.kernel.errors import TixtraceError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "INVALID_INPUT",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+class ApiModel(BaseModel):
+    """Request and response bodies: camelCase on the wire, snake_case in Python, unknown fields refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class ApiResponse(BaseModel):
+    """Response bodies: camelCase on the wire."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    errors = []
+    for err in exc.errors():
+        location = ".".join(str(part) for part in err.get("loc", ()))
+        errors.append({"location": location, "message": err.get("msg", "invalid"), "type": err.get("type")})
+    return {"errors": errors}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TixtraceError)
+    async def _ours(_request: Request, exc: TixtraceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Basic"} if exc.status == 401 else None
+        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        first = details["errors"][0] if details["errors"] else {"location": "body", "message": "invalid"}
+        message = f"invalid request: {first['location']}: {first['message']}"
+        return error_response(422, "INVALID_INPUT", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").lower()
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+
+
+def add_health_route(app: FastAPI) -> None:
+    @app.get("/health", tags=["health"], summary="Liveness check, without credentials")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}

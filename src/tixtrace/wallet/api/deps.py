@@ -1,0 +1,50 @@
+"""Request dependencies: the app's engine and clock, and the two kinds of credentials."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.errors import Unauthorized
+from tixtrace.wallet.services import organizers as organizers_service
+from tixtrace.wallet.services import spectators as spectators_service
+
+_basic = HTTPBasic(auto_error=False, description="Organizer admin e-mail and API key")
+_bearer = HTTPBearer(auto_error=False, description="Spectator session token from POST /spectator/session")
+
+
+def engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+EngineDep = Annotated[Engine, Depends(engine)]
+ClockDep = Annotated[Clock, Depends(clock)]
+
+
+def organizer(db: EngineDep,
+              credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> organizers_service.Organizer:
+    if credentials is None:
+        raise Unauthorized("organizer credentials required (HTTP Basic: admin e-mail and API key)",
+                           code="CREDENTIALS_REQUIRED")
+    return organizers_service.authenticate(db, credentials.username, credentials.password)
+
+
+def spectator(
+    db: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> spectators_service.Account:
+    if credentials is None:
+        raise Unauthorized("a spectator session is required (Authorization: Bearer TOKEN)",
+                           code="CREDENTIALS_REQUIRED")
+    return spectators_service.authenticate(db, credentials.credentials)
+
+
+OrganizerDep = Annotated[organizers_service.Organizer, Depends(organizer)]
+SpectatorDep = Annotated[spectators_service.Account, Depends(spectator)]

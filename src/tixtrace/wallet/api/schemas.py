@@ -1,0 +1,154 @@
+"""Wire shapes of the wallet API (DESIGN section 7), separate from the tables.
+
+Request models refuse unknown fields and name the offending field in the 422 envelope.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from tixtrace.kernel.web import ApiModel
+from tixtrace.wallet.services.organizers import check_email
+
+
+def _email(value: str) -> str:
+    check_email(value)  # raises BadInput, which pydantic does not catch: convert to ValueError
+    return value.strip()
+
+
+def _valid_email(value: str) -> str:
+    try:
+        return _email(value)
+    except Exception as exc:
+        raise ValueError(f"{value!r} is not an e-mail address (expected name@domain.tld)") from exc
+
+
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
+
+
+class Preference(ApiModel):
+    allow_promo_email: bool
+    allow_third_party_email: bool
+
+
+class ProfileFields(ApiModel):
+    title: Annotated[str, StringConstraints(max_length=20)] | None = None
+    date_of_birth: date | None = None
+    nationality: Country | None = None
+    id_card_number: Annotated[str, StringConstraints(max_length=50)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=30)] | None = None
+    residence_country: Country | None = None
+    language: Annotated[str, StringConstraints(max_length=10)] | None = None
+    organizer_spectator_preference: Preference | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class SpectatorDetails(ProfileFields):
+    first_name: Name
+    last_name: Name
+    email: Email
+
+
+class Holder(ProfileFields):
+    first_name: Name
+    last_name: Name
+    email: Email | None = None
+
+
+class ProfileUpdate(ProfileFields):
+    first_name: Name | None = None
+    last_name: Name | None = None
+
+
+class Address(ApiModel):
+    site: Text
+    city: Text
+    zip: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    country_code: Country
+
+
+class Event(ApiModel):
+    id: Text
+    name: Text
+    start_time: datetime
+    expiration_date: datetime | None = None
+    address: Address
+
+
+class PurchaseDetails(ApiModel):
+    file_number: Annotated[str, StringConstraints(max_length=50)] | None = None
+    purchase_date: datetime | None = None
+    price: Annotated[float, Field(ge=0)] | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+
+
+class Security(ApiModel):
+    barcode: Text
+
+
+class TransferRules(ApiModel):
+    max_transfers: Annotated[int, Field(ge=0, le=1000)] | None = None
+
+
+class InjectedTicket(ApiModel):
+    ticket_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    event: Event
+    purchase_details: PurchaseDetails = PurchaseDetails()
+    security: Security
+    spectator_details: SpectatorDetails
+    transfer_rules: TransferRules | None = None
+
+
+class InjectionRequest(ApiModel):
+    tickets: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=10_000)] = Field(
+        description="Tickets to inject (1 to 10,000), each an InjectedTicket; each is validated on its own "
+                    "and refused alone (result REJECTED) when invalid.")
+
+
+class DeleteItem(ApiModel):
+    ticket_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    show_deleted_ticket: bool
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class DeleteRequest(ApiModel):
+    tickets: Annotated[list[DeleteItem], Field(min_length=1, max_length=10_000)]
+
+
+class ControlItem(ApiModel):
+    ticket_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    controlled_at: datetime | None = None
+
+
+class ControlRequest(ApiModel):
+    tickets: Annotated[list[ControlItem], Field(min_length=1, max_length=10_000)]
+
+
+class OrganizerTransferRequest(ApiModel):
+    recipient_email: Email
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class SettingsUpdate(ApiModel):
+    transfer_timeout_seconds: int | None = None
+    acceptance_required: bool | None = None
+
+
+class SessionRequest(ApiModel):
+    email: Email
+
+
+class TransferRequest(ApiModel):
+    recipient_email: Email
+
+
+class ClockAdvance(ApiModel):
+    seconds: Annotated[float, Field(ge=0, le=10 * 365 * 24 * 3600)]

@@ -1,0 +1,28 @@
+"""Spectator sign-in (sandbox: by e-mail alone) and profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
+from tixtrace.wallet.api.schemas import ProfileUpdate, SessionRequest
+from tixtrace.wallet.services import spectators
+
+router = APIRouter(prefix="/spectator", tags=["spectator"])
+
+
+@router.post("/session", summary="Sign in; returns a bearer token (sandbox: no password)")
+def session(body: SessionRequest, request: Request, db: EngineDep, clock: ClockDep) -> dict[str, str]:
+    return {"token": spectators.start_session(db, clock, body.email, sandbox=request.app.state.sandbox)}
+
+
+@router.get("/profile", summary="My profile")
+def get_profile(me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
+    return spectators.get_profile(db, me)
+
+
+@router.put("/profile", summary="Update my profile (the e-mail cannot change)")
+def put_profile(body: ProfileUpdate, me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
+    return spectators.update_profile(db, me, body.wire())

@@ -1,0 +1,26 @@
+"""The spectator's tickets: listing them is the app syncing (W2); assigning a holder (W3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
+from tixtrace.wallet.api.schemas import Holder
+from tixtrace.wallet.services import spectators
+
+router = APIRouter(prefix="/spectator/tickets", tags=["spectator"])
+
+
+@router.get("", summary="My tickets (marks INJECTED ones DOWNLOADED)")
+def my_tickets(me: SpectatorDep, db: EngineDep, clock: ClockDep,
+               cursor: Annotated[str | None, Query(max_length=200)] = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    items, next_cursor = spectators.list_tickets(db, clock, me, cursor, limit)
+    return {"items": items, "nextCursor": next_cursor}
+
+
+@router.post("/{ticket_id}/holder", summary="Assign the ticket to a holder (status ASSIGNED)")
+def holder(ticket_id: str, body: Holder, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
+    return spectators.assign_holder(db, clock, me, ticket_id, body.wire())

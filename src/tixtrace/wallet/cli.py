@@ -1,0 +1,77 @@
+"""``tixtrace wallet ...`` commands."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tixtrace.kernel.clock import SystemClock
+from tixtrace.kernel.errors import TixtraceError
+from tixtrace.wallet.db.database import open_wallet_database
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+DatabaseUrl = Annotated[str, typer.Option(
+    "--database-url", envvar="TIXTRACE_WALLET_DATABASE_URL",
+    help="sqlite:///path/wallet.db or postgresql://user@host/db (env TIXTRACE_WALLET_DATABASE_URL).")]
+
+
+def _open(url: str):  # type: ignore[no-untyped-def]
+    try:
+        return open_wallet_database(url)
+    except TixtraceError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl) -> None:
+    """Bring the wallet database to the latest migration (every command does this first anyway)."""
+    _open(database_url).dispose()
+    console.print("wallet database is up to date")
+
+
+@app.command("create-organizer")
+def create_organizer(
+    database_url: DatabaseUrl,
+    email: Annotated[str, typer.Option(help="The organizer admin's e-mail: the login of the organizer API.")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"email": ..., "apiKey": ...} only.')] = False,
+) -> None:
+    """Create an organizer and print its API key. The key is shown this once: it is stored hashed."""
+    from tixtrace.wallet.services.organizers import create_organizer as create
+
+    engine = _open(database_url)
+    try:
+        organizer, api_key = create(engine, SystemClock(), email)
+    except TixtraceError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps({"email": organizer.email, "apiKey": api_key}))
+    else:
+        console.print(f"organizer [bold]{organizer.email}[/bold] created")
+        console.print(f"API key (shown once, keep it): [bold]{api_key}[/bold]")
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl,
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8001,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    sandbox: Annotated[bool, typer.Option(
+        "--sandbox", help="Add the test clock (/sandbox/clock) and passwordless spectator sign-in.")] = False,
+) -> None:
+    """Serve the wallet's organizer and spectator APIs (docs at /docs)."""
+    import uvicorn
+
+    from tixtrace.wallet.app import create_wallet_app
+
+    engine = _open(database_url)
+    console.print(f"wallet listening on http://{host}:{port} (API docs: /docs){' [sandbox]' if sandbox else ''}")
+    uvicorn.run(create_wallet_app(engine, sandbox=sandbox), host=host, port=port, log_level="warning")

@@ -1,0 +1,96 @@
+"""Wallet accounts (spectators), one per normalized e-mail, and their profiles.
+
+The profile is the shape the organizer API calls ``spectatorDetails`` and the diff feed calls
+``profile``; it is built here once so that every record and response uses the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tixtrace.kernel.db import is_sqlite
+from tixtrace.wallet.db.tables import accounts
+
+#: profile field (camelCase, as on the wire) → accounts column
+PROFILE_COLUMNS = {
+    "title": "title",
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "email": "email",
+    "dateOfBirth": "date_of_birth",
+    "nationality": "nationality",
+    "idCardNumber": "id_card_number",
+    "phoneNumber": "phone_number",
+    "residenceCountry": "residence_country",
+    "language": "language",
+}
+
+
+def profile_of(row: Mapping[str, Any] | None, email: str | None = None) -> dict[str, Any]:
+    """The wallet profile of an account row; an unknown person is a profile with only an e-mail."""
+    if row is None:
+        profile: dict[str, Any] = {key: None for key in PROFILE_COLUMNS}
+        profile["email"] = email
+        profile["organizerSpectatorPreference"] = None
+        return profile
+    profile = {key: row[column] for key, column in PROFILE_COLUMNS.items()}
+    promo, third = row["allow_promo_email"], row["allow_third_party_email"]
+    profile["organizerSpectatorPreference"] = (
+        None if promo is None and third is None
+        else {"allowPromoEmail": bool(promo), "allowThirdPartyEmail": bool(third)}
+    )
+    return profile
+
+
+def columns_from_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """accounts columns from a profile dict (camelCase keys); absent keys are left out."""
+    values = {column: profile[key] for key, column in PROFILE_COLUMNS.items() if key in profile and key != "email"}
+    preference = profile.get("organizerSpectatorPreference")
+    if preference is not None:
+        values["allow_promo_email"] = preference.get("allowPromoEmail")
+        values["allow_third_party_email"] = preference.get("allowThirdPartyEmail")
+    return values
+
+
+def by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, RowMapping]:
+    wanted = sorted(set(emails))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(accounts).where(accounts.c.email.in_(wanted))).mappings()
+    return {row["email"]: row for row in rows}
+
+
+def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, RowMapping]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(accounts).where(accounts.c.id.in_(wanted))).mappings()
+    return {row["id"]: row for row in rows}
+
+
+def ensure(conn: Connection, profiles: Mapping[str, Mapping[str, Any] | None], now: datetime) -> dict[str, RowMapping]:
+    """The accounts of these (normalized) e-mails, creating the missing ones with the given profile.
+
+    An existing account keeps its profile: injection only fills a profile on first sight (W1).
+    Concurrent creators of one e-mail both succeed (ON CONFLICT DO NOTHING, then re-read).
+    """
+    found = by_emails(conn, profiles)
+    missing = [email for email in profiles if email not in found]
+    if missing:
+        rows = []
+        for email in missing:
+            row = {column: None for column in PROFILE_COLUMNS.values()}
+            row.update(allow_promo_email=None, allow_third_party_email=None)
+            row.update(columns_from_profile(profiles[email] or {}))
+            row.update(email=email, created_at=now)
+            rows.append(row)
+        insert = sqlite_insert if is_sqlite(conn) else pg_insert
+        conn.execute(insert(accounts).on_conflict_do_nothing(index_elements=["email"]), rows)
+        found.update(by_emails(conn, missing))
+    return found

@@ -1,0 +1,86 @@
+"""The status log: one lifecycle record per status change, appended in the transaction of the change.
+
+Each record's body is serialized once, here, at write time; the diff feed then returns the stored
+bodies untouched. Appends must be preceded by ``lock_organizer_log`` (see database.py) so that the
+record ids of one organizer become visible in id order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from tixtrace.kernel.clock import isoformat
+from tixtrace.wallet.db.accounts import profile_of
+from tixtrace.wallet.db.tables import status_log
+from tixtrace.wallet.domain.tickets import Change, Transfer
+
+
+def transfer_body(transfer: Transfer, profiles: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+    return {
+        "transferId": transfer.transfer_id,
+        "direction": transfer.direction.value,
+        "initiatedBy": transfer.initiated_by.value,
+        "sender": profile_of(profiles.get(transfer.sender), transfer.sender),
+        "recipient": profile_of(profiles.get(transfer.recipient), transfer.recipient),
+        "expiresAt": isoformat(transfer.expires_at),
+        "failureReason": transfer.failure_reason.value if transfer.failure_reason else None,
+    }
+
+
+def record_body(change: Change, profiles: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+    return {
+        "ticketId": change.ticket_id,
+        "status": change.status.value,
+        "occurredAt": isoformat(change.occurred_at),
+        "transferLevel": change.transfer_level,
+        "walletOwner": profile_of(profiles.get(change.owner), change.owner),
+        "ticketHolder": change.holder,
+        "transfer": transfer_body(change.transfer, profiles) if change.transfer else None,
+    }
+
+
+def append(conn: Connection, organizer_id: int, entries: Sequence[tuple[int, Change]],
+           profiles: Mapping[str, Mapping[str, Any] | None]) -> None:
+    """Append one record per (ticket pk, change), in order."""
+    if not entries:
+        return
+    conn.execute(status_log.insert(), [
+        {
+            "organizer_id": organizer_id,
+            "ticket_pk": ticket_pk,
+            "status": change.status.value,
+            "occurred_at": change.occurred_at,
+            "body": orjson.dumps(record_body(change, profiles)).decode(),
+        }
+        for ticket_pk, change in entries
+    ])
+
+
+def page(conn: Connection, organizer_id: int, after: int, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` (record_id, body) of the organizer after ``after``, in record order."""
+    query = (
+        select(status_log.c.record_id, status_log.c.body)
+        .where(status_log.c.organizer_id == organizer_id, status_log.c.record_id > after)
+        .order_by(status_log.c.record_id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in conn.execute(query)]
+
+
+def of_ticket(conn: Connection, ticket_pk: int) -> list[tuple[int, str]]:
+    query = (select(status_log.c.record_id, status_log.c.body)
+             .where(status_log.c.ticket_pk == ticket_pk).order_by(status_log.c.record_id))
+    return [(row[0], row[1]) for row in conn.execute(query)]
+
+
+def with_record_id(record_id: int, body: str) -> str:
+    """The record as the feed returns it: ``recordId`` first, then the stored body."""
+    return f'{{"recordId":{record_id},{body[1:]}'
+
+
+def decode(record_id: int, body: str) -> dict[str, Any]:
+    return dict(orjson.loads(with_record_id(record_id, body)))

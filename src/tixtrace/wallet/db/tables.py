@@ -1,0 +1,123 @@
+"""The wallet's tables (its own database; it shares none with the back office).
+
+The status log keeps each lifecycle record as its JSON body (without ``recordId``), written once in
+the transaction of the change; the diff feed streams those bodies as they are, so reading the feed
+costs one index range scan and no per-record serialization.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from tixtrace.kernel.db import new_metadata
+
+metadata = new_metadata()
+
+#: SQLite only makes an INTEGER PRIMARY KEY an alias of the rowid (auto-incrementing)
+BigId = BigInteger().with_variant(Integer, "sqlite")
+Time = DateTime(timezone=True)
+
+organizers = Table(
+    "organizers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("api_key_hash", String(64), nullable=False),
+    Column("transfer_timeout_seconds", Integer, nullable=False),
+    Column("acceptance_required", Boolean, nullable=False),
+    Column("created_at", Time, nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # normalized: trimmed, case-folded
+    Column("title", String(20)),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("date_of_birth", String(10)),
+    Column("nationality", String(3)),
+    Column("id_card_number", String(50)),
+    Column("phone_number", String(30)),
+    Column("residence_country", String(3)),
+    Column("language", String(10)),
+    Column("allow_promo_email", Boolean),
+    Column("allow_third_party_email", Boolean),
+    Column("created_at", Time, nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", Time, nullable=False),
+)
+
+tickets = Table(
+    "tickets", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("organizer_id", Integer, ForeignKey("organizers.id"), nullable=False),
+    Column("ticket_id", String(100), nullable=False),
+    Column("event", JSON, nullable=False),
+    Column("purchase", JSON, nullable=False),
+    Column("barcode", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("owner_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("original_owner_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("previous_owner_ids", JSON, nullable=False),  # stack of account ids, oldest first
+    Column("holder", JSON),
+    Column("downloaded", Boolean, nullable=False),
+    Column("max_transfers", Integer),
+    Column("transfers_done", Integer, nullable=False),
+    Column("show_deleted", Boolean, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("updated_at", Time, nullable=False),
+    UniqueConstraint("organizer_id", "ticket_id"),
+    Index("ix_tickets_owner_id", "owner_id"),
+)
+
+transfers = Table(
+    "transfers", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("transfer_id", String(36), nullable=False, unique=True),
+    Column("organizer_id", Integer, ForeignKey("organizers.id"), nullable=False),
+    Column("ticket_pk", BigId, ForeignKey("tickets.id"), nullable=False),
+    Column("sender_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("recipient_email", String(320), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("initiated_by", String(10), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("failure_reason", String(30)),
+    Column("reason", String(500)),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time),
+    Column("resolved_at", Time),
+    Index("ix_transfers_pending", "organizer_id", "state", "expires_at"),
+    Index("ix_transfers_ticket_pk_state", "ticket_pk", "state"),
+    Index("ix_transfers_sender_id", "sender_id"),
+    Index("ix_transfers_recipient_email", "recipient_email"),
+)
+
+status_log = Table(
+    "status_log", metadata,
+    Column("record_id", BigId, primary_key=True),
+    Column("organizer_id", Integer, ForeignKey("organizers.id"), nullable=False),
+    Column("ticket_pk", BigId, ForeignKey("tickets.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("occurred_at", Time, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_status_log_organizer_id_record_id", "organizer_id", "record_id"),
+    Index("ix_status_log_ticket_pk_record_id", "ticket_pk", "record_id"),
+)

@@ -1,0 +1,79 @@
+"""Injection (W1): the organizer's tickets enter the wallet, owned by the spectator's account.
+
+A batch (up to 10,000) costs a handful of statements whatever its size: one to find the ticket ids
+already injected, one to find or create the owners' accounts, one insert for the tickets and one for
+their INJECTED records. Re-injecting a ticket id is idempotent: ALREADY_INJECTED, nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.wallet.db import accounts as accounts_repo
+from tixtrace.wallet.db import status_log
+from tixtrace.wallet.db.database import lock_organizer_log
+from tixtrace.wallet.db.tables import tickets
+from tixtrace.wallet.domain.tickets import Change, Status, normalize_email
+
+INJECTED, ALREADY_INJECTED, REJECTED = "INJECTED", "ALREADY_INJECTED", "REJECTED"
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    ticket_id: str
+    event: dict[str, Any]
+    purchase: dict[str, Any]
+    barcode: str
+    spectator: dict[str, Any]  # the profile (camelCase keys), email included
+    max_transfers: int | None = None
+
+
+def inject(engine: Engine, clock: Clock, organizer_id: int, batch: list[NewTicket]) -> dict[str, str]:
+    """Inject a batch; returns ticket id → INJECTED | ALREADY_INJECTED."""
+    now = clock.now()
+    results: dict[str, str] = {}
+    with unit_of_work(engine) as conn:
+        lock_organizer_log(conn, organizer_id)
+        ids = [item.ticket_id for item in batch]
+        existing = set(conn.scalars(select(tickets.c.ticket_id).where(
+            tickets.c.organizer_id == organizer_id, tickets.c.ticket_id.in_(ids))))
+        fresh: list[NewTicket] = []
+        for item in batch:
+            if item.ticket_id in existing:
+                results[item.ticket_id] = ALREADY_INJECTED
+            else:
+                existing.add(item.ticket_id)
+                fresh.append(item)
+                results[item.ticket_id] = INJECTED
+        if not fresh:
+            return results
+        profiles: dict[str, dict[str, Any]] = {}
+        for item in fresh:
+            profiles.setdefault(normalize_email(item.spectator["email"]), item.spectator)
+        owners = accounts_repo.ensure(conn, profiles, now)
+        inserted = conn.execute(
+            tickets.insert().returning(tickets.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "organizer_id": organizer_id, "ticket_id": item.ticket_id, "event": item.event,
+                    "purchase": item.purchase, "barcode": item.barcode, "status": Status.INJECTED.value,
+                    "owner_id": owners[normalize_email(item.spectator["email"])]["id"],
+                    "original_owner_id": owners[normalize_email(item.spectator["email"])]["id"],
+                    "previous_owner_ids": [], "holder": None, "downloaded": False,
+                    "max_transfers": item.max_transfers, "transfers_done": 0, "show_deleted": True,
+                    "created_at": now, "updated_at": now,
+                }
+                for item in fresh
+            ],
+        ).scalars().all()
+        entries = []
+        for pk, item in zip(inserted, fresh, strict=True):
+            owner = normalize_email(item.spectator["email"])
+            entries.append((pk, Change(item.ticket_id, Status.INJECTED, now, owner, None, 0)))
+        status_log.append(conn, organizer_id, entries, owners)
+    return results

@@ -1,0 +1,96 @@
+"""Organizers: the back offices that inject tickets; each authenticates with e-mail + API key.
+
+API keys are random (256 bits) and stored as SHA-256 digests: a leaked database does not leak keys,
+and a plain digest is enough for a high-entropy secret (no password stretching needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import BadInput, Conflict, Unauthorized
+from tixtrace.wallet.db.tables import organizers
+from tixtrace.wallet.domain.tickets import DEFAULT_TRANSFER_TIMEOUT_SECONDS, normalize_email
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 60, 30 * 24 * 3600
+
+
+def check_email(value: str, field: str = "email") -> str:
+    """Normalized e-mail, or BadInput naming the field and the value."""
+    email = normalize_email(value)
+    if len(email) > 320 or not EMAIL_PATTERN.match(email):
+        raise BadInput(f"{field} {value!r} is not an e-mail address (expected name@domain.tld)",
+                       code="INVALID_EMAIL", details={"field": field, "value": value})
+    return email
+
+
+@dataclass(frozen=True)
+class Organizer:
+    id: int
+    email: str
+    transfer_timeout_seconds: int
+    acceptance_required: bool
+
+
+def _hash(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def create_organizer(engine: Engine, clock: Clock, email: str) -> tuple[Organizer, str]:
+    """Create an organizer; returns it and its API key, which is shown this once and never again."""
+    email = check_email(email)
+    api_key = secrets.token_urlsafe(32)
+    try:
+        with unit_of_work(engine) as conn:
+            organizer_id = conn.execute(organizers.insert().values(
+                email=email, api_key_hash=_hash(api_key), transfer_timeout_seconds=DEFAULT_TRANSFER_TIMEOUT_SECONDS,
+                acceptance_required=True, created_at=clock.now(),
+            ).returning(organizers.c.id)).scalar_one()
+    except IntegrityError as exc:
+        raise Conflict(f"an organizer with e-mail {email} already exists", code="ORGANIZER_EXISTS") from exc
+    return Organizer(organizer_id, email, DEFAULT_TRANSFER_TIMEOUT_SECONDS, True), api_key
+
+
+def _organizer(row: object) -> Organizer:
+    return Organizer(row.id, row.email, row.transfer_timeout_seconds, row.acceptance_required)  # type: ignore[attr-defined]
+
+
+def authenticate(engine: Engine, email: str, api_key: str) -> Organizer:
+    with unit_of_work(engine, write=False) as conn:
+        row = conn.execute(select(organizers).where(organizers.c.email == normalize_email(email))).first()
+    if row is None or not hmac.compare_digest(row.api_key_hash, _hash(api_key)):
+        raise Unauthorized("unknown organizer e-mail or wrong API key", code="BAD_CREDENTIALS")
+    return _organizer(row)
+
+
+def get_settings(engine: Engine, organizer_id: int) -> Organizer:
+    with unit_of_work(engine, write=False) as conn:
+        return _organizer(conn.execute(select(organizers).where(organizers.c.id == organizer_id)).one())
+
+
+def update_settings(engine: Engine, organizer_id: int, *, transfer_timeout_seconds: int | None = None,
+                    acceptance_required: bool | None = None) -> Organizer:
+    values: dict[str, object] = {}
+    if transfer_timeout_seconds is not None:
+        if not MIN_TIMEOUT_SECONDS <= transfer_timeout_seconds <= MAX_TIMEOUT_SECONDS:
+            raise BadInput(
+                f"transferTimeoutSeconds must be from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}, "
+                f"got {transfer_timeout_seconds}", code="INVALID_SETTING",
+                details={"field": "transferTimeoutSeconds", "value": transfer_timeout_seconds})
+        values["transfer_timeout_seconds"] = transfer_timeout_seconds
+    if acceptance_required is not None:
+        values["acceptance_required"] = acceptance_required
+    if values:
+        with unit_of_work(engine) as conn:
+            conn.execute(update(organizers).where(organizers.c.id == organizer_id).values(**values))
+    return get_settings(engine, organizer_id)

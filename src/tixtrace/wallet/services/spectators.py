@@ -1,0 +1,141 @@
+"""Spectators (the app's side): sessions, profile, my tickets (W2) and holder assignment (W3).
+
+Sessions are bearer tokens stored as SHA-256 digests. In sandbox mode signing in needs only an
+e-mail (the stand-in for the app's own login); outside the sandbox there is no way to sign in yet
+(a real deployment would verify the e-mail first), so the endpoint answers 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select, update
+
+from tixtrace.kernel.clock import Clock, isoformat
+from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
+from tixtrace.wallet.db import accounts as accounts_repo
+from tixtrace.wallet.db import tickets as tickets_repo
+from tixtrace.wallet.db.database import lock_organizer_log
+from tixtrace.wallet.db.tables import accounts, sessions, tickets, transfers
+from tixtrace.wallet.domain.tickets import Status, TransferState
+from tixtrace.wallet.services.organizers import check_email
+from tixtrace.wallet.services.tickets import change_ticket
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    email: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(engine: Engine, clock: Clock, email: str, *, sandbox: bool) -> str:
+    email = check_email(email)
+    if not sandbox:
+        raise Forbidden("passwordless sign-in exists only in sandbox mode", code="SANDBOX_ONLY")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    with unit_of_work(engine) as conn:
+        account = accounts_repo.ensure(conn, {email: None}, now)[email]
+        conn.execute(sessions.insert().values(token_hash=_digest(token), account_id=account["id"], created_at=now))
+    return token
+
+
+def authenticate(engine: Engine, token: str) -> Account:
+    with unit_of_work(engine, write=False) as conn:
+        row = conn.execute(
+            select(accounts.c.id, accounts.c.email).join(sessions, sessions.c.account_id == accounts.c.id)
+            .where(sessions.c.token_hash == _digest(token))
+        ).first()
+    if row is None:
+        raise Unauthorized("unknown or expired session token", code="BAD_CREDENTIALS")
+    return Account(row.id, row.email)
+
+
+def get_profile(engine: Engine, account: Account) -> dict[str, Any]:
+    with unit_of_work(engine, write=False) as conn:
+        return accounts_repo.profile_of(accounts_repo.by_ids(conn, [account.id])[account.id])
+
+
+def update_profile(engine: Engine, account: Account, profile: dict[str, Any]) -> dict[str, Any]:
+    """Replace the given fields of the profile (the e-mail is the account's identity: not changed)."""
+    values = accounts_repo.columns_from_profile({k: v for k, v in profile.items() if k != "email"})
+    if values:
+        with unit_of_work(engine) as conn:
+            conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))
+    return get_profile(engine, account)
+
+
+def _sync_my_tickets(engine: Engine, clock: Clock, account: Account) -> None:
+    """W2/W8: listing is the app syncing; apply what syncing changes, organizer by organizer."""
+    needs_sync = or_(
+        tickets.c.status.in_([Status.INJECTED.value, Status.DELETION_PENDING.value]),
+        tickets.c.downloaded.is_(False),
+        tickets.c.id.in_(select(transfers.c.ticket_pk).where(
+            transfers.c.state == TransferState.PENDING.value, transfers.c.expires_at <= clock.now())),
+    )
+    with unit_of_work(engine, write=False) as conn:
+        organizer_ids = sorted(set(conn.scalars(
+            select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, needs_sync))))
+    for organizer_id in organizer_ids:
+        with unit_of_work(engine) as conn:
+            lock_organizer_log(conn, organizer_id)
+            now = clock.now()
+            batch = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id,
+                                                 tickets.c.organizer_id == organizer_id, needs_sync))
+            tickets_repo.save(conn, organizer_id, [(s, s.ticket.sync(now)) for s in batch], now)
+
+
+def list_tickets(engine: Engine, clock: Clock, account: Account, cursor: str | None,
+                 limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    _sync_my_tickets(engine, clock, account)
+    after = decode_int_cursor(cursor)
+    visible = or_(tickets.c.status != Status.DELETED.value, tickets.c.show_deleted.is_(True))
+    with unit_of_work(engine, write=False) as conn:
+        page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, visible))
+    items = []
+    for stored in page[:limit]:
+        ticket = stored.ticket
+        pending = ticket.pending
+        items.append({
+            "ticketId": ticket.ticket_id, "status": ticket.status.value, "event": stored.event,
+            "ticketHolder": ticket.holder, "transferLevel": ticket.transfer_level,
+            "pendingTransfer": None if pending is None else {
+                "transferId": pending.transfer_id, "recipientEmail": pending.recipient,
+                "expiresAt": isoformat(pending.expires_at),
+            },
+        })
+    next_cursor = encode_cursor(page[limit - 1].pk) if len(page) > limit else None
+    return items, next_cursor
+
+
+def locate_my_ticket(engine: Engine, account: Account, ticket_id: str) -> tuple[int, int]:
+    """(ticket pk, organizer id) of the ticket with this id in the spectator's wallet.
+
+    A ticket in someone else's wallet answers 404 like an unknown one: its existence is not leaked.
+    """
+    with unit_of_work(engine, write=False) as conn:
+        rows = conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(
+            tickets.c.ticket_id == ticket_id, tickets.c.owner_id == account.id)).all()
+    if not rows:
+        raise NotFound(f"no ticket {ticket_id!r} in your wallet", code="TICKET_NOT_FOUND",
+                       details={"ticketId": ticket_id})
+    if len(rows) > 1:
+        raise Conflict(f"two organizers use ticket id {ticket_id!r}; ask the organizer", code="AMBIGUOUS_TICKET_ID")
+    return rows[0].id, rows[0].organizer_id
+
+
+def assign_holder(engine: Engine, clock: Clock, account: Account, ticket_id: str,
+                  holder: dict[str, Any]) -> dict[str, Any]:
+    pk, organizer_id = locate_my_ticket(engine, account, ticket_id)
+    change_ticket(engine, clock, pk, organizer_id,
+                  lambda ticket, now: (None, ticket.assign_holder(account.email, holder, now)))
+    return {"ticketId": ticket_id, "status": Status.ASSIGNED.value, "ticketHolder": holder}

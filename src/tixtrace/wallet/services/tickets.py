@@ -1,0 +1,139 @@
+"""Changing wallet tickets: the one path every state change takes (house rule 3).
+
+``change_ticket`` locks the organizer's log, loads the aggregate, materializes an overdue expiry
+(W6), runs the domain operation and saves state + transfers + records in one transaction. When the
+operation is refused, the expiry it uncovered is still committed before the refusal is raised, so
+the log never lags behind what people were told. The organizer-side actions (delete, control,
+organizer transfer, detail) live here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, select
+
+from tixtrace.kernel.clock import Clock, isoformat
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import NotFound, TixtraceError
+from tixtrace.wallet.db import status_log
+from tixtrace.wallet.db import tickets as tickets_repo
+from tixtrace.wallet.db.database import lock_organizer_log
+from tixtrace.wallet.db.tables import tickets
+from tixtrace.wallet.domain.tickets import Change, Status, Ticket, Transfer
+
+T = TypeVar("T")
+Operation = Callable[[Ticket, datetime], tuple[T, list[Change]]]
+
+
+def change_ticket(engine: Engine, clock: Clock, ticket_pk: int, organizer_id: int, operation: Operation[T]) -> T:
+    refusal: TixtraceError | None = None
+    result: Any = None
+    with unit_of_work(engine) as conn:
+        lock_organizer_log(conn, organizer_id)
+        now = clock.now()
+        [stored] = tickets_repo.load(conn, tickets.c.id == ticket_pk)
+        changes = stored.ticket.expire_if_due(now)
+        try:
+            result, more = operation(stored.ticket, now)
+            changes += more
+        except TixtraceError as exc:
+            refusal = exc
+        tickets_repo.save(conn, organizer_id, [(stored, changes)], now)
+    if refusal is not None:
+        raise refusal
+    return result  # type: ignore[no-any-return]
+
+
+def find_pk(conn: Connection, organizer_id: int, ticket_id: str) -> int:
+    pk = conn.scalar(select(tickets.c.id).where(tickets.c.organizer_id == organizer_id,
+                                                tickets.c.ticket_id == ticket_id))
+    if pk is None:
+        raise NotFound(f"no ticket {ticket_id!r} for this organizer", code="TICKET_NOT_FOUND",
+                       details={"ticketId": ticket_id})
+    return int(pk)
+
+
+def organizer_transfer(engine: Engine, clock: Clock, organizer_id: int, ticket_id: str, recipient: str,
+                       reason: str | None) -> Transfer:
+    """W7: the organizer moves a ticket to ``recipient`` at once."""
+    with unit_of_work(engine, write=False) as conn:
+        pk = find_pk(conn, organizer_id, ticket_id)
+    return change_ticket(engine, clock, pk, organizer_id,
+                         lambda ticket, now: ticket.organizer_transfer(recipient, reason, now))
+
+
+def _bulk(engine: Engine, clock: Clock, organizer_id: int, ticket_ids: list[str],
+          operation: Callable[[Ticket, datetime], list[Change]]) -> dict[str, dict[str, Any]]:
+    """Apply ``operation`` to each ticket of the batch in one transaction; per-ticket results."""
+    results: dict[str, dict[str, Any]] = {}
+    with unit_of_work(engine) as conn:
+        lock_organizer_log(conn, organizer_id)
+        now = clock.now()
+        found = tickets_repo.load_by_ticket_ids(conn, organizer_id, ticket_ids)
+        entries = []
+        for ticket_id in ticket_ids:
+            stored = found.get(ticket_id)
+            if stored is None:
+                results[ticket_id] = {"result": "NOT_FOUND", "error": "TICKET_NOT_FOUND"}
+                continue
+            before = stored.ticket.status
+            changes = stored.ticket.expire_if_due(now)
+            try:
+                changes += operation(stored.ticket, now)
+                unchanged = stored.ticket.status == before and not changes
+                results[ticket_id] = {"result": "UNCHANGED" if unchanged else stored.ticket.status.value,
+                                      "error": None}
+            except TixtraceError as exc:
+                results[ticket_id] = {"result": "REFUSED", "error": exc.code}
+            entries.append((stored, changes))
+        tickets_repo.save(conn, organizer_id, entries, now)
+    return results
+
+
+def delete_tickets(engine: Engine, clock: Clock, organizer_id: int,
+                   items: list[tuple[str, bool]]) -> dict[str, dict[str, Any]]:
+    """W8 delete: (ticket id, showDeletedTicket) pairs → DELETION_PENDING, or DELETED if never downloaded."""
+    show = dict(items)
+    return _bulk(engine, clock, organizer_id, list(show),
+                 lambda ticket, now: ticket.delete(now, show_deleted=show[ticket.ticket_id]))
+
+
+def control_tickets(engine: Engine, clock: Clock, organizer_id: int,
+                    ticket_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """W8 control: CONTROLLED for good; a pending transfer fails first."""
+    return _bulk(engine, clock, organizer_id, ticket_ids, lambda ticket, now: ticket.control(now))
+
+
+def ticket_detail(engine: Engine, clock: Clock, organizer_id: int, ticket_id: str) -> dict[str, Any]:
+    """The ticket's current state and its full status log (expiries materialized first)."""
+    with unit_of_work(engine, write=False) as conn:
+        pk = find_pk(conn, organizer_id, ticket_id)
+    change_ticket(engine, clock, pk, organizer_id, lambda ticket, now: (None, []))
+    with unit_of_work(engine, write=False) as conn:
+        [stored] = tickets_repo.load(conn, tickets.c.id == pk)
+        log = [status_log.decode(record_id, body) for record_id, body in status_log.of_ticket(conn, pk)]
+    ticket = stored.ticket
+    pending = ticket.pending
+    return {
+        "ticketId": ticket.ticket_id,
+        "status": ticket.status.value,
+        "event": stored.event,
+        "walletOwner": log[-1]["walletOwner"] if log else None,
+        "originalSpectatorEmail": ticket.original_owner,
+        "ticketHolder": ticket.holder,
+        "transferLevel": ticket.transfer_level,
+        "transfersDone": ticket.transfers_done,
+        "maxTransfers": ticket.max_transfers,
+        "pendingTransfer": None if pending is None else {
+            "transferId": pending.transfer_id, "recipientEmail": pending.recipient,
+            "expiresAt": isoformat(pending.expires_at),
+        },
+        "statusLog": log,
+    }
+
+
+__all__ = ["Status", "change_ticket", "control_tickets", "delete_tickets", "find_pk", "organizer_transfer",
+           "ticket_detail"]

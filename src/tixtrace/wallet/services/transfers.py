@@ -1,0 +1,117 @@
+"""Spectator transfers (W4-W6): start, accept, reject, cancel, and the lists in and out.
+
+Each action goes through ``change_ticket`` (tickets.py), which materializes an overdue expiry first:
+acting on a transfer whose hour has passed answers TRANSFER_NOT_PENDING, and the log shows the
+TIMEOUT at ``expiresAt``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select
+
+from tixtrace.kernel.clock import Clock, as_utc, isoformat
+from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import NotFound
+from tixtrace.wallet.db import accounts as accounts_repo
+from tixtrace.wallet.db.tables import accounts, organizers, tickets, transfers
+from tixtrace.wallet.domain.tickets import Transfer, TransferState
+from tixtrace.wallet.services.organizers import check_email
+from tixtrace.wallet.services.spectators import Account, locate_my_ticket
+from tixtrace.wallet.services.tickets import change_ticket
+
+
+def start_transfer(engine: Engine, clock: Clock, account: Account, ticket_id: str, recipient_email: str) -> Transfer:
+    recipient = check_email(recipient_email, "recipientEmail")
+    pk, organizer_id = locate_my_ticket(engine, account, ticket_id)
+    with unit_of_work(engine, write=False) as conn:
+        settings = conn.execute(select(organizers.c.transfer_timeout_seconds, organizers.c.acceptance_required)
+                                .where(organizers.c.id == organizer_id)).one()
+    return change_ticket(engine, clock, pk, organizer_id, lambda ticket, now: ticket.start_transfer(
+        account.email, recipient, now, timeout_seconds=settings.transfer_timeout_seconds,
+        acceptance_required=settings.acceptance_required))
+
+
+def _locate_transfer(engine: Engine, account: Account, transfer_id: str) -> tuple[int, int]:
+    """(ticket pk, organizer id) of a transfer the spectator sends or receives; 404 otherwise."""
+    with unit_of_work(engine, write=False) as conn:
+        row = conn.execute(select(transfers.c.ticket_pk, transfers.c.organizer_id).where(
+            transfers.c.transfer_id == transfer_id,
+            or_(transfers.c.sender_id == account.id, transfers.c.recipient_email == account.email),
+        )).first()
+    if row is None:
+        raise NotFound(f"no transfer {transfer_id!r} of yours", code="TRANSFER_NOT_FOUND",
+                       details={"transferId": transfer_id})
+    return row.ticket_pk, row.organizer_id
+
+
+def _act(engine: Engine, clock: Clock, account: Account, transfer_id: str, action: str) -> dict[str, Any]:
+    pk, organizer_id = _locate_transfer(engine, account, transfer_id)
+    if action == "accept":
+        with unit_of_work(engine, write=False) as conn:
+            me = accounts_repo.by_ids(conn, [account.id])[account.id]
+        complete = bool((me["first_name"] or "").strip() and (me["last_name"] or "").strip())
+        change_ticket(engine, clock, pk, organizer_id, lambda ticket, now: (None, ticket.accept(
+            account.email, transfer_id, now, profile_complete=complete)))
+    elif action == "reject":
+        change_ticket(engine, clock, pk, organizer_id,
+                      lambda ticket, now: (None, ticket.reject(account.email, transfer_id, now)))
+    else:
+        change_ticket(engine, clock, pk, organizer_id,
+                      lambda ticket, now: (None, ticket.cancel(account.email, transfer_id, now)))
+    return get_transfer(engine, account, transfer_id)
+
+
+def accept(engine: Engine, clock: Clock, account: Account, transfer_id: str) -> dict[str, Any]:
+    return _act(engine, clock, account, transfer_id, "accept")
+
+
+def reject(engine: Engine, clock: Clock, account: Account, transfer_id: str) -> dict[str, Any]:
+    return _act(engine, clock, account, transfer_id, "reject")
+
+
+def cancel(engine: Engine, clock: Clock, account: Account, transfer_id: str) -> dict[str, Any]:
+    return _act(engine, clock, account, transfer_id, "cancel")
+
+
+
+def _view(row: Any, account: Account, now: Any = None) -> dict[str, Any]:
+    state = row.state
+    if state == TransferState.PENDING.value and now is not None and row.expires_at and as_utc(row.expires_at) <= now:
+        state = TransferState.EXPIRED.value  # shown as it is; written on the next action or feed read
+    return {
+        "transferId": row.transfer_id, "ticketId": row.ticket_id, "direction": row.direction,
+        "initiatedBy": row.initiated_by, "status": state, "senderEmail": row.sender_email,
+        "recipientEmail": row.recipient_email, "createdAt": isoformat(row.created_at),
+        "expiresAt": isoformat(row.expires_at), "resolvedAt": isoformat(row.resolved_at),
+        "failureReason": row.failure_reason or ("TIMEOUT" if state == TransferState.EXPIRED.value else None),
+        "role": "OUTGOING" if row.sender_email == account.email else "INCOMING",
+    }
+
+
+def _joined():  # type: ignore[no-untyped-def]
+    return (select(transfers, tickets.c.ticket_id, accounts.c.email.label("sender_email"))
+            .join(tickets, tickets.c.id == transfers.c.ticket_pk)
+            .join(accounts, accounts.c.id == transfers.c.sender_id))
+
+
+def get_transfer(engine: Engine, account: Account, transfer_id: str) -> dict[str, Any]:
+    with unit_of_work(engine, write=False) as conn:
+        row = conn.execute(_joined().where(transfers.c.transfer_id == transfer_id)).one()
+    return _view(row, account)
+
+
+def list_transfers(engine: Engine, clock: Clock, account: Account, cursor: str | None,
+                   limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Incoming and outgoing transfers, oldest first; an overdue pending one shows as EXPIRED."""
+    after = decode_int_cursor(cursor)
+    now = clock.now()
+    with unit_of_work(engine, write=False) as conn:
+        rows = conn.execute(_joined().where(
+            and_(transfers.c.id > after,
+                 or_(transfers.c.sender_id == account.id, transfers.c.recipient_email == account.email)))
+            .order_by(transfers.c.id).limit(limit + 1)).all()
+    items = [_view(row, account, now) for row in rows[:limit]]
+    return items, encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
