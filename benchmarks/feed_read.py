@@ -1,0 +1,58 @@
+"""Diff-feed read throughput: lifecycle records paged out of the wallet over HTTP.
+
+    python benchmarks/feed_read.py --tickets 100000 --database sqlite [--batch-size 10000] [--json]
+
+Seeds the wallet with ``--tickets`` injected tickets (one INJECTED record each) through its own HTTP
+API, then times one full read of the feed from the start, the way the back office's feedback reads
+it. Prints {"records", "seconds", "recordsPerSecond", "emptyCallMs", "database"}; ``emptyCallMs`` is
+one more diff call once everything was read (the "nothing new" case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import httpx
+import orjson
+from harness import create_organizer, fresh_database, report, serve
+from injection import payload
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--port", type=int, default=18302)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with fresh_database(args.database, "wallet") as url:
+        auth = create_organizer(url)
+        with serve(["wallet", "serve", "--database-url", url], args.port) as base, \
+                httpx.Client(base_url=base, auth=auth, timeout=120) as client:
+            for start in range(0, args.tickets, 1000):
+                body = orjson.dumps({"tickets": [payload(i) for i in range(start, min(start + 1000, args.tickets))]})
+                client.post("/organizer/tickets", content=body,
+                            headers={"Content-Type": "application/json"}).raise_for_status()
+            records, key = 0, ""
+            started = time.perf_counter()
+            while True:
+                response = client.get("/organizer/tickets/diff", params={"paginationKey": key,
+                                                                         "batchSize": args.batch_size})
+                response.raise_for_status()
+                page = orjson.loads(response.content)
+                records += len(page["records"])
+                key = page["paginationKey"]
+                if not page["hasMore"]:
+                    break
+            seconds = time.perf_counter() - started
+            empty_started = time.perf_counter()
+            client.get("/organizer/tickets/diff", params={"paginationKey": key}).raise_for_status()
+            empty_ms = (time.perf_counter() - empty_started) * 1000
+    report({"records": records, "seconds": round(seconds, 2), "recordsPerSecond": round(records / seconds),
+            "emptyCallMs": round(empty_ms, 1), "database": args.database}, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Shared pieces of the benchmarks: fresh databases, services in their own process, peak memory.
+
+Services run as real ``tixtrace`` processes on loopback, as in production: the benchmark process
+is the client, so the two cores are shared between client and server as they would be on one host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+PG_ADMIN_URL = os.environ.get("TIXTRACE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TIXTRACE = [sys.executable, "-m", "tixtrace.cli"]
+
+
+@contextmanager
+def fresh_database(kind: str, name: str) -> Iterator[str]:
+    """An empty database URL of ``kind`` (sqlite|postgresql), removed afterwards."""
+    if kind == "sqlite":
+        directory = Path(tempfile.mkdtemp(prefix=f"tixtrace-bench-{name}-"))
+        try:
+            yield f"sqlite:///{directory / (name + '.db')}"
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        return
+    if kind != "postgresql":
+        raise SystemExit(f"--database must be sqlite or postgresql, got {kind!r}")
+    database = f"tixtrace_bench_{name}"
+    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def create_organizer(database_url: str, email: str = "bench@organizer.example") -> tuple[str, str]:
+    out = subprocess.run([*TIXTRACE, "wallet", "create-organizer", "--database-url", database_url,
+                          "--email", email, "--json"], check=True, capture_output=True, text=True).stdout
+    data = json.loads(out)
+    return data["email"], data["apiKey"]
+
+
+@contextmanager
+def serve(args: list[str], port: int) -> Iterator[str]:
+    """Run ``tixtrace <args> --port PORT`` until the block ends; yields the base URL once healthy."""
+    process = subprocess.Popen([*TIXTRACE, *args, "--port", str(port)], stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"server {' '.join(args)} did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(result: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")

@@ -1,0 +1,56 @@
+"""Injection throughput: tickets injected into the wallet over HTTP, in batches of 1,000.
+
+    python benchmarks/injection.py --tickets 100000 --database sqlite [--json]
+
+Prints {"tickets", "seconds", "ticketsPerSecond", "database"}. The wallet runs as its own process
+(``tixtrace wallet serve``) on loopback; this process builds the payloads and posts them.
+For now it measures the wallet's injection endpoint alone; the back office's injection function
+(issue 4) will be measured end to end here once it exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import httpx
+import orjson
+from harness import create_organizer, fresh_database, report, serve
+
+
+def payload(i: int) -> dict[str, object]:
+    return {
+        "ticketId": f"B{i:08d}",
+        "event": {"id": "WC26-M01", "name": "Opening match", "startTime": "2026-06-11T19:00:00Z",
+                  "address": {"site": "Estadio Azteca", "city": "Mexico City", "zip": "04650", "countryCode": "MX"}},
+        "purchaseDetails": {"fileNumber": f"F{i // 4}", "price": 120.0, "currency": "USD"},
+        "security": {"barcode": f"BC{i:010d}"},
+        "spectatorDetails": {"firstName": "Fan", "lastName": f"N{i}", "email": f"fan{i // 2}@bench.example"},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=18301)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with fresh_database(args.database, "wallet") as url:
+        auth = create_organizer(url)
+        with serve(["wallet", "serve", "--database-url", url], args.port) as base, \
+                httpx.Client(base_url=base, auth=auth, timeout=120) as client:
+            started = time.perf_counter()
+            for start in range(0, args.tickets, args.batch):
+                batch = [payload(i) for i in range(start, min(start + args.batch, args.tickets))]
+                body = orjson.dumps({"tickets": batch})
+                response = client.post("/organizer/tickets", content=body, headers={"Content-Type": "application/json"})
+                response.raise_for_status()
+            seconds = time.perf_counter() - started
+    report({"tickets": args.tickets, "seconds": round(seconds, 2),
+            "ticketsPerSecond": round(args.tickets / seconds), "database": args.database}, args.json)
+
+
+if __name__ == "__main__":
+    main()

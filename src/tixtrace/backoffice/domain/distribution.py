@@ -1,0 +1,298 @@
+"""Cultural Contact & Distribution: folding lifecycle records into back-office state (F1-F8, C1-C3).
+
+The feedback loads, for one page of records, the tickets, their distribution lines for the page's
+transfers and the contacts of the page's e-mails (a *working set*), folds the records into it one by
+one in ``recordId`` order, then writes what changed in bulk. Because the fold is sequential over an
+in-memory copy, applying pages P1 then P2 gives exactly what applying P1+P2 gives, whatever the
+batch size (F6): a PENDING and its FAILURE in one page net out as they would one record at a time.
+
+Invariants:
+- a line's status only moves forward: PENDING → CONFIRMED | CANCELLED; a repeated or stale record
+  is ignored (F6);
+- only temporary contacts are ever changed; normal contacts are only read (invariant 4);
+- a temporary contact is deleted as soon as nothing holds it: no ticket (cultural contact, owner,
+  buyer) and no PENDING or CONFIRMED line. ``refs`` counts exactly those references; the writer
+  clears the references of CANCELLED lines to a deleted contact (F5: "no contact will be created").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from tixtrace.backoffice.domain.contacts import (
+    TEMPORARY_FIRST_NAME,
+    TEMPORARY_LAST_NAME,
+    Candidate,
+    ContactKind,
+    ContactMatch,
+    best_match,
+)
+from tixtrace.backoffice.domain.records import Person, Record
+
+
+class LineStatus(StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    CANCELLED = "CANCELLED"
+
+
+class LineAction(StrEnum):
+    DISTRIBUTE = "DISTRIBUTE"
+    TAKE_BACK = "TAKE_BACK"
+
+
+@dataclass
+class TicketState:
+    id: int
+    number: str
+    cultural_contact_id: int | None
+    owner_id: int | None
+    buyer_id: int | None
+    mobile_status: str | None = None
+    wallet_owner: dict[str, Any] | None = None
+    ticket_holder: dict[str, Any] | None = None
+    changed: bool = False
+
+
+@dataclass
+class ContactState:
+    """A contact of the working set. New ones get negative ids until the writer inserts them."""
+
+    id: int
+    email_key: str
+    kind: ContactKind
+    is_temporary: bool
+    has_internet_account: bool
+    created_at: datetime
+    fields: dict[str, Any] = field(default_factory=dict)  # values to write (new or completed)
+    created: bool = False
+    completed: bool = False
+    deleted: bool = False
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.id, self.kind, self.is_temporary, self.has_internet_account, self.created_at)
+
+
+@dataclass
+class LineState:
+    id: int | None
+    ticket_id: int
+    transfer_id: str
+    action: LineAction
+    old_contact_id: int | None
+    new_contact_id: int | None
+    recipient_email: str
+    status: LineStatus
+    reason: str | None
+    contact_match: ContactMatch | None
+    initiated_at: datetime
+    resolved_at: datetime | None
+    recorded_at: datetime
+    dirty: bool = False
+
+
+@dataclass
+class Counters:
+    records_read: int = 0
+    tickets_updated: int = 0
+    contacts_created: int = 0
+    contacts_completed: int = 0
+    contacts_removed: int = 0
+    lines_created: int = 0
+    lines_updated: int = 0
+    skipped: int = 0
+
+
+class DistributionFold:
+    """The working set of one page and the sequential fold over its records."""
+
+    def __init__(self, *, feature_active: bool, now: datetime, tickets: Iterable[TicketState],
+                 lines: Iterable[LineState], contacts: Iterable[ContactState], refs: dict[int, int]) -> None:
+        self.feature_active = feature_active
+        self.now = now
+        self.tickets = {t.number: t for t in tickets}
+        self.lines = {(line.ticket_id, line.transfer_id): line for line in lines}
+        self.contacts: dict[int, ContactState] = {}
+        self._by_email: dict[str, list[ContactState]] = {}
+        for contact in contacts:
+            self._index(contact)
+        self.refs = dict(refs)
+        self.counters = Counters()
+        self._next_new_id = -1
+
+    # -- contacts (C1, C2, C3) -----------------------------------------------------------------
+
+    def _index(self, contact: ContactState) -> None:
+        self.contacts[contact.id] = contact
+        self._by_email.setdefault(contact.email_key, []).append(contact)
+
+    def match(self, email_key: str) -> ContactState | None:
+        candidates = [c for c in self._by_email.get(email_key, ()) if not c.deleted]
+        chosen = best_match(c.candidate() for c in candidates)
+        return self.contacts[chosen.id] if chosen else None
+
+    def _create(self, person: Person, *, temporary: bool) -> ContactState:
+        if temporary:
+            fields = {"email": person.email, "first_name": TEMPORARY_FIRST_NAME, "last_name": TEMPORARY_LAST_NAME}
+        else:
+            fields = dict(person.fields)
+        contact = ContactState(self._next_new_id, person.email_key, ContactKind.INDIVIDUAL, temporary,
+                               not temporary, self.now, fields, created=True)
+        self._next_new_id -= 1
+        self._index(contact)
+        self.counters.contacts_created += 1
+        return contact
+
+    def _complete(self, contact: ContactState, person: Person) -> bool:
+        """C3: a temporary contact takes the profile and an internet account; others are never touched."""
+        if not contact.is_temporary or not person.complete:
+            return False
+        contact.fields = dict(person.fields)
+        contact.is_temporary = False
+        contact.has_internet_account = True
+        if not contact.created:
+            contact.completed = True
+        self.counters.contacts_completed += 1
+        return True
+
+    def _ref(self, contact_id: int | None, delta: int) -> None:
+        if contact_id is not None:
+            self.refs[contact_id] = self.refs.get(contact_id, 0) + delta
+
+    def _release(self, contact_id: int | None) -> None:
+        """F5: delete a temporary contact that nothing holds any more."""
+        if contact_id is None:
+            return
+        contact = self.contacts.get(contact_id)
+        if contact is None or not contact.is_temporary or contact.deleted or self.refs.get(contact_id, 0) > 0:
+            return
+        contact.deleted = True
+        self.counters.contacts_removed += 1
+        for line in self.lines.values():
+            if line.new_contact_id == contact_id:
+                line.new_contact_id = None
+                line.dirty = True
+            if line.old_contact_id == contact_id:
+                line.old_contact_id = None
+                line.dirty = True
+
+    # -- the fold --------------------------------------------------------------------------------
+
+    def apply(self, record: Record) -> bool:
+        """Apply one record; False when its ticket is unknown to the back office (F8: skipped)."""
+        self.counters.records_read += 1
+        ticket = self.tickets.get(record.ticket_number)
+        if ticket is None:
+            self.counters.skipped += 1
+            return False
+        if self.feature_active and record.transfer is not None:
+            self._apply_transfer(ticket, record)
+        if self.feature_active and record.wallet_owner is not None:
+            owner_contact = self.match(record.wallet_owner.email_key)
+            if owner_contact is not None:
+                self._complete(owner_contact, record.wallet_owner)
+        # F2: every record refreshes the mobile status, wallet owner and ticket holder
+        ticket.mobile_status = record.status
+        ticket.wallet_owner = record.wallet_owner.raw if record.wallet_owner else None
+        ticket.ticket_holder = record.ticket_holder
+        ticket.changed = True
+        return True
+
+    def _apply_transfer(self, ticket: TicketState, record: Record) -> None:
+        transfer = record.transfer
+        assert transfer is not None
+        line = self.lines.get((ticket.id, transfer.transfer_id))
+        if record.status == "PENDING_TRANSFER":
+            if line is None:
+                self._new_line(ticket, record, LineStatus.PENDING, create=True)
+        elif record.status == "TRANSFERRED":
+            if line is None:
+                line = self._new_line(ticket, record, LineStatus.CONFIRMED, create=True)
+            elif line.status is LineStatus.PENDING:
+                line.status = LineStatus.CONFIRMED
+                line.resolved_at = record.occurred_at
+                line.dirty = True
+                self.counters.lines_updated += 1
+            else:
+                return  # stale or repeated
+            contact = self.contacts[line.new_contact_id] if line.new_contact_id is not None else None
+            if contact is not None and self._complete(contact, transfer.recipient):
+                line.contact_match = ContactMatch.COMPLETED
+                line.dirty = True
+            self._hand_over(ticket, line.new_contact_id)
+        elif record.failed:
+            if line is None:
+                self._new_line(ticket, record, LineStatus.CANCELLED, create=False)
+            elif line.status is LineStatus.PENDING:
+                line.status = LineStatus.CANCELLED
+                line.reason = transfer.failure_reason
+                line.resolved_at = record.occurred_at
+                line.dirty = True
+                self.counters.lines_updated += 1
+                self._ref(line.old_contact_id, -1)
+                self._ref(line.new_contact_id, -1)
+                self._release(line.new_contact_id)
+
+    def _new_line(self, ticket: TicketState, record: Record, status: LineStatus, *, create: bool) -> LineState:
+        """A line for a transfer seen for the first time. ``create``: make the contact if none matches
+        (temporary while pending, complete once transferred); a failed transfer never creates one."""
+        transfer = record.transfer
+        assert transfer is not None
+        recipient = transfer.recipient
+        contact = self.match(recipient.email_key)
+        how: ContactMatch | None = ContactMatch.EXISTING if contact else None
+        if contact is None and create:
+            temporary = status is LineStatus.PENDING or not recipient.complete
+            contact = self._create(recipient, temporary=temporary)
+            how = ContactMatch.CREATED_TEMPORARY if temporary else ContactMatch.CREATED
+        line = LineState(
+            id=None, ticket_id=ticket.id, transfer_id=transfer.transfer_id,
+            action=LineAction.TAKE_BACK if transfer.direction == "BACKWARD" else LineAction.DISTRIBUTE,
+            old_contact_id=ticket.cultural_contact_id, new_contact_id=contact.id if contact else None,
+            recipient_email=recipient.email, status=status,
+            reason=transfer.failure_reason if status is LineStatus.CANCELLED else None,
+            contact_match=how, initiated_at=record.occurred_at,
+            resolved_at=None if status is LineStatus.PENDING else record.occurred_at,
+            recorded_at=self.now, dirty=True,
+        )
+        self.lines[(ticket.id, transfer.transfer_id)] = line
+        self.counters.lines_created += 1
+        if status is not LineStatus.CANCELLED:
+            self._ref(line.old_contact_id, +1)
+            self._ref(line.new_contact_id, +1)
+        return line
+
+    def _hand_over(self, ticket: TicketState, contact_id: int | None) -> None:
+        """F4: the recipient becomes the ticket's cultural contact and owner."""
+        if contact_id is None:
+            return
+        for attribute in ("cultural_contact_id", "owner_id"):
+            previous = getattr(ticket, attribute)
+            if previous != contact_id:
+                self._ref(previous, -1)
+                self._ref(contact_id, +1)
+                setattr(ticket, attribute, contact_id)
+        ticket.changed = True
+
+    # -- what the writer needs -----------------------------------------------------------------
+
+    def changed_tickets(self) -> list[TicketState]:
+        return [t for t in self.tickets.values() if t.changed]
+
+    def new_contacts(self) -> list[ContactState]:
+        """Contacts to insert (created and not deleted within the page)."""
+        return [c for c in self.contacts.values() if c.created and not c.deleted]
+
+    def completed_contacts(self) -> list[ContactState]:
+        return [c for c in self.contacts.values() if c.completed and not c.created and not c.deleted]
+
+    def deleted_contacts(self) -> list[ContactState]:
+        """Stored contacts to delete (ones created and deleted within the page never reach the database)."""
+        return [c for c in self.contacts.values() if c.deleted and not c.created]
+
+    def dirty_lines(self) -> list[LineState]:
+        return [line for line in self.lines.values() if line.dirty]

@@ -1,0 +1,137 @@
+"""Running one schedule: the execution record around an interface function.
+
+``run_schedule`` starts an execution (RUNNING, committed at once so it is visible while it runs),
+calls the function with a ``Run`` context, and ends the execution OK, WARNING or ERROR. Functions
+commit their work page by page together with their counters and log lines (``Run.flush``), so a
+crash loses nothing that was reported. An execution that ends ERROR notifies the interface's
+notification e-mails by SMTP, after the commit, when an SMTP server is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, Engine, RowMapping, update
+
+from tixtrace.backoffice.db.tables import executions
+from tixtrace.backoffice.domain.parameters import ParsedParameters
+from tixtrace.backoffice.interfaces import notifications
+from tixtrace.backoffice.interfaces.locks import run_lock
+from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
+from tixtrace.backoffice.services.executions import (
+    ExecutionStatus,
+    LogLevel,
+    LogLine,
+    add_counts,
+    append_log,
+    finish_execution,
+    get_execution,
+    start_execution,
+)
+from tixtrace.backoffice.services.interfaces import get_interface, interface_credentials, interface_parameters
+from tixtrace.backoffice.services.schedules import ScheduleFunction, get_schedule
+from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import TixtraceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Run:
+    """What an interface function gets: its schedule, parameters, a wallet client, counters and log."""
+
+    engine: Engine
+    clock: Clock
+    execution_id: int
+    schedule: RowMapping
+    interface: RowMapping
+    parameters: ParsedParameters
+    client: TixngoClient
+    dump: CallDump | None
+    counts: dict[str, int] = field(default_factory=dict)
+    lines: list[LogLine] = field(default_factory=list)
+    status: ExecutionStatus = ExecutionStatus.OK
+
+    def count(self, name: str, value: int = 1) -> None:
+        if value:
+            self.counts[name] = self.counts.get(name, 0) + value
+
+    def log(self, level: LogLevel, message: str, ticket_number: str | None = None) -> None:
+        self.lines.append(LogLine(level, message, ticket_number))
+        if level is LogLevel.WARNING and self.status is ExecutionStatus.OK:
+            self.status = ExecutionStatus.WARNING
+
+    def flush(self, conn: Connection) -> None:
+        """Write the counters and log lines gathered so far, in the caller's transaction."""
+        add_counts(conn, self.execution_id, self.counts)
+        append_log(conn, self.execution_id, self.lines, self.clock.now())
+        self.counts, self.lines = {}, []
+
+
+Function = Callable[[Run], None]
+
+
+def _functions() -> dict[str, Function]:
+    from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
+
+    return {
+        ScheduleFunction.TICKETS_INJECTION.value: injection.run,
+        ScheduleFunction.RETRIEVE_TICKET_STATUS.value: feedback.run,
+        ScheduleFunction.PUSH_CANCELLED.value: push.run_cancelled,
+        ScheduleFunction.PUSH_CONTROLLED.value: push.run_controlled,
+    }
+
+
+def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: httpx.BaseTransport | None = None,
+                 client_options: dict[str, Any] | None = None) -> RowMapping:
+    """One execution of the schedule; returns the execution row. Raises Conflict if the feedback of
+    the same wallet organizer is already running (nothing is recorded then)."""
+    with unit_of_work(engine, write=False) as conn:
+        schedule = get_schedule(conn, schedule_id)
+        interface = get_interface(conn, schedule["interface_id"])
+        parameters = interface_parameters(conn, schedule["interface_id"])
+        credentials = interface_credentials(conn, schedule["interface_id"])
+    if schedule["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
+        name = f"feedback:{credentials.url.rstrip('/')}:{credentials.login.casefold()}"
+        with run_lock(engine, name, what=f"the feedback of wallet organizer {credentials.login!r}"):
+            return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options)
+    return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options)
+
+
+def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowMapping, parameters: ParsedParameters,
+             credentials: Any, transport: httpx.BaseTransport | None,
+             client_options: dict[str, Any] | None) -> RowMapping:
+    with unit_of_work(engine) as conn:
+        execution = start_execution(conn, schedule["id"], clock.now())
+    limit = parameters.max_length_dumped_calls_in_kbs * 1024
+    dump = CallDump(limit) if limit else None
+    client = TixngoClient(credentials.url, credentials.login, credentials.password, transport=transport, dump=dump,
+                          **(client_options or {}))
+    run = Run(engine, clock, execution["id"], schedule, interface, parameters, client, dump)
+    try:
+        _functions()[schedule["function"]](run)
+    except TixtraceError as exc:
+        run.status = ExecutionStatus.ERROR
+        run.log(LogLevel.ERROR, exc.message)
+    except Exception as exc:  # an unexpected failure still ends the execution, with its type
+        log.exception("execution %s failed", execution["id"])
+        run.status = ExecutionStatus.ERROR
+        run.log(LogLevel.ERROR, f"unexpected error: {type(exc).__name__}: {exc}"[:500])
+    finally:
+        client.close()
+    with unit_of_work(engine) as conn:
+        run.flush(conn)
+        if dump is not None:
+            conn.execute(update(executions).where(executions.c.id == run.execution_id)
+                         .values(dumped_calls=dump.text()))
+        finished = finish_execution(conn, run.execution_id, run.status, clock.now())
+    if run.status is ExecutionStatus.ERROR:
+        with unit_of_work(engine, write=False) as conn:
+            view = get_execution(conn, run.execution_id)
+        notifications.notify_error(interface, view)
+    return finished

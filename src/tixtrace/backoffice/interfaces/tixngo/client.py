@@ -1,0 +1,170 @@
+"""The back office's HTTP client for the wallet's organizer API (the TIXNGO interface).
+
+Built from an interface's URL (ending in ``/organizer/tickets``), login and password. Wallet faults
+that may pass (5xx, 429 with ``Retry-After``, timeouts, cut connections, a body that is not JSON) are
+retried with exponential backoff and jitter, bounded in attempts and in total time; what remains is
+raised as ``WalletUnavailable`` (transient: run again later). A refusal (other 4xx) is raised at
+once as ``WalletRefused`` with the wallet's own error code. Every call the wallet accepted is safe
+to repeat: injection, delete and control are idempotent by ticket id, and the feed is read by key.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from tixtrace.kernel.errors import TixtraceError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class WalletError(TixtraceError):
+    """A call to the wallet failed."""
+
+    status = 502
+    default_code = "WALLET_ERROR"
+
+
+class WalletUnavailable(WalletError):
+    """The wallet could not be reached or kept failing within the retry budget (transient)."""
+
+    default_code = "WALLET_UNAVAILABLE"
+
+
+class WalletRefused(WalletError):
+    """The wallet refused the call (4xx other than 429): retrying would not help."""
+
+    default_code = "WALLET_REFUSED"
+
+
+@dataclass
+class CallDump:
+    """The payloads exchanged with the wallet, kept up to ``limit_bytes`` (maxLengthDumpedCallsInKbs)."""
+
+    limit_bytes: int
+    parts: list[str] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, text: str) -> None:
+        room = self.limit_bytes - self.size
+        if room <= 0:
+            return
+        piece = text[:room]
+        self.parts.append(piece)
+        self.size += len(piece)
+
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
+@dataclass(frozen=True)
+class DiffPage:
+    records: list[dict[str, Any]]
+    pagination_key: str
+    has_more: bool
+
+
+class TixngoClient:
+    def __init__(self, url: str, login: str, password: str, *, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 30.0, max_attempts: int = 6, max_total_seconds: float = 120.0,
+                 backoff_seconds: float = 0.2, sleep: Callable[[float], None] = time.sleep,
+                 dump: CallDump | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.max_attempts = max_attempts
+        self.max_total_seconds = max_total_seconds
+        self.backoff_seconds = backoff_seconds
+        self.sleep = sleep
+        self.dump = dump
+        self.attempts_made = 0
+        self._http = httpx.Client(auth=(login, password), timeout=timeout, transport=transport,
+                                  headers={"Content-Type": "application/json"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> TixngoClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- the typed calls ----------------------------------------------------------------------
+
+    def inject(self, tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self._call("POST", "", {"tickets": tickets})["results"])
+
+    def diff(self, pagination_key: str | None, batch_size: int) -> DiffPage:
+        params = {"batchSize": str(batch_size), "paginationKey": pagination_key or ""}
+        body = self._call("GET", "/diff", None, params)
+        return DiffPage(list(body["records"]), str(body["paginationKey"]), bool(body["hasMore"]))
+
+    def delete(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self._call("POST", "/delete", {"tickets": items})["results"])
+
+    def control(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self._call("POST", "/control", {"tickets": items})["results"])
+
+    # -- transport, retries --------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, payload: Any, params: dict[str, str] | None = None) -> dict[str, Any]:
+        url = self.url + path
+        content = orjson.dumps(payload) if payload is not None else None
+        if self.dump is not None:
+            self.dump.add(f"> {method} {path or '/'} {params or ''} {content.decode() if content else ''}")
+        started = time.monotonic()
+        problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            self.attempts_made += 1
+            wait: float | None = None
+            try:
+                response = self._http.request(method, url, content=content, params=params)
+                if response.status_code in RETRY_STATUSES:
+                    problem = f"HTTP {response.status_code}"
+                    wait = _retry_after(response)
+                elif response.status_code >= 400:
+                    raise _refusal(method, path, response)
+                else:
+                    body = orjson.loads(response.content)
+                    if not isinstance(body, dict):
+                        raise orjson.JSONDecodeError("not an object", "", 0)
+                    if self.dump is not None:
+                        self.dump.add(f"< {response.status_code} {response.text}")
+                    return body
+            except (httpx.TransportError, orjson.JSONDecodeError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"[:300]
+            if attempt == self.max_attempts:
+                break
+            delay = wait if wait is not None else self.backoff_seconds * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            if time.monotonic() - started + delay > self.max_total_seconds:
+                break
+            self.sleep(delay)
+        raise WalletUnavailable(
+            f"wallet {method} {path or '/'} failed after {attempt} attempts in {time.monotonic() - started:.1f} s "
+            f"(last problem: {problem})", details={"attempts": attempt, "problem": problem})
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, min(float(value), 60.0))
+    except ValueError:
+        return None
+
+
+def _refusal(method: str, path: str, response: httpx.Response) -> WalletRefused:
+    code, message = f"HTTP_{response.status_code}", response.text[:300]
+    try:
+        error = orjson.loads(response.content)["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        pass
+    return WalletRefused(f"wallet refused {method} {path or '/'}: {code}: {message}",
+                         details={"status": response.status_code, "walletCode": code})

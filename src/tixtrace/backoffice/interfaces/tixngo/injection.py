@@ -1,0 +1,116 @@
+"""Tickets external printing (injection, I1-I2): NOT_PRINTED tickets go to the wallet.
+
+Tickets are taken in id order, ``ticketIterationSize`` per wallet call (optionally only the
+schedule's events). Each accepted ticket (INJECTED, or ALREADY_INJECTED after a crash) is marked
+PRINTED and processed in the transaction that follows the call; a refused one stays NOT_PRINTED and
+is logged with the wallet's reason. Re-running never injects twice: the wallet is idempotent by
+``ticketId`` and the selection only sees NOT_PRINTED tickets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy.orm import aliased
+
+from tixtrace.backoffice.db.tables import contacts, events, tickets
+from tixtrace.backoffice.interfaces.executions import Run
+from tixtrace.backoffice.services.executions import LogLevel
+from tixtrace.kernel.clock import isoformat
+from tixtrace.kernel.db import unit_of_work
+
+NOT_PRINTED, PRINTED = "NOT_PRINTED", "PRINTED"
+
+
+def spectator_details(contact: Any) -> dict[str, Any]:
+    """A contact as the wallet's spectatorDetails (the inverse of mapping C3)."""
+    details: dict[str, Any] = {
+        "title": contact.title, "firstName": contact.first_name, "lastName": contact.last_name,
+        "email": contact.email, "dateOfBirth": contact.birth_date.isoformat() if contact.birth_date else None,
+        "nationality": contact.nationality, "idCardNumber": contact.id_number,
+        "phoneNumber": contact.mobile_phone or contact.phone, "residenceCountry": contact.country,
+        "language": contact.language,
+    }
+    if contact.allow_promo_email is not None or contact.allow_third_party_email is not None:
+        details["organizerSpectatorPreference"] = {"allowPromoEmail": bool(contact.allow_promo_email),
+                                                   "allowThirdPartyEmail": bool(contact.allow_third_party_email)}
+    return {key: value for key, value in details.items() if value is not None}
+
+
+def _page(conn: Connection, ctx: Run, after: int, size: int) -> list[Any]:
+    replaced = aliased(tickets)
+    condition = and_(tickets.c.status == NOT_PRINTED, tickets.c.id > after)
+    codes = list(ctx.schedule["event_codes"] or ())
+    if codes:
+        condition = and_(condition, events.c.code.in_(codes))
+    query = (
+        select(tickets, events.c.code, events.c.name.label("event_name"), events.c.start_time, events.c.end_time,
+               events.c.venue_site, events.c.venue_city, events.c.venue_zip, events.c.venue_country_code,
+               *[c.label(f"cc_{c.name}") for c in contacts.c],
+               replaced.c.wallet_owner.label("replaced_wallet_owner"))
+        .join(events, events.c.id == tickets.c.event_id)
+        .join(contacts, contacts.c.id == tickets.c.cultural_contact_id)
+        .outerjoin(replaced, replaced.c.id == tickets.c.replaces_ticket_id)
+        .where(condition).order_by(tickets.c.id).limit(size)
+    )
+    return list(conn.execute(query).all())
+
+
+class _Prefixed:
+    """Attribute access to the ``cc_``-prefixed contact columns of a joined row."""
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, f"cc_{name}")
+
+
+def payload(row: Any, *, overlay: bool) -> dict[str, Any]:
+    """I1 payload; I2: a reprint goes to the replaced ticket's last wallet owner unless overlay=true."""
+    spectator = spectator_details(_Prefixed(row))
+    if not overlay and row.replaces_ticket_id is not None and row.replaced_wallet_owner:
+        last_owner = {k: v for k, v in dict(row.replaced_wallet_owner).items() if v is not None}
+        if last_owner.get("email") and last_owner.get("firstName") and last_owner.get("lastName"):
+            spectator = last_owner
+    price = row.price_cents / 100 if row.price_cents is not None else None
+    purchase = {"fileNumber": row.file_number, "price": price, "currency": row.currency}
+    event = {"id": row.code, "name": row.event_name, "startTime": isoformat(row.start_time),
+             "address": {"site": row.venue_site, "city": row.venue_city, "zip": row.venue_zip,
+                         "countryCode": row.venue_country_code}}
+    if row.end_time is not None:
+        event["expirationDate"] = isoformat(row.end_time)
+    return {"ticketId": row.number, "event": event,
+            "purchaseDetails": {k: v for k, v in purchase.items() if v is not None},
+            "security": {"barcode": row.barcode}, "spectatorDetails": spectator}
+
+
+def run(ctx: Run) -> None:
+    size = ctx.parameters.ticket_iteration_size
+    overlay = ctx.parameters.overlay_spectator_details_with_last_owner
+    after = 0
+    while True:
+        with unit_of_work(ctx.engine, write=False) as conn:
+            rows = _page(conn, ctx, after, size)
+        if not rows:
+            return
+        after = rows[-1].id
+        results = {r["ticketId"]: r for r in ctx.client.inject([payload(row, overlay=overlay) for row in rows])}
+        accepted = []
+        for row in rows:
+            result = results.get(row.number, {"result": "REJECTED", "error": "no result from the wallet"})
+            if result["result"] in ("INJECTED", "ALREADY_INJECTED"):
+                accepted.append(row.id)
+            else:
+                ctx.count("failed")
+                ctx.log(LogLevel.WARNING, f"refused by the wallet: {result.get('error')}", row.number)
+        with unit_of_work(ctx.engine) as conn:
+            now = ctx.clock.now()
+            if accepted:
+                still_not_printed = and_(tickets.c.id == bindparam("b_id"), tickets.c.status == NOT_PRINTED)
+                conn.execute(update(tickets).where(still_not_printed), [{
+                    "b_id": pk, "status": PRINTED, "injected_at": now, "updated_at": now} for pk in accepted])
+            ctx.count("records_read", len(rows))
+            ctx.count("tickets_updated", len(accepted))
+            ctx.flush(conn)

@@ -1,0 +1,63 @@
+"""Push cancelled and push controlled: back-office decisions the wallet must learn.
+
+Tickets CANCELLED or INVALIDATED (resp. CONTROLLED) in the back office, injected before and not yet
+processed by that function, are deleted (resp. controlled) in the wallet, ``ticketIterationSize``
+per call, and marked processed after the call. Both wallet calls are idempotent, so a crash between
+the call and the mark only repeats a harmless call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Column, bindparam, select, update
+
+from tixtrace.backoffice.db.tables import tickets
+from tixtrace.backoffice.interfaces.executions import Run
+from tixtrace.backoffice.services.executions import LogLevel
+from tixtrace.kernel.db import unit_of_work
+
+
+def _push(ctx: Run, statuses: tuple[str, ...], marker: Column[Any],
+          call: Callable[[list[str]], list[dict[str, Any]]]) -> None:
+    size = ctx.parameters.ticket_iteration_size
+    after = 0
+    while True:
+        with unit_of_work(ctx.engine, write=False) as conn:
+            rows = conn.execute(select(tickets.c.id, tickets.c.number).where(
+                tickets.c.status.in_(statuses), tickets.c.injected_at.is_not(None), marker.is_(None),
+                tickets.c.id > after).order_by(tickets.c.id).limit(size)).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        results = {r["ticketId"]: r for r in call([row.number for row in rows])}
+        done = []
+        for row in rows:
+            result = results.get(row.number, {"result": "REFUSED", "error": "no result from the wallet"})
+            if result["result"] == "REFUSED":
+                ctx.count("failed")
+                ctx.log(LogLevel.WARNING, f"refused by the wallet: {result.get('error')}", row.number)
+                continue
+            if result["result"] == "NOT_FOUND":
+                ctx.log(LogLevel.WARNING, "the wallet does not know this ticket; marked processed", row.number)
+            done.append(row.id)
+        with unit_of_work(ctx.engine) as conn:
+            now = ctx.clock.now()
+            if done:
+                conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")),
+                             [{"b_id": pk, marker.name: now, "updated_at": now} for pk in done])
+            ctx.count("records_read", len(rows))
+            ctx.count("tickets_updated", len(done))
+            ctx.flush(conn)
+
+
+def run_cancelled(ctx: Run) -> None:
+    _push(ctx, ("CANCELLED", "INVALIDATED"), tickets.c.push_cancelled_at,
+          lambda numbers: ctx.client.delete([{"ticketId": n, "showDeletedTicket": False,
+                                              "reason": "cancelled in the back office"} for n in numbers]))
+
+
+def run_controlled(ctx: Run) -> None:
+    _push(ctx, ("CONTROLLED",), tickets.c.push_controlled_at,
+          lambda numbers: ctx.client.control([{"ticketId": n} for n in numbers]))

@@ -1,0 +1,179 @@
+"""Applying a page of lifecycle records to the back office in bulk (the feedback's write path).
+
+One page costs a fixed number of statements whatever its size: one query each for its tickets, their
+lines for the page's transfers, the contacts of its e-mails and the references held on the temporary
+ones; then the fold (domain/distribution.py) runs in memory, and its result is written with bulk
+inserts and executemany updates. The caller commits it together with the pagination key (house
+rule 6). C2 (one contact created per e-mail) is held by the ``contact_emails`` claim: if a concurrent
+writer claimed an e-mail first, ``ContactClaimLost`` is raised, the caller rolls back and applies the
+page again, now matching the winner's contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, tickets
+from tixtrace.backoffice.domain.contacts import ContactKind, ContactMatch
+from tixtrace.backoffice.domain.distribution import (
+    ContactState,
+    DistributionFold,
+    LineAction,
+    LineState,
+    LineStatus,
+    TicketState,
+)
+from tixtrace.backoffice.domain.records import Record
+from tixtrace.kernel.clock import as_utc
+from tixtrace.kernel.db import is_sqlite
+
+
+class ContactClaimLost(Exception):
+    """Another writer created the contact of one of this page's e-mails first: apply the page again."""
+
+
+def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bool, now: datetime) -> DistributionFold:
+    numbers = sorted({r.ticket_number for r in records})
+    ticket_rows = conn.execute(select(
+        tickets.c.id, tickets.c.number, tickets.c.cultural_contact_id, tickets.c.owner_contact_id,
+        tickets.c.buyer_contact_id, tickets.c.mobile_status, tickets.c.wallet_owner, tickets.c.ticket_holder,
+    ).where(tickets.c.number.in_(numbers))).all() if numbers else []
+    ticket_states = [TicketState(r.id, r.number, r.cultural_contact_id, r.owner_contact_id, r.buyer_contact_id,
+                                 r.mobile_status, r.wallet_owner, r.ticket_holder) for r in ticket_rows]
+    line_states: list[LineState] = []
+    contact_rows: list[Any] = []
+    refs: dict[int, int] = {}
+    if feature_active and ticket_rows:
+        transfer_ids = sorted({r.transfer.transfer_id for r in records if r.transfer is not None})
+        if transfer_ids:
+            line_rows = conn.execute(select(distribution_lines).where(
+                distribution_lines.c.ticket_id.in_([r.id for r in ticket_rows]),
+                distribution_lines.c.transfer_id.in_(transfer_ids))).all()
+            line_states = [_line_state(row) for row in line_rows]
+        keys = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None}
+        keys |= {r.transfer.recipient.email_key for r in records if r.transfer is not None}
+        contact_ids = {line.new_contact_id for line in line_states if line.new_contact_id is not None}
+        wanted = contacts.c.email_key.in_(sorted(keys))
+        if contact_ids:
+            wanted = or_(wanted, contacts.c.id.in_(sorted(contact_ids)))
+        contact_rows = conn.execute(select(
+            contacts.c.id, contacts.c.email_key, contacts.c.kind, contacts.c.is_temporary,
+            contacts.c.has_internet_account, contacts.c.created_at,
+        ).where(wanted)).all() if keys or contact_ids else []
+        refs = _references(conn, [r.id for r in contact_rows if r.is_temporary])
+    contact_states = [ContactState(r.id, r.email_key or "", ContactKind(r.kind), r.is_temporary,
+                                   r.has_internet_account, as_utc(r.created_at)) for r in contact_rows]
+    return DistributionFold(feature_active=feature_active, now=now, tickets=ticket_states, lines=line_states,
+                            contacts=contact_states, refs=refs)
+
+
+def _line_state(row: Any) -> LineState:
+    return LineState(
+        id=row.id, ticket_id=row.ticket_id, transfer_id=row.transfer_id, action=LineAction(row.action),
+        old_contact_id=row.old_contact_id, new_contact_id=row.new_contact_id, recipient_email=row.recipient_email,
+        status=LineStatus(row.status), reason=row.reason,
+        contact_match=ContactMatch(row.contact_match) if row.contact_match else None,
+        initiated_at=as_utc(row.initiated_at), resolved_at=as_utc(row.resolved_at) if row.resolved_at else None,
+        recorded_at=as_utc(row.recorded_at),
+    )
+
+
+def _references(conn: Connection, contact_ids: list[int]) -> dict[int, int]:
+    """How many tickets and live (not CANCELLED) lines hold each of these contacts."""
+    if not contact_ids:
+        return {}
+    holders = [
+        select(tickets.c.cultural_contact_id.label("cid")).where(tickets.c.cultural_contact_id.in_(contact_ids)),
+        select(tickets.c.owner_contact_id.label("cid")).where(tickets.c.owner_contact_id.in_(contact_ids)),
+        select(tickets.c.buyer_contact_id.label("cid")).where(tickets.c.buyer_contact_id.in_(contact_ids)),
+        select(distribution_lines.c.new_contact_id.label("cid")).where(
+            distribution_lines.c.new_contact_id.in_(contact_ids),
+            distribution_lines.c.status != LineStatus.CANCELLED.value),
+        select(distribution_lines.c.old_contact_id.label("cid")).where(
+            distribution_lines.c.old_contact_id.in_(contact_ids),
+            distribution_lines.c.status != LineStatus.CANCELLED.value),
+    ]
+    every = union_all(*holders).subquery()
+    rows = conn.execute(select(every.c.cid, func.count()).group_by(every.c.cid)).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
+    """Write what the fold changed. Raises ContactClaimLost when C2's claim was taken concurrently."""
+    ids = _insert_contacts(conn, fold.new_contacts(), now)
+    completed = fold.completed_contacts()
+    if completed:
+        conn.execute(update(contacts).where(contacts.c.id == bindparam("b_id")), [
+            {"b_id": c.id, **c.fields, "is_temporary": False, "has_internet_account": True, "updated_at": now}
+            for c in completed
+        ])
+    gone = [c.id for c in fold.deleted_contacts()]
+    if gone:
+        for column in (distribution_lines.c.new_contact_id, distribution_lines.c.old_contact_id):
+            conn.execute(update(distribution_lines).where(column.in_(gone)).values({column.name: None}))
+        conn.execute(delete(contacts).where(contacts.c.id.in_(gone)))
+
+    def real(contact_id: int | None) -> int | None:
+        return ids.get(contact_id, contact_id) if contact_id is not None else None
+
+    lines = fold.dirty_lines()
+    new_lines = [line for line in lines if line.id is None]
+    old_lines = [line for line in lines if line.id is not None]
+    if new_lines:
+        conn.execute(insert(distribution_lines), [
+            {**_line_values(line, real), "ticket_id": line.ticket_id, "transfer_id": line.transfer_id,
+             "action": line.action.value, "recipient_email": line.recipient_email,
+             "initiated_at": line.initiated_at, "recorded_at": line.recorded_at, "updated_at": now}
+            for line in new_lines
+        ])
+    if old_lines:
+        conn.execute(update(distribution_lines).where(distribution_lines.c.id == bindparam("b_id")), [
+            {"b_id": line.id, **_line_values(line, real), "updated_at": now} for line in old_lines
+        ])
+    changed = fold.changed_tickets()
+    if changed:
+        conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")), [
+            {"b_id": t.id, "cultural_contact_id": real(t.cultural_contact_id), "owner_contact_id": real(t.owner_id),
+             "mobile_status": t.mobile_status, "wallet_owner": t.wallet_owner, "ticket_holder": t.ticket_holder,
+             "last_wallet_owner_email": (t.wallet_owner or {}).get("email"), "last_synced_at": now, "updated_at": now}
+            for t in changed
+        ])
+
+
+def _line_values(line: LineState, real: Any) -> dict[str, Any]:
+    return {
+        "old_contact_id": real(line.old_contact_id), "new_contact_id": real(line.new_contact_id),
+        "status": line.status.value, "reason": line.reason,
+        "contact_match": line.contact_match.value if line.contact_match else None,
+        "resolved_at": line.resolved_at,
+    }
+
+
+def _insert_contacts(conn: Connection, new: list[ContactState], now: datetime) -> dict[int, int]:
+    """Insert the fold's new contacts and claim their e-mails (C2); temporary id → real id."""
+    if not new:
+        return {}
+    base = {column: None for column in ("title", "first_name", "last_name", "email", "phone", "mobile_phone",
+                                        "birth_date", "nationality", "id_number", "country", "language",
+                                        "allow_promo_email", "allow_third_party_email")}
+    rows = [{**base, **c.fields, "kind": c.kind.value, "email_key": c.email_key, "reference": None,
+             "has_internet_account": c.has_internet_account, "is_temporary": c.is_temporary,
+             "created_at": now, "updated_at": now} for c in new]
+    inserted = conn.execute(insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), rows)
+    real_ids = inserted.scalars().all()
+    ids = {c.id: real_id for c, real_id in zip(new, real_ids, strict=True)}
+    claim = sqlite_insert if is_sqlite(conn) else pg_insert
+    conn.execute(claim(contact_emails).on_conflict_do_nothing(index_elements=["email_key"]), [
+        {"email_key": c.email_key, "contact_id": ids[c.id], "created_at": now} for c in new
+    ])
+    owners = dict(conn.execute(select(contact_emails.c.email_key, contact_emails.c.contact_id).where(
+        contact_emails.c.email_key.in_([c.email_key for c in new]))).all())
+    if any(owners.get(c.email_key) != ids[c.id] for c in new):
+        raise ContactClaimLost("another writer created a contact for one of this page's e-mails")
+    return ids
