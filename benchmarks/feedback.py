@@ -159,7 +159,11 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--port", type=int, default=18303)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", metavar="FILE", help="run the feedback under cProfile, stats to FILE")
     args = parser.parse_args()
+    command = [*TIXTRACE]
+    if args.profile:
+        command = [command[0], "-m", "cProfile", "-o", args.profile, "-m", "tixtrace.cli"]
     with fresh_database(args.database, "wallet") as wallet_url, \
             fresh_database(args.database, "backoffice") as backoffice_url:
         with Progress(transient=True, disable=args.json) as progress:
@@ -168,7 +172,7 @@ def main() -> None:
             schedule_id = seed_backoffice(backoffice_url, args.tickets, base, api_key, progress)
         with serve(["wallet", "serve", "--database-url", wallet_url], args.port):
             started = time.perf_counter()
-            process = subprocess.Popen([*TIXTRACE, "backoffice", "run", str(schedule_id), "--database-url",
+            process = subprocess.Popen([*command, "backoffice", "run", str(schedule_id), "--database-url",
                                         backoffice_url, "--json"], stdout=subprocess.PIPE)
             assert process.stdout is not None
             output = process.stdout.read()

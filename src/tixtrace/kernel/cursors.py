@@ -16,6 +16,7 @@ from typing import Any
 from tixtrace.kernel.errors import BadInput
 
 _PREFIX = "v1:"
+MAX_INT_KEY = 2**63 - 1  # the largest BIGINT key: a larger one was not issued, and SQLite cannot bind it
 
 
 def encode_cursor(key: Any) -> str:
@@ -46,7 +47,7 @@ def decode_int_cursor(cursor: str | None, *, name: str = "cursor") -> int:
     key = decode_cursor(cursor, name=name)
     if key is None:
         return 0
-    if not isinstance(key, int) or isinstance(key, bool) or key < 0:
+    if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= MAX_INT_KEY:
         raise BadInput(
             f"{name} {cursor!r} is not a value this server issued; pass back the one from the last page",
             code="INVALID_CURSOR",

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,9 +35,20 @@ _HTTP_CODES = {
 
 
 class ApiModel(BaseModel):
-    """Request and response bodies: camelCase on the wire, snake_case in Python, unknown fields refused."""
+    """Request and response bodies: camelCase on the wire, snake_case in Python, unknown fields refused.
+
+    Text containing NUL characters is refused (422 naming the field): PostgreSQL cannot store it, so
+    letting it through would be a 500 there and a silent difference from SQLite.
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain NUL (\\u0000) characters")
+        return value
 
 
 class ApiResponse(BaseModel):

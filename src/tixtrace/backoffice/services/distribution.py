@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -47,7 +47,7 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
     ticket_states = [TicketState(r.id, r.number, r.cultural_contact_id, r.owner_contact_id, r.buyer_contact_id,
                                  r.mobile_status, r.wallet_owner, r.ticket_holder) for r in ticket_rows]
     line_states: list[LineState] = []
-    contact_rows: list[Any] = []
+    contact_rows: Sequence[Any] = []
     refs: dict[int, int] = {}
     if feature_active and ticket_rows:
         transfer_ids = sorted({r.transfer.transfer_id for r in records if r.transfer is not None})
@@ -59,7 +59,7 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
         keys = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None}
         keys |= {r.transfer.recipient.email_key for r in records if r.transfer is not None}
         contact_ids = {line.new_contact_id for line in line_states if line.new_contact_id is not None}
-        wanted = contacts.c.email_key.in_(sorted(keys))
+        wanted: ColumnElement[bool] = contacts.c.email_key.in_(sorted(keys))
         if contact_ids:
             wanted = or_(wanted, contacts.c.id.in_(sorted(contact_ids)))
         contact_rows = conn.execute(select(
@@ -106,6 +106,14 @@ def _references(conn: Connection, contact_ids: list[int]) -> dict[int, int]:
 
 def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
     """Write what the fold changed. Raises ContactClaimLost when C2's claim was taken concurrently."""
+    # Deletions first: a page may remove an e-mail's temporary contact (F5) and then create a new one
+    # for the same e-mail; the removed contact's claim (contact_emails, ON DELETE CASCADE) must be gone
+    # before the new contact claims the e-mail, or the page would always "lose" its own claim.
+    gone = [c.id for c in fold.deleted_contacts()]
+    if gone:
+        for column in (distribution_lines.c.new_contact_id, distribution_lines.c.old_contact_id):
+            conn.execute(update(distribution_lines).where(column.in_(gone)).values({column.name: None}))
+        conn.execute(delete(contacts).where(contacts.c.id.in_(gone)))
     ids = _insert_contacts(conn, fold.new_contacts(), now)
     completed = fold.completed_contacts()
     if completed:
@@ -113,11 +121,6 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
             {"b_id": c.id, **c.fields, "is_temporary": False, "has_internet_account": True, "updated_at": now}
             for c in completed
         ])
-    gone = [c.id for c in fold.deleted_contacts()]
-    if gone:
-        for column in (distribution_lines.c.new_contact_id, distribution_lines.c.old_contact_id):
-            conn.execute(update(distribution_lines).where(column.in_(gone)).values({column.name: None}))
-        conn.execute(delete(contacts).where(contacts.c.id.in_(gone)))
 
     def real(contact_id: int | None) -> int | None:
         return ids.get(contact_id, contact_id) if contact_id is not None else None

@@ -32,7 +32,7 @@ PROFILE_COLUMNS = {
 }
 
 
-def profile_of(row: Mapping[str, Any] | None, email: str | None = None) -> dict[str, Any]:
+def profile_of(row: Any, email: str | None = None) -> dict[str, Any]:
     """The wallet profile of an account row; an unknown person is a profile with only an e-mail."""
     if row is None:
         profile: dict[str, Any] = {key: None for key in PROFILE_COLUMNS}
@@ -85,7 +85,7 @@ def ensure(conn: Connection, profiles: Mapping[str, Mapping[str, Any] | None], n
     if missing:
         rows = []
         for email in missing:
-            row = {column: None for column in PROFILE_COLUMNS.values()}
+            row: dict[str, Any] = {column: None for column in PROFILE_COLUMNS.values()}
             row.update(allow_promo_email=None, allow_third_party_email=None)
             row.update(columns_from_profile(profiles[email] or {}))
             row.update(email=email, created_at=now)

@@ -19,7 +19,7 @@ from tixtrace.wallet.db.tables import status_log
 from tixtrace.wallet.domain.tickets import Change, Transfer
 
 
-def transfer_body(transfer: Transfer, profiles: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+def transfer_body(transfer: Transfer, profiles: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "transferId": transfer.transfer_id,
         "direction": transfer.direction.value,
@@ -31,7 +31,7 @@ def transfer_body(transfer: Transfer, profiles: Mapping[str, Mapping[str, Any] |
     }
 
 
-def record_body(change: Change, profiles: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+def record_body(change: Change, profiles: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "ticketId": change.ticket_id,
         "status": change.status.value,
@@ -44,7 +44,7 @@ def record_body(change: Change, profiles: Mapping[str, Mapping[str, Any] | None]
 
 
 def append(conn: Connection, organizer_id: int, entries: Sequence[tuple[int, Change]],
-           profiles: Mapping[str, Mapping[str, Any] | None]) -> None:
+           profiles: Mapping[str, Any]) -> None:
     """Append one record per (ticket pk, change), in order."""
     if not entries:
         return

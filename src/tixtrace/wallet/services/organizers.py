@@ -21,7 +21,7 @@ from tixtrace.kernel.errors import BadInput, Conflict, Unauthorized
 from tixtrace.wallet.db.tables import organizers
 from tixtrace.wallet.domain.tickets import DEFAULT_TRANSFER_TIMEOUT_SECONDS, normalize_email
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 60, 30 * 24 * 3600
 
 
@@ -66,6 +66,8 @@ def _organizer(row: object) -> Organizer:
 
 
 def authenticate(engine: Engine, email: str, api_key: str) -> Organizer:
+    if "\x00" in email:  # no organizer has one; PostgreSQL refuses it in a query
+        raise Unauthorized("unknown organizer e-mail or wrong API key", code="BAD_CREDENTIALS")
     with unit_of_work(engine, write=False) as conn:
         row = conn.execute(select(organizers).where(organizers.c.email == normalize_email(email))).first()
     if row is None or not hmac.compare_digest(row.api_key_hash, _hash(api_key)):

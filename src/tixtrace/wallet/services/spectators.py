@@ -91,13 +91,21 @@ def _sync_my_tickets(engine: Engine, clock: Clock, account: Account) -> None:
             now = clock.now()
             batch = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id,
                                                  tickets.c.organizer_id == organizer_id, needs_sync))
-            tickets_repo.save(conn, organizer_id, [(s, s.ticket.sync(now)) for s in batch], now)
+            entries = [(s, s.ticket.sync(now)) for s in batch]
+            tickets_repo.save(conn, organizer_id, entries, now)
+            # save() skips tickets without a status change, but syncing always marks a ticket as on the
+            # owner's phone (e.g. one received by transfer or controlled before the first sync): keep
+            # that, or a later delete would skip DELETION_PENDING (W8)
+            quiet = [s.pk for s, changes in entries if not changes]
+            if quiet:
+                conn.execute(update(tickets).where(tickets.c.id.in_(quiet), tickets.c.downloaded.is_(False))
+                             .values(downloaded=True, updated_at=now))
 
 
 def list_tickets(engine: Engine, clock: Clock, account: Account, cursor: str | None,
                  limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_int_cursor(cursor)  # first: a refused request must not sync (nothing half-done)
     _sync_my_tickets(engine, clock, account)
-    after = decode_int_cursor(cursor)
     visible = or_(tickets.c.status != Status.DELETED.value, tickets.c.show_deleted.is_(True))
     with unit_of_work(engine, write=False) as conn:
         page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, visible))
@@ -122,9 +130,11 @@ def locate_my_ticket(engine: Engine, account: Account, ticket_id: str) -> tuple[
 
     A ticket in someone else's wallet answers 404 like an unknown one: its existence is not leaked.
     """
-    with unit_of_work(engine, write=False) as conn:
-        rows = conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(
-            tickets.c.ticket_id == ticket_id, tickets.c.owner_id == account.id)).all()
+    rows: list[Any] = []
+    if "\x00" not in ticket_id:  # one with NUL cannot exist (injection refuses it); PostgreSQL refuses it
+        with unit_of_work(engine, write=False) as conn:
+            rows = list(conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(
+                tickets.c.ticket_id == ticket_id, tickets.c.owner_id == account.id)))
     if not rows:
         raise NotFound(f"no ticket {ticket_id!r} in your wallet", code="TICKET_NOT_FOUND",
                        details={"ticketId": ticket_id})

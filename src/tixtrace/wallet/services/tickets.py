@@ -48,8 +48,9 @@ def change_ticket(engine: Engine, clock: Clock, ticket_pk: int, organizer_id: in
 
 
 def find_pk(conn: Connection, organizer_id: int, ticket_id: str) -> int:
-    pk = conn.scalar(select(tickets.c.id).where(tickets.c.organizer_id == organizer_id,
-                                                tickets.c.ticket_id == ticket_id))
+    # an id with NUL cannot exist (injection refuses it) and PostgreSQL refuses it in a query: unknown
+    pk = None if "\x00" in ticket_id else conn.scalar(select(tickets.c.id).where(
+        tickets.c.organizer_id == organizer_id, tickets.c.ticket_id == ticket_id))
     if pk is None:
         raise NotFound(f"no ticket {ticket_id!r} for this organizer", code="TICKET_NOT_FOUND",
                        details={"ticketId": ticket_id})

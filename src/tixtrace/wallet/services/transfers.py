@@ -36,11 +36,13 @@ def start_transfer(engine: Engine, clock: Clock, account: Account, ticket_id: st
 
 def _locate_transfer(engine: Engine, account: Account, transfer_id: str) -> tuple[int, int]:
     """(ticket pk, organizer id) of a transfer the spectator sends or receives; 404 otherwise."""
-    with unit_of_work(engine, write=False) as conn:
-        row = conn.execute(select(transfers.c.ticket_pk, transfers.c.organizer_id).where(
-            transfers.c.transfer_id == transfer_id,
-            or_(transfers.c.sender_id == account.id, transfers.c.recipient_email == account.email),
-        )).first()
+    row = None
+    if "\x00" not in transfer_id:  # transfer ids are UUIDs; PostgreSQL refuses NUL in a query
+        with unit_of_work(engine, write=False) as conn:
+            row = conn.execute(select(transfers.c.ticket_pk, transfers.c.organizer_id).where(
+                transfers.c.transfer_id == transfer_id,
+                or_(transfers.c.sender_id == account.id, transfers.c.recipient_email == account.email),
+            )).first()
     if row is None:
         raise NotFound(f"no transfer {transfer_id!r} of yours", code="TRANSFER_NOT_FOUND",
                        details={"transferId": transfer_id})

@@ -24,9 +24,14 @@ router = APIRouter(prefix="/organizer/tickets", tags=["organizer"])
 _ticket = TypeAdapter(InjectedTicket)
 
 
+def _text(value: str) -> str:
+    """``value`` safe to put in a JSON answer: a lone surrogate (valid JSON text, not UTF-8) is escaped."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in err['loc']) or 'ticket'}: {err['msg']}"
+    return _text(f"{'.'.join(str(p) for p in err['loc']) or 'ticket'}: {err['msg']}")
 
 
 def _new_ticket(item: InjectedTicket) -> injection.NewTicket:
@@ -49,7 +54,7 @@ def inject(body: InjectionRequest, organizer: OrganizerDep, db: EngineDep, clock
         try:
             item = _ticket.validate_python(raw)
         except ValidationError as exc:
-            ticket_id = raw.get("ticketId") if isinstance(raw.get("ticketId"), str) else None
+            ticket_id = _text(raw["ticketId"]) if isinstance(raw.get("ticketId"), str) else None
             results.append({"ticketId": ticket_id, "result": injection.REJECTED, "error": _first_error(exc)})
             continue
         if item.ticket_id in seen:

@@ -1,0 +1,115 @@
+"""What every back-office route needs: the engine and clock of the app, the caller, paging parameters.
+
+Every ``/api`` route requires a back-office user (HTTP Basic); without one, or with a wrong one, the
+answer is 401 with the error envelope and ``WWW-Authenticate: Basic``. Ids in paths are bounded to
+the 64-bit range, so a huge number is a 422, never a database overflow (a 500).
+"""
+
+from __future__ import annotations
+
+import binascii
+from base64 import b64decode
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from sqlalchemy import Connection, Engine
+from starlette.requests import HTTPConnection
+
+from tixtrace.backoffice.services.users import Authenticator
+from tixtrace.backoffice.services.validation import MAX_ID
+from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import BadInput, Unauthorized
+
+MAX_PAGE = 1000
+
+
+def _refused() -> Unauthorized:
+    return Unauthorized("a back-office user name and password are required (HTTP Basic)", code="UNAUTHORIZED")
+
+
+class Basic(HTTPBasic):
+    """HTTP Basic that reads UTF-8 credentials (not only ASCII) and refuses with our envelope."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPBasicCredentials:  # type: ignore[override]
+        authorization = request.headers.get("Authorization") or ""
+        scheme, _, param = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            raise _refused()
+        try:
+            data = b64decode(param.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise _refused() from None
+        name, separator, password = data.partition(":")
+        if not separator:
+            raise _refused()
+        return HTTPBasicCredentials(username=name, password=password)
+
+
+basic = Basic(description="A back-office user (tixtrace backoffice create-user)")
+
+
+def current_user(request: Request, credentials: Annotated[HTTPBasicCredentials, Depends(basic)]) -> str:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator.authenticate(credentials.username, credentials.password)
+
+
+User = Annotated[str, Depends(current_user)]
+
+
+class Context:
+    """The app's engine and clock, handed to routes."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with unit_of_work(self.engine) as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with unit_of_work(self.engine, write=False) as conn:
+            yield conn
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+def _path_id(name: str) -> Any:
+    return Path(ge=1, le=MAX_ID, description=f"the {name}'s id")
+
+
+ContactId = Annotated[int, _path_id("contact")]
+EventId = Annotated[int, _path_id("event")]
+TicketId = Annotated[int, _path_id("ticket")]
+InterfaceId = Annotated[int, _path_id("interface")]
+ScheduleId = Annotated[int, _path_id("schedule")]
+ExecutionId = Annotated[int, _path_id("execution")]
+
+Cursor = Annotated[str | None, Query(max_length=500, description="nextCursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
+
+
+def after_id(cursor: str | None) -> int:
+    """The id a page starts after; a cursor this server did not issue is a 422 INVALID_CURSOR."""
+    key = decode_int_cursor(cursor)
+    if key > MAX_ID:
+        raise BadInput(f"cursor {cursor!r} is not a value this server issued; pass back the one from the last page",
+                       code="INVALID_CURSOR", details={"parameter": "cursor", "value": cursor})
+    return key
+
+
+def next_cursor(last_id: int | None) -> str | None:
+    return encode_cursor(last_id) if last_id is not None else None

@@ -1,0 +1,37 @@
+"""``/api/events``: events and their venue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from tixtrace.backoffice.api.deps import Ctx, Cursor, EventId, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.schemas import EventIn, event_json, page
+from tixtrace.backoffice.services.events import NewEvent, create_event, get_event, list_events
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+
+
+@router.post("", status_code=201, summary="Create an event")
+def post_event(body: EventIn, ctx: Ctx, _user: User) -> dict[str, Any]:
+    new = NewEvent(code=body.code, name=body.name, start_time=body.start_time, end_time=body.end_time,
+                   venue_site=body.venue.site, venue_city=body.venue.city, venue_zip=body.venue.zip,
+                   venue_country_code=body.venue.country_code)
+    with ctx.write() as conn:
+        return event_json(create_event(conn, new, ctx.clock.now()))
+
+
+@router.get("", summary="List events (only the one with `code` when given)")
+def get_events(ctx: Ctx, _user: User, code: Annotated[str | None, Query(max_length=50)] = None,
+               cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
+    start = after_id(cursor)
+    with ctx.read() as conn:
+        rows, last = list_events(conn, code=code, after_id=start, limit=limit)
+    return page([event_json(row) for row in rows], next_cursor(last))
+
+
+@router.get("/{event_id}", summary="One event")
+def get_one_event(event_id: EventId, ctx: Ctx, _user: User) -> dict[str, Any]:
+    with ctx.read() as conn:
+        return event_json(get_event(conn, event_id))

@@ -1,0 +1,40 @@
+"""``/api/schedules``: reading a schedule and running it now."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from tixtrace.backoffice.api.deps import Ctx, ScheduleId, User
+from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
+from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.services.executions import get_execution
+from tixtrace.backoffice.services.schedules import get_schedule
+
+router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+
+
+@router.get("/{schedule_id}", summary="One schedule")
+def get_one_schedule(schedule_id: ScheduleId, ctx: Ctx, _user: User) -> dict[str, Any]:
+    with ctx.read() as conn:
+        return schedule_json(get_schedule(conn, schedule_id))
+
+
+@router.post("/{schedule_id}/run", summary="Run the schedule once now (Run now)",
+             description="wait=true (default): answers the finished execution. wait=false: starts it in the "
+                         "background and answers 202; follow it in the schedule's executions. A feedback whose "
+                         "wallet organizer is already being read answers 409 RUN_ALREADY_ACTIVE.")
+def run_now(schedule_id: ScheduleId, ctx: Ctx, _user: User, response: Response,
+            wait: Annotated[bool, Query(description="wait for the execution to end")] = True) -> dict[str, Any]:
+    with ctx.read() as conn:
+        get_schedule(conn, schedule_id)  # 404 before anything starts
+    if not wait:
+        threading.Thread(target=run_schedule, args=(ctx.engine, schedule_id), kwargs={"clock": ctx.clock},
+                         daemon=True, name=f"run-now-{schedule_id}").start()
+        response.status_code = 202
+        return {"scheduleId": schedule_id, "status": "STARTED"}
+    execution = run_schedule(ctx.engine, schedule_id, clock=ctx.clock)
+    with ctx.read() as conn:
+        return execution_view_json(get_execution(conn, execution["id"]))

@@ -1,0 +1,274 @@
+"""The back-office API's JSON: request bodies (typed, unknown fields refused) and response shapes.
+
+Request models only check types: a string where a string is expected, a whole number where one is
+expected (``"1"`` or ``1.0`` is refused, not coerced), times as RFC 3339 strings. What a value must
+look like (an e-mail, a country code, lengths) is checked by the services, the same way for the API
+and the CSV import. Responses are rendered from rows by the ``*_json`` functions: every field of the
+shapes of DESIGN section 7 is present, null when unknown; the interface password never is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
+from sqlalchemy import RowMapping
+
+from tixtrace.backoffice.services.executions import COUNTERS, ExecutionView
+from tixtrace.backoffice.services.tickets import LineView, TicketView
+from tixtrace.backoffice.services.validation import MAX_ID, cents_to_price
+from tixtrace.kernel.clock import isoformat
+from tixtrace.kernel.web import ApiModel
+
+
+def _rfc3339(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"must be an RFC 3339 date-time string like 2026-06-11T18:00:00Z, got {value!r}")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time like 2026-06-11T18:00:00Z") from None
+
+
+def _iso_date(value: Any) -> date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError(f"must be a date string YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+DateTime = Annotated[datetime, PlainValidator(_rfc3339), WithJsonSchema({"type": "string", "format": "date-time"})]
+Date = Annotated[date, PlainValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Price = StrictInt | StrictFloat | StrictStr
+
+
+class ContactIn(ApiModel):
+    kind: StrictStr
+    first_name: StrictStr | None = None
+    last_name: StrictStr
+    email: StrictStr
+    title: StrictStr | None = None
+    phone: StrictStr | None = None
+    mobile_phone: StrictStr | None = None
+    birth_date: Date | None = None
+    nationality: StrictStr | None = None
+    id_number: StrictStr | None = None
+    country: StrictStr | None = None
+    language: StrictStr | None = None
+    allow_promo_email: StrictBool | None = None
+    allow_third_party_email: StrictBool | None = None
+    has_internet_account: StrictBool = False
+    reference: StrictStr | None = None
+
+
+class VenueIn(ApiModel):
+    site: StrictStr
+    city: StrictStr
+    zip: StrictStr
+    country_code: StrictStr
+
+
+class EventIn(ApiModel):
+    code: StrictStr
+    name: StrictStr
+    start_time: DateTime
+    end_time: DateTime | None = None
+    venue: VenueIn
+
+
+class TicketIn(ApiModel):
+    event_code: StrictStr
+    cultural_contact_id: Id
+    buyer_contact_id: Id | None = None
+    owner_contact_id: Id | None = None
+    number: StrictStr | None = None
+    seat: StrictStr | None = None
+    price: Price | None = None
+    currency: StrictStr | None = None
+    barcode: StrictStr | None = None
+    file_number: StrictStr | None = None
+
+
+class InterfaceIn(ApiModel):
+    name: StrictStr
+    type: StrictStr
+    url: StrictStr
+    login: StrictStr
+    password: StrictStr
+    notification_emails: list[StrictStr] = Field(default_factory=list, max_length=100)
+    custom_parameters: StrictStr = ""
+
+
+class InterfaceUpdate(InterfaceIn):
+    """As `InterfaceIn`; leave the password out to keep the stored one."""
+
+    password: StrictStr | None = None  # type: ignore[assignment]
+
+
+class ScheduleIn(ApiModel):
+    function: StrictStr
+    launch: StrictStr
+    frequency_minutes: StrictInt | None = None
+    batch_size: StrictInt | None = None
+    starts_at: DateTime | None = None
+    ends_at: DateTime | None = None
+    skip_ticket_numbers: list[StrictStr] = Field(default_factory=list, max_length=10_000)
+    event_codes: list[StrictStr] = Field(default_factory=list, max_length=10_000)
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "nextCursor": next_cursor}
+
+
+def contact_json(row: RowMapping | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    birth = row["birth_date"]
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "reference": row["reference"],
+        "title": row["title"],
+        "firstName": row["first_name"],
+        "lastName": row["last_name"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "mobilePhone": row["mobile_phone"],
+        "birthDate": birth.isoformat() if birth is not None else None,
+        "nationality": row["nationality"],
+        "idNumber": row["id_number"],
+        "country": row["country"],
+        "language": row["language"],
+        "allowPromoEmail": row["allow_promo_email"],
+        "allowThirdPartyEmail": row["allow_third_party_email"],
+        "hasInternetAccount": row["has_internet_account"],
+        "isTemporary": row["is_temporary"],
+        "createdAt": isoformat(row["created_at"]),
+    }
+
+
+def event_json(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "code": row["code"],
+        "name": row["name"],
+        "startTime": isoformat(row["start_time"]),
+        "endTime": isoformat(row["end_time"]),
+        "venue": {"site": row["venue_site"], "city": row["venue_city"], "zip": row["venue_zip"],
+                  "countryCode": row["venue_country_code"]},
+        "createdAt": isoformat(row["created_at"]),
+    }
+
+
+def ticket_json(view: TicketView) -> dict[str, Any]:
+    row = view.ticket
+    return {
+        "id": row["id"],
+        "number": row["number"],
+        "eventCode": view.event_code,
+        "status": row["status"],
+        "mobileStatus": row["mobile_status"],
+        "culturalContact": contact_json(view.cultural_contact),
+        "owner": contact_json(view.owner),
+        "buyer": contact_json(view.buyer),
+        "walletOwner": row["wallet_owner"],
+        "ticketHolder": row["ticket_holder"],
+        "replacesTicketId": row["replaces_ticket_id"],
+        "lastSyncedAt": isoformat(row["last_synced_at"]),
+        "seat": row["seat"],
+        "price": cents_to_price(row["price_cents"]),
+        "currency": row["currency"],
+        "barcode": row["barcode"],
+        "fileNumber": row["file_number"],
+        "createdAt": isoformat(row["created_at"]),
+    }
+
+
+def line_json(view: LineView) -> dict[str, Any]:
+    row = view.line
+    return {
+        "id": row["id"],
+        "ticketId": row["ticket_id"],
+        "action": row["action"],
+        "oldContact": contact_json(view.old_contact),
+        "newContact": contact_json(view.new_contact),
+        "recipientEmail": row["recipient_email"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "contactMatch": row["contact_match"],
+        "transferId": row["transfer_id"],
+        "initiatedAt": isoformat(row["initiated_at"]),
+        "resolvedAt": isoformat(row["resolved_at"]),
+        "recordedAt": isoformat(row["recorded_at"]),
+    }
+
+
+def interface_json(row: RowMapping) -> dict[str, Any]:
+    """An interface as shown: never the password (the row passed in does not even hold it)."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "type": row["type"],
+        "url": row["url"],
+        "login": row["login"],
+        "notificationEmails": list(row["notification_emails"]),
+        "customParameters": row["custom_parameters"],
+        "parameters": dict(row["parameters"]),
+        "warnings": list(row["warnings"]),
+        "createdAt": isoformat(row["created_at"]),
+        "updatedAt": isoformat(row["updated_at"]),
+    }
+
+
+def schedule_json(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "interfaceId": row["interface_id"],
+        "function": row["function"],
+        "launch": row["launch"],
+        "frequencyMinutes": row["frequency_minutes"],
+        "startsAt": isoformat(row["starts_at"]),
+        "endsAt": isoformat(row["ends_at"]),
+        "batchSize": row["batch_size"],
+        "paginationKey": row["pagination_key"],
+        "skipTicketNumbers": list(row["skip_ticket_numbers"]),
+        "eventCodes": list(row["event_codes"]),
+        "createdAt": isoformat(row["created_at"]),
+    }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def log_json(row: RowMapping) -> dict[str, Any]:
+    return {"level": row["level"], "ticketNumber": row["ticket_number"], "message": row["message"]}
+
+
+def execution_json(row: RowMapping, log: list[RowMapping] | None = None, log_count: int | None = None
+                   ) -> dict[str, Any]:
+    body = {
+        "id": row["id"],
+        "scheduleId": row["schedule_id"],
+        "function": row["function"],
+        "status": row["status"],
+        "startedAt": isoformat(row["started_at"]),
+        "endedAt": isoformat(row["ended_at"]),
+        "counters": {_camel(name): row[name] for name in COUNTERS},
+    }
+    if log is not None:
+        body["log"] = [log_json(line) for line in log]
+        body["logCount"] = log_count if log_count is not None else len(log)
+    return body
+
+
+def execution_view_json(view: ExecutionView) -> dict[str, Any]:
+    return execution_json(view.execution, view.log, view.log_count)

@@ -1,0 +1,104 @@
+"""``/api/tickets``: tickets, the operator's actions on them and their distribution history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from tixtrace.backoffice.api.deps import Ctx, Cursor, Limit, TicketId, User, after_id, next_cursor
+from tixtrace.backoffice.api.schemas import TicketIn, line_json, page, ticket_json
+from tixtrace.backoffice.services.tickets import (
+    NewTicket,
+    TicketAction,
+    apply_action,
+    create_ticket,
+    distribution_history,
+    get_ticket,
+    list_tickets,
+    ticket_views,
+)
+from tixtrace.backoffice.services.validation import MAX_ID
+from tixtrace.kernel.cursors import decode_cursor, encode_cursor
+from tixtrace.kernel.errors import BadInput
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+
+
+@router.post("", status_code=201, summary="Create a NOT_PRINTED ticket")
+def post_ticket(body: TicketIn, ctx: Ctx, user: User) -> dict[str, Any]:
+    new = NewTicket(**body.model_dump())
+    with ctx.write() as conn:
+        row = create_ticket(conn, new, ctx.clock.now(), actor=user)
+        return ticket_json(ticket_views(conn, [row])[0])
+
+
+@router.get("", summary="List tickets (by number or status when given)")
+def get_tickets(ctx: Ctx, _user: User, number: Annotated[str | None, Query(max_length=50)] = None,
+                status: Annotated[str | None, Query(max_length=20)] = None,
+                cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
+    start = after_id(cursor)
+    with ctx.read() as conn:
+        rows, last = list_tickets(conn, number=number, status=status, after_id=start, limit=limit)
+        items = [ticket_json(view) for view in ticket_views(conn, rows)]
+    return page(items, next_cursor(last))
+
+
+@router.get("/{ticket_id}", summary="One ticket with its contacts and what the wallet last said")
+def get_one_ticket(ticket_id: TicketId, ctx: Ctx, _user: User) -> dict[str, Any]:
+    with ctx.read() as conn:
+        return ticket_json(ticket_views(conn, [get_ticket(conn, ticket_id)])[0])
+
+
+def _act(ctx: Ctx, ticket_id: int, action: TicketAction, user: str) -> dict[str, Any]:
+    with ctx.write() as conn:
+        row = apply_action(conn, ticket_id, action, ctx.clock.now(), actor=user)
+        return ticket_json(ticket_views(conn, [row])[0])
+
+
+@router.post("/{ticket_id}/cancel", summary="NOT_PRINTED or PRINTED → CANCELLED")
+def cancel(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
+    return _act(ctx, ticket_id, TicketAction.CANCEL, user)
+
+
+@router.post("/{ticket_id}/invalidate", summary="NOT_PRINTED or PRINTED → INVALIDATED")
+def invalidate(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
+    return _act(ctx, ticket_id, TicketAction.INVALIDATE, user)
+
+
+@router.post("/{ticket_id}/control", summary="PRINTED → CONTROLLED")
+def control(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
+    return _act(ctx, ticket_id, TicketAction.CONTROL, user)
+
+
+@router.post("/{ticket_id}/reprint", status_code=201,
+             summary="PRINTED → INVALIDATED, and a new NOT_PRINTED ticket replacing it (returned)")
+def reprint(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
+    return _act(ctx, ticket_id, TicketAction.REPRINT, user)
+
+
+def _history_position(cursor: str | None) -> tuple[datetime, int] | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        at, last_id = key
+        if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id <= MAX_ID:
+            raise ValueError
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment, last_id
+    except (TypeError, ValueError):
+        raise BadInput(f"cursor {cursor!r} is not a value this server issued; pass back the one from the last page",
+                       code="INVALID_CURSOR", details={"parameter": "cursor", "value": cursor}) from None
+
+
+@router.get("/{ticket_id}/distribution-history", summary="The ticket's distribution lines, oldest first")
+def history(ticket_id: TicketId, ctx: Ctx, _user: User, cursor: Cursor = None,
+            limit: Limit = 100) -> dict[str, Any]:
+    position = _history_position(cursor)
+    with ctx.read() as conn:
+        views, last = distribution_history(conn, ticket_id, after=position, limit=limit)
+    return page([line_json(view) for view in views], encode_cursor(list(last)) if last else None)

@@ -1,0 +1,31 @@
+"""The back office's HTTP application: the JSON API of DESIGN section 7 behind HTTP Basic.
+
+`create_backoffice_app` takes an engine whose database is already migrated
+(`open_backoffice_database`) and a clock (a TestClock in tests). ``GET /health`` needs no credentials;
+every ``/api`` route does.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from tixtrace.backoffice.api import contacts, events, executions, interfaces, schedules, tickets
+from tixtrace.backoffice.api.deps import Context
+from tixtrace.backoffice.services.users import Authenticator
+from tixtrace.kernel.clock import Clock, SystemClock
+from tixtrace.kernel.web import add_health_route, install_error_handlers
+
+
+def create_backoffice_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
+    app = FastAPI(
+        title="tixtrace back office",
+        summary="Contacts, events, tickets, distribution history, interfaces (the S-360 role).",
+    )
+    app.state.context = Context(engine, clock or SystemClock())
+    app.state.authenticator = Authenticator(engine)
+    install_error_handlers(app)
+    add_health_route(app)
+    for module in (contacts, events, tickets, interfaces, schedules, executions):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,160 @@
+"""``tixtrace backoffice ...`` commands (DESIGN section 7).
+
+Every command that opens the database first migrates it to the latest revision, so a new SQLite file
+just works. ``--database-url`` may also come from ``TIXTRACE_BACKOFFICE_DATABASE_URL``. Exit codes: 0
+done, 1 refused (bad input, a file with bad rows, a database that cannot be opened), 2 usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from tixtrace.backoffice.db.database import open_backoffice_database
+from tixtrace.backoffice.interfaces.commands import register as register_interface_commands
+from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
+from tixtrace.backoffice.services.users import create_user
+from tixtrace.kernel.clock import SystemClock
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import TixtraceError
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DatabaseUrl = Annotated[str, typer.Option(
+    "--database-url", envvar="TIXTRACE_BACKOFFICE_DATABASE_URL", show_envvar=True,
+    help="sqlite:///path/backoffice.db or postgresql://user@host/db")]
+
+
+def _open(url: str) -> Engine:
+    try:
+        return open_backoffice_database(url)
+    except TixtraceError as exc:
+        err.print(f"error: {exc.message}")
+    except SQLAlchemyError as exc:
+        reason = exc.args[0] if exc.args else exc
+        err.print(f"error: cannot open the back-office database: {type(exc).__name__}: {reason}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl) -> None:
+    """Bring the back-office database to the latest migration (every other command does it too)."""
+    _open(database_url).dispose()
+    out.print("back-office database is up to date")
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+) -> None:
+    """Serve the back-office API (HTTP Basic with a back-office user; GET /health is open)."""
+    import uvicorn
+
+    from tixtrace.backoffice.app import create_backoffice_app
+
+    engine = _open(database_url)
+    try:
+        # no access log: query strings may hold e-mail addresses (DESIGN 10: logs carry none)
+        uvicorn.run(create_backoffice_app(engine), host=host, port=port, access_log=False)
+    finally:
+        engine.dispose()
+
+
+@app.command("create-user")
+def create_user_command(
+    name: Annotated[str, typer.Argument(help="the user name (no ':' or spaces)")],
+    database_url: DatabaseUrl,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          help="at least 8 characters (asked when left out)")],
+) -> None:
+    """Create a back-office user for the API (HTTP Basic) and the screens."""
+    engine = _open(database_url)
+    try:
+        with unit_of_work(engine) as conn:
+            user = create_user(conn, name, password, SystemClock().now())
+    except TixtraceError as exc:
+        err.print(f"error: {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    out.print(f"user {user['name']} created (id {user['id']})")
+
+
+def _columns_help() -> str:
+    parts = []
+    for kind, (required, optional) in COLUMNS.items():
+        parts.append(f"{kind.value}: {', '.join(required)} (required); {', '.join(optional)} (optional).")
+    return "\n\n".join(parts)
+
+
+def _print_report(report: ImportReport) -> None:
+    name = report.path.name
+    if report.ok:
+        out.print(f"{name}: {report.written} {report.kind.value} imported")
+        return
+    if report.file_error:
+        out.print(f"{name}: refused, nothing written: {report.file_error}")
+        return
+    out.print(f"{name}: refused, nothing written: {len(report.problems)} bad row"
+              f"{'s' if len(report.problems) > 1 else ''} of {report.rows}")
+    for problem in report.problems:
+        out.print(f"  line {problem.line}: {'; '.join(problem.messages)}")
+
+
+ImportFile = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True)]
+
+
+@app.command("import", help=(
+    "Import events, contacts and tickets from CSV files, in that order; each file all or nothing.\n\n"
+    "A file with any bad row writes nothing; every bad row is reported with its line number (the header "
+    "is line 1) and why; the files after it are not read; the exit code is 1.\n\n"
+    "Files: UTF-8, comma-separated, a header naming the columns; blank cells are unknown; times are "
+    "RFC 3339 with a time zone (2026-06-11T18:00:00Z), dates YYYY-MM-DD, booleans true/false. Tickets "
+    "refer to their event by code and to contacts by the contacts' reference column; a blank ticket "
+    "number is generated.\n\n" + _columns_help()))
+def import_command(
+    database_url: DatabaseUrl,
+    events: ImportFile = None,
+    contacts: ImportFile = None,
+    tickets: ImportFile = None,
+) -> None:
+    files = [(ImportKind.EVENTS, events), (ImportKind.CONTACTS, contacts), (ImportKind.TICKETS, tickets)]
+    chosen = [(kind, path) for kind, path in files if path is not None]
+    if not chosen:
+        err.print("error: give at least one of --events, --contacts, --tickets")
+        raise typer.Exit(2)
+    engine = _open(database_url)
+    try:
+        for kind, path in chosen:
+            report = _import_one(engine, kind, path)
+            _print_report(report)
+            if not report.ok:
+                raise typer.Exit(1)
+    finally:
+        engine.dispose()
+
+
+def _import_one(engine: Engine, kind: ImportKind, path: Path) -> ImportReport:
+    total = count_rows(path)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        tasks = {"check": progress.add_task(f"checking {path.name}", total=total),
+                 "write": progress.add_task(f"writing {path.name}", total=total, visible=False)}
+
+        def advance(phase: str, done: int) -> None:
+            progress.update(tasks[phase], completed=done, visible=True)
+
+        return import_csv(engine, kind, path, SystemClock().now(), progress=advance)
+
+
+register_interface_commands(app, _open)

@@ -1,0 +1,117 @@
+"""Events and their venue. An event's ``code`` is the operator's key (tickets and CSV files refer to it).
+
+Times are stored in UTC; a time without a time zone is refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from tixtrace.backoffice.db.tables import events
+from tixtrace.backoffice.services.validation import Checker
+from tixtrace.kernel.clock import as_utc
+from tixtrace.kernel.errors import Conflict, NotFound
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    code: str | None
+    name: str | None
+    start_time: datetime | None
+    venue_site: str | None
+    venue_city: str | None
+    venue_zip: str | None
+    venue_country_code: str | None
+    end_time: datetime | None = None
+
+
+def event_values(new: NewEvent, checker: Checker) -> dict[str, Any]:
+    """Column values of `new`, its problems recorded in `checker` (field names as in the API)."""
+    start = checker.aware("startTime", new.start_time, required=True)
+    end = checker.aware("endTime", new.end_time)
+    if start is not None and end is not None and end < start:
+        checker.fail("endTime", end.isoformat(), f"endTime {end.isoformat()!r} must not be before startTime")
+    return {
+        "code": checker.code("code", new.code, required=True),
+        "name": checker.text("name", new.name, max_length=200, required=True),
+        "start_time": as_utc(start) if start else None,
+        "end_time": as_utc(end) if end else None,
+        "venue_site": checker.text("venue.site", new.venue_site, max_length=200, required=True),
+        "venue_city": checker.text("venue.city", new.venue_city, max_length=100, required=True),
+        "venue_zip": checker.text("venue.zip", new.venue_zip, max_length=20, required=True),
+        "venue_country_code": checker.country("venue.countryCode", new.venue_country_code, required=True),
+    }
+
+
+def create_event(conn: Connection, new: NewEvent, now: datetime) -> RowMapping:
+    """Create an event; 422 naming every bad field, 409 EVENT_CODE_TAKEN if its code exists."""
+    checker = Checker()
+    values = event_values(new, checker)
+    checker.raise_if_any()
+    return insert_events(conn, [values], now)[0]
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]], now: datetime) -> list[RowMapping]:
+    if not rows:
+        return []
+    stamped = [{**row, "created_at": as_utc(now)} for row in rows]
+    try:
+        result = conn.execute(insert(events).returning(*events.c, sort_by_parameter_order=True), stamped)
+    except IntegrityError as exc:
+        codes = [row["code"] for row in rows]
+        raise Conflict(
+            f"an event with code {codes[0]!r} already exists" if len(codes) == 1
+            else "an event with one of these codes already exists",
+            code="EVENT_CODE_TAKEN",
+            details={"codes": codes[:20]},
+        ) from exc
+    return list(result.mappings())
+
+
+def get_event(conn: Connection, event_id: int) -> RowMapping:
+    row = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"event {event_id} does not exist", code="EVENT_NOT_FOUND", details={"eventId": event_id})
+    return row
+
+
+def events_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, RowMapping]:
+    """Events by code (unknown codes are absent), one query per `CHUNK` codes."""
+    wanted = sorted(set(codes))
+    found: dict[str, RowMapping] = {}
+    for start in range(0, len(wanted), CHUNK):
+        query = select(events).where(events.c.code.in_(wanted[start:start + CHUNK]))
+        found.update({row["code"]: row for row in conn.execute(query).mappings()})
+    return found
+
+
+def event_codes(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), CHUNK):
+        query = select(events.c.id, events.c.code).where(events.c.id.in_(wanted[start:start + CHUNK]))
+        found.update({eid: code for eid, code in conn.execute(query)})
+    return found
+
+
+def list_events(conn: Connection, *, code: str | None = None, after_id: int = 0,
+                limit: int = 100) -> tuple[list[RowMapping], int | None]:
+    """A page of events in id order (only `code` when given) and the last id if there are more."""
+    query = select(events).where(events.c.id > after_id)
+    if code is not None:
+        checker = Checker()
+        cleaned = checker.text("code", code, max_length=50)
+        checker.raise_if_any()
+        query = query.where(events.c.code == cleaned)
+    rows = list(conn.execute(query.order_by(events.c.id).limit(limit + 1)).mappings())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["id"] if more else None)

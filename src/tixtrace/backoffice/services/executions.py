@@ -1,0 +1,137 @@
+"""Executions: one run of a schedule, its counters and its log (DESIGN section 6).
+
+This module only records and reads; running a schedule (and the one-feedback-at-a-time lock) belongs to
+the interface functions. Invariants:
+- an execution starts RUNNING and ends once, OK | WARNING | ERROR, with ``ended_at``;
+- counters only grow (`add_counts` adds, in the transaction of the work they count);
+- log lines carry ticket numbers and ids only, never e-mails or names (section 10): callers build
+  the messages, this module stores them in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from tixtrace.backoffice.db.tables import execution_logs, executions
+from tixtrace.backoffice.services.schedules import get_schedule
+from tixtrace.kernel.clock import as_utc
+from tixtrace.kernel.errors import BadInput, Conflict, NotFound
+
+COUNTERS = ("records_read", "tickets_updated", "contacts_created", "contacts_completed", "contacts_removed",
+            "lines_created", "lines_updated", "skipped", "failed", "parked")
+#: log lines shown with an execution; the rest are read page by page
+LOG_PREVIEW = 1000
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "RUNNING"
+    OK = "OK"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class LogLevel(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    level: LogLevel
+    message: str
+    ticket_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionView:
+    execution: RowMapping
+    log: list[RowMapping]
+    log_count: int
+
+
+def start_execution(conn: Connection, schedule_id: int, now: datetime) -> RowMapping:
+    schedule = get_schedule(conn, schedule_id)
+    return conn.execute(insert(executions).values(
+        schedule_id=schedule_id, function=schedule["function"], status=ExecutionStatus.RUNNING.value,
+        started_at=as_utc(now), **dict.fromkeys(COUNTERS, 0),
+    ).returning(*executions.c)).mappings().one()
+
+
+def add_counts(conn: Connection, execution_id: int, counts: Mapping[str, int]) -> None:
+    """Add `counts` (names of `COUNTERS`) to the execution's counters."""
+    unknown = set(counts) - set(COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown execution counters: {sorted(unknown)}")
+    if any(value < 0 for value in counts.values()):
+        raise ValueError("execution counters only grow")
+    values = {name: executions.c[name] + value for name, value in counts.items() if value}
+    if values:
+        conn.execute(update(executions).where(executions.c.id == execution_id).values(values))
+
+
+def append_log(conn: Connection, execution_id: int, lines: Iterable[LogLine], now: datetime) -> None:
+    rows = [{"execution_id": execution_id, "level": line.level.value, "ticket_number": line.ticket_number,
+             "message": line.message, "logged_at": as_utc(now)} for line in lines]
+    if rows:
+        conn.execute(insert(execution_logs), rows)
+
+
+def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatus, now: datetime) -> RowMapping:
+    """End a RUNNING execution with its final status; 409 if it has already ended."""
+    if status is ExecutionStatus.RUNNING:
+        raise ValueError("an execution ends OK, WARNING or ERROR")
+    row = conn.execute(
+        update(executions)
+        .where(executions.c.id == execution_id, executions.c.status == ExecutionStatus.RUNNING.value)
+        .values(status=status.value, ended_at=as_utc(now))
+        .returning(*executions.c)
+    ).mappings().first()
+    if row is None:
+        current = get_execution(conn, execution_id).execution
+        raise Conflict(f"execution {execution_id} has already ended {current['status']}",
+                       code="EXECUTION_ENDED", details={"executionId": execution_id, "status": current["status"]})
+    return row
+
+
+def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
+    """An execution with the first `LOG_PREVIEW` log lines and the number of lines in all."""
+    row = conn.execute(select(executions).where(executions.c.id == execution_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"execution {execution_id} does not exist", code="EXECUTION_NOT_FOUND",
+                       details={"executionId": execution_id})
+    log, _ = execution_log(conn, execution_id, limit=LOG_PREVIEW)
+    count = conn.execute(select(func.count()).select_from(execution_logs)
+                         .where(execution_logs.c.execution_id == execution_id)).scalar_one()
+    return ExecutionView(row, log, count)
+
+
+def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0,
+                  limit: int = 100) -> tuple[list[RowMapping], int | None]:
+    if limit < 1:
+        raise BadInput("limit must be at least 1", code="INVALID_INPUT")
+    query = (select(execution_logs)
+             .where(execution_logs.c.execution_id == execution_id, execution_logs.c.id > after_id)
+             .order_by(execution_logs.c.id).limit(limit + 1))
+    rows = list(conn.execute(query).mappings())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["id"] if more else None)
+
+
+def list_executions(conn: Connection, schedule_id: int, *, before_id: int | None = None,
+                    limit: int = 100) -> tuple[list[RowMapping], int | None]:
+    """A schedule's executions, newest first, and the last id if there are more."""
+    get_schedule(conn, schedule_id)
+    query = select(executions).where(executions.c.schedule_id == schedule_id)
+    if before_id is not None:
+        query = query.where(executions.c.id < before_id)
+    rows = list(conn.execute(query.order_by(executions.c.id.desc()).limit(limit + 1)).mappings())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["id"] if more else None)

@@ -1,0 +1,193 @@
+"""TIXNGO interfaces (the Interface General Screen): where the wallet is, how to log in, custom parameters.
+
+Invariants:
+- An interface is only saved with custom parameters that parse (section 5): otherwise 422
+  ``INVALID_CUSTOM_PARAMETERS`` with ``details.errors = [{line, parameter, value, message}]``, one per
+  bad entry, and nothing is written.
+- The stored ``parameters`` are the typed values in force (given or default); ``warnings`` name the
+  unknown parameters (kept, no effect) and the feature's missing prerequisites.
+- The password is stored because the interface needs it to call the wallet; no function of this
+  module returns it except `interface_credentials`, which only the interface functions call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tixtrace.backoffice.db.tables import interfaces
+from tixtrace.backoffice.domain.parameters import InvalidParameters, ParsedParameters, parse_parameters
+from tixtrace.backoffice.services.validation import Checker
+from tixtrace.kernel.clock import as_utc
+from tixtrace.kernel.errors import BadInput, Conflict, NotFound
+
+INTERFACE_TYPES = ("TIXNGO",)
+URL_SUFFIX = "/organizer/tickets"
+MAX_NOTIFICATION_EMAILS = 20
+MAX_PARAMETERS_TEXT = 10_000
+
+#: every column but the password: what may be shown
+PUBLIC_COLUMNS = [column for column in interfaces.c if column.name != "password"]
+
+
+@dataclass(frozen=True)
+class NewInterface:
+    name: str | None
+    type: str | None
+    url: str | None
+    login: str | None
+    password: str | None  # None on update = keep the stored one
+    notification_emails: list[str] | None = None
+    custom_parameters: str | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    url: str
+    login: str
+    password: str
+
+
+def _url(checker: Checker, value: str | None) -> str | None:
+    url = checker.text("url", value, max_length=500, required=True)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
+            or not parts.path.endswith(URL_SUFFIX):
+        checker.fail("url", value, f"url {url!r} must be the wallet's http(s) address ending in {URL_SUFFIX}, "
+                                   "e.g. https://wallet.example.com/organizer/tickets")
+        return None
+    return url
+
+
+def interface_values(new: NewInterface, checker: Checker, *, password_required: bool) -> dict[str, Any]:
+    kind = checker.text("type", new.type, max_length=20, required=True)
+    if kind is not None and kind not in INTERFACE_TYPES:
+        checker.fail("type", new.type, f"type {kind!r} must be {' or '.join(INTERFACE_TYPES)}")
+    emails = []
+    for index, email in enumerate(new.notification_emails or []):
+        cleaned = checker.email(f"notificationEmails[{index}]", email, required=True)
+        if cleaned is not None and cleaned not in emails:
+            emails.append(cleaned)
+    if len(emails) > MAX_NOTIFICATION_EMAILS:
+        checker.fail("notificationEmails", len(emails),
+                     f"notificationEmails holds {len(emails)} addresses; at most {MAX_NOTIFICATION_EMAILS}")
+    password = new.password
+    if password is not None or password_required:
+        # not trimmed, never echoed: a problem names the field only
+        if not isinstance(password, str) or not password:
+            checker.fail("password", None, "password is required")
+        elif len(password) > 500 or Checker().text("password", password, max_length=500) is None:
+            checker.fail("password", None, "password must be at most 500 printable characters")
+    text = new.custom_parameters or ""
+    checker.text("customParameters", text, max_length=MAX_PARAMETERS_TEXT, multiline=True)
+    return {
+        "name": checker.text("name", new.name, max_length=100, required=True),
+        "type": kind,
+        "url": _url(checker, new.url),
+        "login": checker.text("login", new.login, max_length=254, required=True),
+        "password": password,
+        "notification_emails": emails,
+        "custom_parameters": text.replace("\r\n", "\n"),
+    }
+
+
+def parsed_parameters(text: str) -> ParsedParameters:
+    """The typed parameters of a text; 422 INVALID_CUSTOM_PARAMETERS listing every bad entry."""
+    try:
+        return parse_parameters(text)
+    except InvalidParameters as exc:
+        errors = [{"line": e.line, "parameter": e.parameter, "value": e.value, "message": e.message}
+                  for e in exc.errors]
+        raise BadInput(
+            f"custom parameters refused ({len(errors)} error{'s' if len(errors) > 1 else ''}): "
+            + "; ".join(f"line {e['line']}: {e['message']}" for e in errors),
+            code="INVALID_CUSTOM_PARAMETERS",
+            details={"errors": errors},
+        ) from exc
+
+
+def _checked(new: NewInterface, *, password_required: bool) -> dict[str, Any]:
+    checker = Checker()
+    values = interface_values(new, checker, password_required=password_required)
+    checker.raise_if_any()
+    parsed = parsed_parameters(values["custom_parameters"])
+    values["parameters"] = parsed.effective()
+    values["warnings"] = list(parsed.warnings) + parsed.prerequisite_warnings()
+    return values
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"an interface named {name!r} already exists", code="INTERFACE_NAME_TAKEN",
+                    details={"name": name})
+
+
+def create_interface(conn: Connection, new: NewInterface, now: datetime) -> RowMapping:
+    """Save a new interface (see the module's invariants); returns it without the password."""
+    values = _checked(new, password_required=True)
+    if conn.execute(select(interfaces.c.id).where(interfaces.c.name == values["name"])).first():
+        raise _name_taken(values["name"])
+    now = as_utc(now)
+    try:
+        return conn.execute(
+            insert(interfaces).values(**values, created_at=now, updated_at=now).returning(*PUBLIC_COLUMNS)
+        ).mappings().one()
+    except IntegrityError as exc:
+        raise _name_taken(values["name"]) from exc
+
+
+def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime) -> RowMapping:
+    """Replace an interface's settings; a None password keeps the stored one."""
+    get_interface(conn, interface_id)
+    values = _checked(new, password_required=False)
+    if values["password"] is None:
+        del values["password"]
+    other = conn.execute(select(interfaces.c.id).where(
+        interfaces.c.name == values["name"], interfaces.c.id != interface_id)).first()
+    if other:
+        raise _name_taken(values["name"])
+    try:
+        return conn.execute(
+            update(interfaces).where(interfaces.c.id == interface_id)
+            .values(**values, updated_at=as_utc(now)).returning(*PUBLIC_COLUMNS)
+        ).mappings().one()
+    except IntegrityError as exc:
+        raise _name_taken(values["name"]) from exc
+
+
+def get_interface(conn: Connection, interface_id: int) -> RowMapping:
+    """An interface without its password; 404 INTERFACE_NOT_FOUND."""
+    row = conn.execute(select(*PUBLIC_COLUMNS).where(interfaces.c.id == interface_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"interface {interface_id} does not exist", code="INTERFACE_NOT_FOUND",
+                       details={"interfaceId": interface_id})
+    return row
+
+
+def list_interfaces(conn: Connection, *, after_id: int = 0, limit: int = 100) -> tuple[list[RowMapping], int | None]:
+    query = select(*PUBLIC_COLUMNS).where(interfaces.c.id > after_id).order_by(interfaces.c.id).limit(limit + 1)
+    rows = list(conn.execute(query).mappings())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["id"] if more else None)
+
+
+def interface_parameters(conn: Connection, interface_id: int) -> ParsedParameters:
+    """The typed custom parameters of an interface, read from the text saved (it parsed when saved)."""
+    return parse_parameters(get_interface(conn, interface_id)["custom_parameters"])
+
+
+def interface_credentials(conn: Connection, interface_id: int) -> Credentials:
+    """What the interface functions need to call the wallet. Never render the result."""
+    row = conn.execute(select(interfaces.c.url, interfaces.c.login, interfaces.c.password)
+                       .where(interfaces.c.id == interface_id)).first()
+    if row is None:
+        raise NotFound(f"interface {interface_id} does not exist", code="INTERFACE_NOT_FOUND",
+                       details={"interfaceId": interface_id})
+    return Credentials(url=row.url, login=row.login, password=row.password)

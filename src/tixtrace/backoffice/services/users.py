@@ -1,0 +1,125 @@
+"""Back-office users: the people who call the API (HTTP Basic) and use the screens.
+
+Passwords are stored as salted scrypt hashes (stdlib ``hashlib.scrypt``, N=2^14, r=8, p=1), in the
+self-describing form ``scrypt$N$r$p$salt$hash`` so the cost can be raised later without a migration.
+A hash costs tens of milliseconds on purpose; `Authenticator` remembers, per process, the credentials
+it has already verified (keyed by an HMAC of the password under a random per-process key, and by the
+stored hash, so a password change invalidates it), so each API call does not pay that cost again.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+import threading
+from collections import OrderedDict
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, RowMapping, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from tixtrace.backoffice.db.tables import users
+from tixtrace.backoffice.services.validation import Checker, unstorable
+from tixtrace.kernel.clock import as_utc
+from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import BadInput, Conflict, Unauthorized
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 200
+_N, _R, _P = 2**14, 8, 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                                dklen=len(expected))
+    except (ValueError, UnicodeEncodeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        raise BadInput(f"a password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+                       code="INVALID_PASSWORD", details={"field": "password"})
+    if unstorable(password):
+        raise BadInput("a password must be printable text", code="INVALID_PASSWORD", details={"field": "password"})
+
+
+def create_user(conn: Connection, name: str, password: str, now: datetime) -> RowMapping:
+    """Create a user; 422 for a bad name or password, 409 USER_EXISTS. Returns id, name, created_at."""
+    checker = Checker()
+    cleaned = checker.text("name", name, max_length=100, required=True)
+    if cleaned is not None and (":" in cleaned or any(c.isspace() for c in cleaned)):
+        checker.fail("name", name, f"name {cleaned!r} must not contain ':' or spaces (HTTP Basic)")
+    checker.raise_if_any()
+    check_password(password)
+    assert cleaned is not None
+    exists = conn.execute(select(users.c.id).where(users.c.name == cleaned)).first()
+    if exists is None:
+        try:
+            return conn.execute(
+                insert(users).values(name=cleaned, password_hash=hash_password(password), created_at=as_utc(now))
+                .returning(users.c.id, users.c.name, users.c.created_at)
+            ).mappings().one()
+        except IntegrityError:
+            pass
+    raise Conflict(f"user {cleaned!r} already exists", code="USER_EXISTS", details={"name": cleaned})
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+class Authenticator:
+    """Checks HTTP Basic credentials against ``users``; caches successful checks (see module doc)."""
+
+    def __init__(self, engine: Engine, *, cache_size: int = 256) -> None:
+        self._engine = engine
+        self._key = secrets.token_bytes(32)
+        self._verified: OrderedDict[tuple[str, str, bytes], None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._cache_size = cache_size
+
+    def authenticate(self, name: str, password: str) -> str:
+        """The user's name; raises Unauthorized (401) for unknown users and wrong passwords alike."""
+        refused = Unauthorized("a back-office user name and password are required (HTTP Basic)",
+                               code="UNAUTHORIZED")
+        if not name or len(name) > 100 or unstorable(name) or len(password) > MAX_PASSWORD_LENGTH \
+                or unstorable(password):
+            raise refused
+        with unit_of_work(self._engine, write=False) as conn:
+            stored = conn.execute(select(users.c.password_hash).where(users.c.name == name)).scalar()
+        if stored is None:
+            verify_password(password, _dummy_hash())  # same cost as a wrong password: no user probing
+            raise refused
+        key = (name, stored, hmac.digest(self._key, password.encode(), "sha256"))
+        with self._lock:
+            if key in self._verified:
+                self._verified.move_to_end(key)
+                return name
+        if not verify_password(password, stored):
+            raise refused
+        with self._lock:
+            self._verified[key] = None
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return name

@@ -1,0 +1,141 @@
+"""CSV import: good files land whole; a broken file writes nothing and its report names every bad row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from tests.backoffice.helpers import START
+from tixtrace.backoffice.db.tables import contacts, events, tickets
+from tixtrace.backoffice.services.imports import ImportKind, ImportReport, count_rows, import_csv
+from tixtrace.kernel.db import unit_of_work
+
+EVENTS = """code,name,startTime,endTime,venueSite,venueCity,venueZip,venueCountryCode
+WC26-M01,Opening match,2026-06-11T19:00:00Z,2026-06-11T21:00:00Z,Estadio Azteca,Mexico City,04650,mx
+WC26-M02,"Match 2, group A",2026-06-12T20:00:00+02:00,,Stade de France,Saint-Denis,93200,FR
+"""
+
+CONTACTS = """\ufeffreference,kind,title,firstName,lastName,email,birthDate,country,allowPromoEmail,hasInternetAccount
+C1,INDIVIDUAL,Ms,Ana,Lima,ana@example.com,1990-04-02,BR,true,TRUE
+C2,RELAY,,Bob,Stone,bob@example.com,,,,
+C3,STRUCTURE,,,Acme,office@acme.example,,US,false,false
+"""
+
+TICKETS = """number,eventCode,culturalContactReference,buyerContactReference,seat,price,currency
+T-0001,WC26-M01,C1,C3,A-1,120.50,usd
+T-0002,WC26-M01,C2,,A-2,,
+,WC26-M02,C1,,,,
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]
+    with unit_of_work(engine, write=False) as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def run(engine: Engine, kind: ImportKind, path: Path) -> ImportReport:
+    seen: list[tuple[str, int]] = []
+    report = import_csv(engine, kind, path, START, progress=lambda phase, done: seen.append((phase, done)))
+    if report.ok:
+        assert seen[-1] == ("write", report.rows)
+    return report
+
+
+def test_good_files_are_imported_whole(engine: Engine, tmp_path: Path) -> None:
+    for kind, text, expected in ((ImportKind.EVENTS, EVENTS, 2), (ImportKind.CONTACTS, CONTACTS, 3),
+                             (ImportKind.TICKETS, TICKETS, 3)):
+        report = run(engine, kind, write(tmp_path, f"{kind}.csv", text))
+        assert report.ok and report.rows == expected and report.written == expected, report
+    with unit_of_work(engine, write=False) as conn:
+        m02 = conn.execute(select(events).where(events.c.code == "WC26-M02")).mappings().one()
+        ana = conn.execute(select(contacts).where(contacts.c.reference == "C1")).mappings().one()
+        acme = conn.execute(select(contacts).where(contacts.c.reference == "C3")).mappings().one()
+        rows = {r["number"]: r for r in conn.execute(select(tickets).order_by(tickets.c.id)).mappings()}
+    assert m02["name"] == "Match 2, group A" and m02["end_time"] is None
+    assert (ana["email_key"], ana["country"], ana["allow_promo_email"], ana["has_internet_account"],
+            str(ana["birth_date"])) == ("ana@example.com", "BR", True, True, "1990-04-02")
+    assert acme["kind"] == "STRUCTURE" and acme["first_name"] is None
+    first = rows["T-0001"]
+    assert (first["status"], first["price_cents"], first["currency"], first["cultural_contact_id"],
+            first["owner_contact_id"], first["buyer_contact_id"]) == ("NOT_PRINTED", 12050, "USD", ana["id"],
+                                                                      ana["id"], acme["id"])
+    generated = [number for number in rows if number not in ("T-0001", "T-0002")]
+    assert len(generated) == 1 and generated[0].isdigit()
+
+
+def test_a_broken_file_writes_nothing_and_names_every_bad_row(engine: Engine, tmp_path: Path) -> None:
+    assert run(engine, ImportKind.EVENTS, write(tmp_path, "events.csv", EVENTS)).ok
+    assert run(engine, ImportKind.CONTACTS, write(tmp_path, "contacts.csv", CONTACTS)).ok
+    broken = (
+        "number,eventCode,culturalContactReference,price\n"
+        "T-1,WC26-M01,C1,10\n"          # line 2: fine
+        "T-2,NOPE,C1,10\n"              # line 3: unknown event
+        "T-3,WC26-M01,C9,10\n"          # line 4: unknown contact reference
+        "T-1,WC26-M01,C2,ten\n"         # line 5: duplicate number, bad price
+        "T-5,WC26-M01,C3,1\n"           # line 6: a STRUCTURE cannot attend
+        "T-6,WC26-M01\n"                # line 7: missing cells
+        "T 7,WC26-M01,C1,1\n"           # line 8: bad number
+        "\n"                            # blank lines are skipped
+        "T-8,WC26-M01,C2,1\n"           # line 10: fine
+    )
+    report = run(engine, ImportKind.TICKETS, write(tmp_path, "tickets.csv", broken))
+    assert not report.ok and report.written == 0 and report.rows == 8
+    by_line = {p.line: " ".join(p.messages) for p in report.problems}
+    assert sorted(by_line) == [3, 4, 5, 6, 7, 8]
+    assert "'NOPE'" in by_line[3] and "'C9'" in by_line[4]
+    assert "line 2" in by_line[5] and "'ten'" in by_line[5]
+    assert "STRUCTURE" in by_line[6] and "cells" in by_line[7] and "'T 7'" in by_line[8]
+    assert count(engine, tickets) == 0
+
+
+def test_a_clash_with_the_database_refuses_the_file(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "events.csv", EVENTS)
+    assert run(engine, ImportKind.EVENTS, path).ok
+    report = run(engine, ImportKind.EVENTS, path)
+    assert [p.line for p in report.problems] == [2, 3] and "already" in report.problems[0].messages[0]
+    assert count(engine, events) == 2
+
+
+def test_bad_contacts_are_reported_with_field_and_value(engine: Engine, tmp_path: Path) -> None:
+    text = ("kind,firstName,lastName,email,birthDate,allowPromoEmail,reference\n"
+            "INDIVIDUAL,Ana,Lima,ana@@example.com,1990-02-30,yes,R1\n"
+            "ALIEN,,,,,,R1\n")
+    report = run(engine, ImportKind.CONTACTS, write(tmp_path, "contacts.csv", text))
+    messages = {p.line: p.messages for p in report.problems}
+    assert any("ana@@example.com" in m for m in messages[2])
+    assert any("1990-02-30" in m for m in messages[2]) and any("'yes'" in m for m in messages[2])
+    assert any("ALIEN" in m for m in messages[3]) and any("lastName" in m for m in messages[3])
+    assert any("line 2" in m for m in messages[3])  # duplicate reference
+    assert count(engine, contacts) == 0
+
+
+def test_unusable_files_are_refused_as_a_whole(engine: Engine, tmp_path: Path) -> None:
+    cases = {
+        "empty.csv": b"",
+        "latin1.csv": "code,name,startTime,venueSite,venueCity,venueZip,venueCountryCode\n"
+                      "X,Café,2026-06-11T19:00:00Z,S,C,Z,FR\n".encode("latin-1"),
+        "unknown.csv": b"code,name,startTime,venueSite,venueCity,venueZip,venueCountryCode,colour\n",
+        "missing.csv": b"code,name\nX,Y\n",
+        "twice.csv": b"code,code,name,startTime,venueSite,venueCity,venueZip,venueCountryCode\n",
+    }
+    for name, raw in cases.items():
+        path = tmp_path / name
+        path.write_bytes(raw)
+        report = import_csv(engine, ImportKind.EVENTS, path, START)
+        assert not report.ok and report.file_error and report.written == 0, name
+    assert "UTF-8" in import_csv(engine, ImportKind.EVENTS, tmp_path / "latin1.csv", START).file_error  # type: ignore[operator]
+    assert "colour" in import_csv(engine, ImportKind.EVENTS, tmp_path / "unknown.csv", START).file_error  # type: ignore[operator]
+    assert count(engine, events) == 0
+
+
+def test_count_rows(tmp_path: Path) -> None:
+    assert count_rows(write(tmp_path, "a.csv", "h\n1\n2\n")) == 2
+    assert count_rows(write(tmp_path, "b.csv", "h\n1\n2")) == 2
+    assert count_rows(write(tmp_path, "c.csv", "")) == 0

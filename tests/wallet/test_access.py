@@ -1,0 +1,242 @@
+"""Who may call what (DESIGN section 10): every route needs credentials, spectators see only their
+own tickets and transfers, organizers only their own tickets, and secrets are stored hashed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import fastapi.routing
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
+
+from tests.wallet.conftest import ticket_payload
+from tixtrace.wallet.app import create_wallet_app
+from tixtrace.wallet.db.tables import organizers, sessions
+from tixtrace.wallet.services.organizers import create_organizer
+
+ANA, BEA, CID = "ana@example.com", "bea@example.com", "cid@example.com"
+PUBLIC = {("GET", "/health"), ("POST", "/spectator/session")}
+
+
+def _api_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path template) of every APIRoute of ``app``, included routers flattened.
+
+    FastAPI >= 0.16x keeps included routers as nested entries of ``app.routes``; ``iter_route_contexts``
+    flattens them (each context's ``original_route`` is the APIRoute). Older versions list APIRoutes.
+    """
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    entries = list(iterate(app.routes)) if iterate else list(app.routes)
+    found = []
+    for entry in entries:
+        if not isinstance(getattr(entry, "original_route", entry), APIRoute):
+            continue  # /docs, /openapi.json, /redoc
+        for method in sorted(entry.methods or ()):
+            found.append((method, str(entry.path)))
+    return found
+
+
+def _routes() -> list[tuple[str, str]]:
+    """(method, path with dummy path parameters) of every protected route of a sandbox wallet."""
+    engine = create_engine("sqlite://")  # building the app touches no table
+    app = create_wallet_app(engine, sandbox=True)
+    found = [(method, re.sub(r"\{[^}]+\}", "dummy-0", path))
+             for method, path in _api_routes(app) if (method, path) not in PUBLIC]
+    engine.dispose()
+    return found
+
+
+ROUTES = _routes()
+
+
+def test_the_route_table_is_complete():
+    engine = create_engine("sqlite://")
+    app = create_wallet_app(engine, sandbox=True)
+    listed = set(_api_routes(app))
+    documented = {(method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item}
+    assert listed == documented  # nothing hidden from the schema, nothing missed by the walk
+    paths = {path for _, path in ROUTES}
+    assert {"/organizer/tickets", "/organizer/tickets/diff", "/organizer/settings", "/spectator/tickets",
+            "/spectator/transfers/dummy-0/accept", "/sandbox/clock", "/sandbox/clock/advance"} <= paths
+    assert len(ROUTES) == len(listed) - len(PUBLIC) >= 18
+    engine.dispose()
+
+
+def _is_organizer_route(path: str) -> bool:
+    return path.startswith(("/organizer", "/sandbox"))
+
+
+def _not_401(response: Any) -> str | None:
+    """Why ``response`` is not a 401 with the error envelope, or None when it is."""
+    if response.status_code != 401:
+        return f"status {response.status_code}: {response.text[:200]}"
+    error = response.json().get("error") or {}
+    if set(error) != {"code", "message", "details"} or not error["code"] or not error["message"]:
+        return f"no error envelope: {response.text[:200]}"
+    return None
+
+
+def _call(client: TestClient, method: str, path: str, **kwargs: Any) -> str | None:
+    body = {} if method in ("POST", "PUT") else None
+    try:
+        return _not_401(client.request(method, path, json=body, **kwargs))
+    except Exception as exc:  # the TestClient re-raises what the server did not handle: a 500
+        return f"server raised {type(exc).__name__}: {exc}"
+
+
+def test_every_route_needs_credentials(wallet):
+    """Each route (path parameters filled with an id that exists), without and with wrong credentials."""
+    client = wallet.client
+    email, key = wallet.auth
+    wallet.inject(ticket_payload("dummy-0", ANA))
+    spectator_token = wallet.token(ANA)
+    organizer_wrong = {
+        "no credentials": {},
+        "wrong API key": {"auth": (email, key + "x")},
+        "empty API key": {"auth": (email, "")},
+        "unknown e-mail": {"auth": ("nobody@example.com", key)},
+        "NUL in the e-mail": {"auth": ("nul\x00@example.com", key)},
+        "not base64": {"headers": {"Authorization": "Basic !!!not-base64!!!"}},
+        "a spectator token": {"headers": {"Authorization": f"Bearer {spectator_token}"}},
+    }
+    spectator_wrong = {
+        "no credentials": {},
+        "bogus token": {"headers": {"Authorization": "Bearer bogus-token"}},
+        "empty token": {"headers": {"Authorization": "Bearer "}},
+        "altered token": {"headers": {"Authorization": f"Bearer {spectator_token}x"}},
+        "no scheme": {"headers": {"Authorization": spectator_token}},
+        "organizer credentials": {"auth": wallet.auth},
+    }
+    failures = []
+    for method, path in ROUTES:
+        wrong = organizer_wrong if _is_organizer_route(path) else spectator_wrong
+        for name, credentials in wrong.items():
+            why = _call(client, method, path, **credentials)
+            if why:
+                failures.append((method, path, name, why))
+    assert failures == []
+    assert [r["status"] for r in wallet.all_records()] == ["INJECTED"]  # and nothing happened
+
+
+def test_public_routes_answer_without_credentials(wallet):
+    assert wallet.client.get("/health").json() == {"status": "ok"}
+    assert wallet.client.post("/spectator/session", json={"email": ANA}).status_code == 200
+
+
+def _items(response: Any) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    return response.json()["items"]  # type: ignore[no-any-return]
+
+
+def _error(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_spectator_sees_and_acts_on_its_own_tickets_only(wallet):
+    wallet.inject(ticket_payload("T1", ANA), ticket_payload("T2", BEA))
+    assert [t["ticketId"] for t in _items(wallet.as_spectator(ANA, "GET", "/spectator/tickets"))] == ["T1"]
+    assert [t["ticketId"] for t in _items(wallet.as_spectator(CID, "GET", "/spectator/tickets"))] == []
+    # Bea may not touch Ana's ticket: it answers like an unknown ticket (its existence is not leaked)
+    _error(wallet.as_spectator(BEA, "POST", "/spectator/tickets/T1/holder", json={"firstName": "X", "lastName": "Y"}),
+           404, "TICKET_NOT_FOUND")
+    _error(wallet.transfer(BEA, "T1", CID), 404, "TICKET_NOT_FOUND")
+    _error(wallet.transfer(BEA, "T1", BEA), 404, "TICKET_NOT_FOUND")
+
+    transfer = wallet.transfer(ANA, "T1", BEA).json()
+    tid = transfer["transferId"]
+    wallet.profile(CID)
+    wallet.profile(ANA, first="Ana", last="Lima")
+    # a third party cannot see or act on the transfer
+    assert _items(wallet.as_spectator(CID, "GET", "/spectator/transfers")) == []
+    for action in ("accept", "reject", "cancel"):
+        _error(wallet.act(CID, tid, action), 404, "TRANSFER_NOT_FOUND")
+    # the sender cannot accept or reject; the recipient cannot cancel
+    _error(wallet.act(ANA, tid, "accept"), 403, "NOT_TRANSFER_RECIPIENT")
+    _error(wallet.act(ANA, tid, "reject"), 403, "NOT_TRANSFER_RECIPIENT")
+    _error(wallet.act(BEA, tid, "cancel"), 403, "NOT_TRANSFER_SENDER")
+    # the recipient sees it as incoming but the ticket stays out of its wallet until accepted
+    incoming = _items(wallet.as_spectator(BEA, "GET", "/spectator/transfers"))
+    assert [(t["transferId"], t["role"]) for t in incoming] == [(tid, "INCOMING")]
+    assert [t["ticketId"] for t in _items(wallet.as_spectator(BEA, "GET", "/spectator/tickets"))] == ["T2"]
+    _error(wallet.as_spectator(BEA, "POST", "/spectator/tickets/T1/holder", json={"firstName": "X", "lastName": "Y"}),
+           404, "TICKET_NOT_FOUND")
+    assert [r["status"] for r in wallet.all_records() if r["ticketId"] == "T1"] == [
+        "INJECTED", "DOWNLOADED", "PENDING_TRANSFER"]
+
+    wallet.profile(BEA)
+    assert wallet.act(BEA, tid, "accept").status_code == 200
+    # now Ana is the one without access
+    _error(wallet.transfer(ANA, "T1", CID), 404, "TICKET_NOT_FOUND")
+    _error(wallet.as_spectator(ANA, "POST", "/spectator/tickets/T1/holder", json={"firstName": "X", "lastName": "Y"}),
+           404, "TICKET_NOT_FOUND")
+    assert _items(wallet.as_spectator(ANA, "GET", "/spectator/tickets")) == []
+
+
+def test_a_transfer_id_of_another_ticket_is_not_pending(wallet):
+    wallet.inject(ticket_payload("T1", ANA), ticket_payload("T2", ANA))
+    first = wallet.transfer(ANA, "T1", BEA).json()["transferId"]
+    wallet.profile(BEA)
+    wallet.act(BEA, first, "reject")
+    second = wallet.transfer(ANA, "T1", BEA).json()["transferId"]
+    _error(wallet.act(BEA, first, "accept"), 409, "TRANSFER_NOT_PENDING")
+    assert wallet.act(BEA, second, "accept").status_code == 200
+
+
+def _organizer_b(wallet: Any) -> tuple[str, str]:
+    engine = wallet.client.app.state.engine
+    org, key = create_organizer(engine, wallet.clock, "org-b@other.example")
+    return org.email, key
+
+
+def test_an_organizer_sees_only_its_own_tickets(wallet):
+    wallet.inject(ticket_payload("T1", ANA), ticket_payload("T2", ANA))
+    b_auth = _organizer_b(wallet)
+    client = wallet.client
+
+    _error(client.get("/organizer/tickets/T1", auth=b_auth), 404, "TICKET_NOT_FOUND")
+    page = client.get("/organizer/tickets/diff", auth=b_auth).json()
+    assert page["records"] == [] and page["hasMore"] is False
+    # a pagination key taken from organizer A's feed shows B nothing either
+    a_key = wallet.diff(batch_size=1)["paginationKey"]
+    assert client.get("/organizer/tickets/diff", params={"paginationKey": a_key}, auth=b_auth).json()["records"] == []
+
+    response = client.post("/organizer/tickets/delete", auth=b_auth,
+                           json={"tickets": [{"ticketId": "T1", "showDeletedTicket": True}]})
+    assert response.json()["results"] == [{"ticketId": "T1", "result": "NOT_FOUND", "error": "TICKET_NOT_FOUND"}]
+    response = client.post("/organizer/tickets/control", auth=b_auth, json={"tickets": [{"ticketId": "T2"}]})
+    assert response.json()["results"] == [{"ticketId": "T2", "result": "NOT_FOUND", "error": "TICKET_NOT_FOUND"}]
+    _error(client.post("/organizer/tickets/T1/transfer", auth=b_auth, json={"recipientEmail": BEA, "reason": "x"}),
+           404, "TICKET_NOT_FOUND")
+    assert client.put("/organizer/settings", auth=b_auth, json={"transferTimeoutSeconds": 120}).status_code == 200
+    assert client.get("/organizer/settings", auth=wallet.auth).json()["transferTimeoutSeconds"] == 3600
+
+    # B's own ticket appears in B's feed only; A's tickets are untouched by B's calls
+    assert client.post("/organizer/tickets", auth=b_auth,
+                       json={"tickets": [ticket_payload("B1", CID)]}).json()["results"][0]["result"] == "INJECTED"
+    assert [r["ticketId"] for r in client.get("/organizer/tickets/diff", auth=b_auth).json()["records"]] == ["B1"]
+    assert [r["ticketId"] for r in wallet.all_records()] == ["T1", "T2"]
+    assert wallet.detail("T1")["status"] == "INJECTED" and wallet.detail("T2")["status"] == "INJECTED"
+    _error(client.get("/organizer/tickets/B1", auth=wallet.auth), 404, "TICKET_NOT_FOUND")
+
+
+def test_api_keys_and_session_tokens_are_not_stored_in_clear(wallet):
+    b_email, b_key = _organizer_b(wallet)
+    token = wallet.token(ANA)
+    engine = wallet.client.app.state.engine
+    with engine.connect() as conn:
+        organizer_rows = [dict(row) for row in conn.execute(select(organizers)).mappings()]
+        session_rows = [dict(row) for row in conn.execute(select(sessions)).mappings()]
+    assert len(organizer_rows) == 2 and len(session_rows) == 1
+    secrets = [wallet.auth[1], b_key, token]
+    for row in organizer_rows + session_rows:
+        for value in row.values():
+            for secret in secrets:
+                assert secret not in str(value)
+    for row in organizer_rows:
+        assert re.fullmatch(r"[0-9a-f]{64}", row["api_key_hash"])
+    assert re.fullmatch(r"[0-9a-f]{64}", session_rows[0]["token_hash"])
+    # and the keys still work
+    assert wallet.client.get("/organizer/settings", auth=(b_email, b_key)).status_code == 200

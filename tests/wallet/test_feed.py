@@ -1,0 +1,289 @@
+"""The diff feed (DESIGN sections 3 W6 and 7): every lifecycle record exactly once, in record order, each
+ticket's records in causal order, whatever the batch size, also while writers keep appending."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.wallet.conftest import START, ticket_payload
+from tixtrace.kernel.clock import TestClock
+from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.db.tables import status_log
+from tixtrace.wallet.services import feed, injection, spectators, transfers
+from tixtrace.wallet.services import tickets as tickets_service
+from tixtrace.wallet.services.organizers import create_organizer
+
+ANA, BEA, CID = "ana@example.com", "bea@example.com", "cid@example.com"
+
+
+def check_causal(records: list[dict[str, Any]]) -> None:
+    """Each ticket's records, in feed order, tell a possible story (W1-W8)."""
+    by_ticket: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_ticket[record["ticketId"]].append(record)
+    for ticket_id, log in by_ticket.items():
+        assert log[0]["status"] == "INJECTED", (ticket_id, log[0])
+        assert all(r["status"] != "INJECTED" for r in log[1:]), ticket_id
+        pending: str | None = None
+        level = 0
+        previous_time = None
+        for record in log:
+            when = datetime.fromisoformat(record["occurredAt"])
+            assert previous_time is None or when >= previous_time, (ticket_id, record)
+            previous_time = when
+            status, transfer = record["status"], record["transfer"]
+            if status == "PENDING_TRANSFER":
+                assert pending is None, (ticket_id, "two pending transfers", record)
+                pending = transfer["transferId"]
+                assert when < datetime.fromisoformat(transfer["expiresAt"])
+            elif status in ("FAILURE_TRANSFER", "FAILURE") and transfer is not None:
+                assert transfer["transferId"] == pending, (ticket_id, record)
+                assert transfer["failureReason"], record
+                if transfer["failureReason"] == "TIMEOUT":
+                    assert record["occurredAt"] == transfer["expiresAt"]
+                pending = None
+            elif status == "TRANSFERRED":
+                if transfer["initiatedBy"] == "SPECTATOR" and transfer["direction"] == "FORWARD":
+                    assert transfer["transferId"] == pending or transfer["expiresAt"] is None, record
+                else:
+                    assert pending is None, record
+                pending = None
+                level += 1 if transfer["direction"] == "FORWARD" else -1
+                assert record["walletOwner"]["email"] == transfer["recipient"]["email"]
+            elif status in ("CONTROLLED", "DELETION_PENDING", "DELETED"):
+                assert pending is None, (ticket_id, "frozen with a pending transfer", record)
+            assert record["transferLevel"] == level, (ticket_id, record)
+        if any(r["status"] == "DELETED" for r in log):
+            assert log[-1]["status"] == "DELETED", ticket_id
+
+
+def build_history(wallet: Any) -> None:
+    """A bit of everything: downloads, holders, accepts, back, rejects, cancels, time-outs, control, delete."""
+    wallet.inject(*(ticket_payload(f"T{i}", ANA) for i in range(1, 9)), ticket_payload("U1", BEA))
+    wallet.profile(BEA)
+    wallet.profile(CID)
+    assert wallet.as_spectator(ANA, "GET", "/spectator/tickets").status_code == 200
+    assert wallet.as_spectator(ANA, "POST", "/spectator/tickets/T1/holder",
+                               json={"firstName": "Hal", "lastName": "Ng"}).status_code == 200
+
+    def send(sender: str, ticket_id: str, recipient: str) -> str:
+        response = wallet.transfer(sender, ticket_id, recipient)
+        assert response.status_code == 201, response.text
+        return str(response.json()["transferId"])
+
+    assert wallet.act(BEA, send(ANA, "T1", BEA), "accept").status_code == 200
+    wallet.advance(10)
+    assert wallet.act(CID, send(BEA, "T1", CID), "accept").status_code == 200
+    send(CID, "T1", BEA)  # BACKWARD: immediate
+    assert wallet.act(BEA, send(ANA, "T2", BEA), "reject").status_code == 200
+    assert wallet.act(ANA, send(ANA, "T3", BEA), "cancel").status_code == 200
+    send(ANA, "T4", CID)  # will time out
+    send(ANA, "T5", CID)  # will be failed by the control
+    send(ANA, "T6", CID)  # will be failed by the delete
+    wallet.advance(100)
+    response = wallet.client.post("/organizer/tickets/control", auth=wallet.auth,
+                                  json={"tickets": [{"ticketId": "T5"}]})
+    assert response.status_code == 200
+    response = wallet.client.post("/organizer/tickets/delete", auth=wallet.auth, json={"tickets": [
+        {"ticketId": "T6", "showDeletedTicket": True}, {"ticketId": "U1", "showDeletedTicket": False}]})
+    assert response.status_code == 200
+    response = wallet.client.post("/organizer/tickets/T7/transfer", auth=wallet.auth,
+                                  json={"recipientEmail": CID, "reason": "upgrade"})
+    assert response.status_code == 200
+    wallet.advance(3600)  # T4's window closes; the feed materializes it
+    assert wallet.as_spectator(ANA, "GET", "/spectator/tickets").status_code == 200  # T6 DELETED
+
+
+def read_all(wallet: Any, batch_size: int) -> tuple[list[dict[str, Any]], str]:
+    records: list[dict[str, Any]] = []
+    key = None
+    for _ in range(10_000):
+        page = wallet.diff(key, batch_size=batch_size)
+        assert set(page) == {"records", "paginationKey", "hasMore"}
+        assert len(page["records"]) <= batch_size
+        if page["hasMore"]:
+            assert len(page["records"]) == batch_size
+        records += page["records"]
+        key = page["paginationKey"]
+        assert isinstance(key, str) and key
+        if not page["hasMore"]:
+            return records, str(key)
+    raise AssertionError("the feed never ended")
+
+
+def test_an_empty_feed_keeps_its_key(wallet):
+    first = wallet.diff()
+    assert first["records"] == [] and first["hasMore"] is False
+    again = wallet.diff(first["paginationKey"])
+    assert again == first
+    wallet.inject(ticket_payload("T1", ANA))
+    page = wallet.diff(first["paginationKey"])
+    assert [r["status"] for r in page["records"]] == ["INJECTED"]
+    assert page["paginationKey"] != first["paginationKey"]
+
+
+def test_every_record_exactly_once_whatever_the_batch_size(wallet):
+    build_history(wallet)
+    everything, end = read_all(wallet, 10_000)
+    assert len(everything) >= 35
+    ids = [r["recordId"] for r in everything]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert {"TRANSFERRED", "FAILURE_TRANSFER", "FAILURE", "CONTROLLED", "DELETION_PENDING", "DELETED", "ASSIGNED",
+            "DOWNLOADED", "PENDING_TRANSFER"} <= {r["status"] for r in everything}
+    assert {r["transfer"]["failureReason"] for r in everything if r["status"] == "FAILURE"} == {
+        "TIMEOUT", "TICKET_CONTROLLED", "TICKET_DELETED"}
+    check_causal(everything)
+
+    for batch_size in (1, 2, 7, 1000):
+        records, key = read_all(wallet, batch_size)
+        assert records == everything, batch_size
+        # nothing new: no records, the same key, again and again
+        for _ in range(2):
+            page = wallet.diff(key, batch_size=batch_size)
+            assert page == {"records": [], "paginationKey": key, "hasMore": False}
+        assert key == end
+
+    # each ticket's records in the feed are its status log, in the same order
+    for ticket_id in {r["ticketId"] for r in everything}:
+        assert wallet.detail(ticket_id)["statusLog"] == [r for r in everything if r["ticketId"] == ticket_id]
+
+    # something new after the end: exactly that, from the kept key
+    wallet.inject(ticket_payload("T99", BEA))
+    page = wallet.diff(end, batch_size=1)
+    assert [(r["ticketId"], r["status"]) for r in page["records"]] == [("T99", "INJECTED")]
+    assert page["hasMore"] is False
+    assert page["records"][0]["recordId"] > everything[-1]["recordId"]
+
+
+def test_a_page_boundary_at_the_exact_end(wallet):
+    wallet.inject(*(ticket_payload(f"T{i}", ANA) for i in range(4)))
+    page = wallet.diff(batch_size=4)
+    assert len(page["records"]) == 4 and page["hasMore"] is False
+    page = wallet.diff(batch_size=2)
+    assert len(page["records"]) == 2 and page["hasMore"] is True
+    page = wallet.diff(page["paginationKey"], batch_size=2)
+    assert len(page["records"]) == 2 and page["hasMore"] is False
+
+
+def test_expiries_appear_in_the_feed_in_causal_order_while_paging(wallet):
+    """A transfer expiring between two pages is appended after what was already read, once."""
+    wallet.inject(*(ticket_payload(f"T{i}", ANA) for i in range(6)))
+    for i in range(6):
+        assert wallet.transfer(ANA, f"T{i}", BEA).status_code == 201
+        wallet.advance(60)
+    seen: list[dict[str, Any]] = []
+    page = wallet.diff(batch_size=5)
+    seen += page["records"]
+    wallet.advance(3600 - 5 * 60)  # the first transfer's window is over
+    for _ in range(20):
+        page = wallet.diff(page["paginationKey"], batch_size=5)
+        seen += page["records"]
+        wallet.advance(60)
+        if not page["hasMore"] and all(
+                any(r["status"] == "FAILURE" and r["ticketId"] == f"T{i}" for r in seen) for i in range(6)):
+            break
+    ids = [r["recordId"] for r in seen]
+    assert ids == sorted(set(ids))
+    assert ids == [r["recordId"] for r in wallet.all_records()]
+    assert sum(r["status"] == "FAILURE" for r in seen) == 6
+    check_causal(seen)
+
+
+def test_concurrent_writers_never_make_the_reader_skip_a_record(backend, wallet_url):
+    """PostgreSQL: 4 writers inject and transfer through the services while a reader pages the feed with
+    small batches; after the writers stop and a final drain, the reader saw every record id exactly once."""
+    if backend != "postgresql":
+        pytest.skip("concurrent commit order only matters on PostgreSQL (SQLite admits one writer at a time)")
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    organizer, _ = create_organizer(engine, clock, "org@wc26.example")
+    org_id = organizer.id
+
+    def account(email: str, complete: bool = True) -> spectators.Account:
+        me = spectators.authenticate(engine, spectators.start_session(engine, clock, email, sandbox=True))
+        if complete:
+            spectators.update_profile(engine, me, {"firstName": "R", "lastName": email.split("@")[0]})
+        return me
+
+    writers, rounds = 4, 12
+    owners = [account(f"owner{w}@example.com") for w in range(writers)]
+    recipients = [account(f"recipient{w}@example.com") for w in range(writers)]
+    errors: list[BaseException] = []
+    writers_done = threading.Event()
+
+    def write(w: int) -> None:
+        owner, recipient = owners[w], recipients[w]
+        try:
+            for r in range(rounds):
+                ids = [f"W{w}-{r}-{k}" for k in range(3)]
+                batch = [injection.NewTicket(ticket_id=t, event={"id": "E1"}, purchase={}, barcode=t,
+                                             spectator={"email": owner.email, "firstName": "O", "lastName": "W"})
+                         for t in ids]
+                assert set(injection.inject(engine, clock, org_id, batch).values()) == {"INJECTED"}
+                accepted = transfers.start_transfer(engine, clock, owner, ids[0], recipient.email)
+                transfers.accept(engine, clock, recipient, accepted.transfer_id)
+                transfers.start_transfer(engine, clock, recipient, ids[0], owner.email)  # BACKWARD
+                rejected = transfers.start_transfer(engine, clock, owner, ids[1], recipient.email)
+                transfers.reject(engine, clock, recipient, rejected.transfer_id)
+                if r % 3 == 0:
+                    tickets_service.organizer_transfer(engine, clock, org_id, ids[2], recipient.email, "desk")
+                elif r % 3 == 1:
+                    transfers.start_transfer(engine, clock, owner, ids[2], recipient.email)
+                    tickets_service.control_tickets(engine, clock, org_id, [ids[2]])
+                else:
+                    tickets_service.delete_tickets(engine, clock, org_id, [(ids[2], True)])
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    seen: list[int] = []
+
+    def read() -> None:
+        key: str | None = None
+        try:
+            for call in range(200_000):  # bounded; ends long before when the writers stop
+                if writers_done.is_set():
+                    break
+                page = feed.read_feed(engine, clock, org_id, key, 1 + call % 3)
+                seen.extend(json.loads(record)["recordId"] for record in page.records)
+                key = page.pagination_key
+            else:
+                raise AssertionError("the writers never finished")
+            for _ in range(100_000):  # the final drain
+                page = feed.read_feed(engine, clock, org_id, key, 2)
+                seen.extend(json.loads(record)["recordId"] for record in page.records)
+                key = page.pagination_key
+                if not page.has_more:
+                    break
+            last = feed.read_feed(engine, clock, org_id, key, 2)
+            assert last.records == [] and last.pagination_key == key
+        except BaseException as exc:
+            errors.append(exc)
+
+    reader = threading.Thread(target=read)
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    reader.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writers_done.set()
+    reader.join()
+    try:
+        assert errors == []
+        with engine.connect() as conn:
+            stored = list(conn.scalars(select(status_log.c.record_id).order_by(status_log.c.record_id)))
+        # per round: 3 INJECTED, PENDING + TRANSFERRED + TRANSFERRED back, PENDING + FAILURE_TRANSFER, and
+        # TRANSFERRED (organizer) | PENDING + FAILURE + CONTROLLED | DELETED
+        assert len(stored) == writers * sum(8 + (3 if r % 3 == 1 else 1) for r in range(rounds))
+        assert len(seen) == len(set(seen)), "a record was read twice"
+        assert seen == sorted(seen), "records out of order"
+        assert seen == stored, f"missed {sorted(set(stored) - set(seen))[:10]}"
+    finally:
+        engine.dispose()
