@@ -6,12 +6,14 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from tixtrace.backoffice.api.deps import Ctx, ScheduleId, User
 from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.executions import get_execution
 from tixtrace.backoffice.services.schedules import get_schedule
+from tixtrace.kernel.web import ApiModel
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 
@@ -36,5 +38,21 @@ def run_now(schedule_id: ScheduleId, ctx: Ctx, _user: User, response: Response,
         response.status_code = 202
         return {"scheduleId": schedule_id, "status": "STARTED"}
     execution = run_schedule(ctx.engine, schedule_id, clock=ctx.clock)
+    with ctx.read() as conn:
+        return execution_view_json(get_execution(conn, execution["id"]))
+
+
+class Upload(ApiModel):
+    records: Annotated[list[dict[str, Any]], Field(max_length=100_000)]
+
+
+@router.post("/{schedule_id}/upload", summary="File to upload: process lifecycle records as if from the wallet",
+             description="Support tool for a RETRIEVE_TICKET_STATUS schedule: the records are applied like a page "
+                         "of the feed; the pagination key does not move; a record whose recordId is parked "
+                         "replaces the parked one. Answers the finished execution.")
+def upload(schedule_id: ScheduleId, body: Upload, ctx: Ctx, _user: User) -> dict[str, Any]:
+    with ctx.read() as conn:
+        get_schedule(conn, schedule_id)
+    execution = run_schedule(ctx.engine, schedule_id, clock=ctx.clock, upload=body.records)
     with ctx.read() as conn:
         return execution_view_json(get_execution(conn, execution["id"]))

@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -64,6 +65,38 @@ def register(app: typer.Typer, open_database: Any) -> None:
             for name, value in result["counters"].items():
                 table.add_row(name, str(value))
             out.print(table)
+        if result["status"] == "ERROR":
+            raise typer.Exit(1)
+
+    @app.command("upload")
+    def upload_command(
+        schedule_id: Annotated[int, typer.Argument(help="A RETRIEVE_TICKET_STATUS schedule.")],
+        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                             help='JSON: a list of lifecycle records, or {"records": [...]}.')],
+        database_url: DatabaseUrl,
+    ) -> None:
+        """Process a file of lifecycle records as if the wallet had sent them (support tool).
+
+        The pagination key does not move; a record whose recordId is parked replaces the parked one."""
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            out.print(f"[red]error:[/red] {file} is not a JSON file: {exc}")
+            raise typer.Exit(1) from exc
+        records = data.get("records") if isinstance(data, dict) else data
+        if not isinstance(records, list):
+            out.print(f'[red]error:[/red] {file} must hold a list of records or {{"records": [...]}}')
+            raise typer.Exit(1)
+        engine = open_database(database_url)
+        try:
+            execution = run_schedule(engine, schedule_id, clock=SystemClock(), upload=records)
+        except TixtraceError as exc:
+            out.print(f"[red]refused:[/red] {exc.message}")
+            raise typer.Exit(1) from exc
+        finally:
+            engine.dispose()
+        result = summary(execution)
+        out.print(f"execution {result['id']}: {result['status']} {result['counters']}")
         if result["status"] == "ERROR":
             raise typer.Exit(1)
 

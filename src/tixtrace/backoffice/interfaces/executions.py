@@ -36,7 +36,7 @@ from tixtrace.backoffice.services.interfaces import get_interface, interface_cre
 from tixtrace.backoffice.services.schedules import ScheduleFunction, get_schedule
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import TixtraceError
+from tixtrace.kernel.errors import BadInput, TixtraceError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class Run:
     parameters: ParsedParameters
     client: TixngoClient
     dump: CallDump | None
+    upload: list[Any] | None = None  # feedback: records of a support file instead of the feed
     counts: dict[str, int] = field(default_factory=dict)
     lines: list[LogLine] = field(default_factory=list)
     status: ExecutionStatus = ExecutionStatus.OK
@@ -88,31 +89,36 @@ def _functions() -> dict[str, Function]:
 
 
 def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: httpx.BaseTransport | None = None,
-                 client_options: dict[str, Any] | None = None) -> RowMapping:
+                 client_options: dict[str, Any] | None = None, upload: list[Any] | None = None) -> RowMapping:
     """One execution of the schedule; returns the execution row. Raises Conflict if the feedback of
-    the same wallet organizer is already running (nothing is recorded then)."""
+    the same wallet organizer is already running (nothing is recorded then). ``upload``: the records
+    of a "file to upload" (feedback only), processed as if they came from the wallet."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
         interface = get_interface(conn, schedule["interface_id"])
         parameters = interface_parameters(conn, schedule["interface_id"])
         credentials = interface_credentials(conn, schedule["interface_id"])
+    if upload is not None and schedule["function"] != ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
+        raise BadInput("a file of records can only be processed by a RETRIEVE_TICKET_STATUS schedule",
+                       code="UPLOAD_NOT_FEEDBACK", details={"scheduleId": schedule_id})
     if schedule["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         name = f"feedback:{credentials.url.rstrip('/')}:{credentials.login.casefold()}"
         with run_lock(engine, name, what=f"the feedback of wallet organizer {credentials.login!r}"):
-            return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options)
-    return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options)
+            return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options,
+                            upload)
+    return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
 
 
 def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowMapping, parameters: ParsedParameters,
              credentials: Any, transport: httpx.BaseTransport | None,
-             client_options: dict[str, Any] | None) -> RowMapping:
+             client_options: dict[str, Any] | None, upload: list[Any] | None) -> RowMapping:
     with unit_of_work(engine) as conn:
         execution = start_execution(conn, schedule["id"], clock.now())
     limit = parameters.max_length_dumped_calls_in_kbs * 1024
     dump = CallDump(limit) if limit else None
     client = TixngoClient(credentials.url, credentials.login, credentials.password, transport=transport, dump=dump,
                           **(client_options or {}))
-    run = Run(engine, clock, execution["id"], schedule, interface, parameters, client, dump)
+    run = Run(engine, clock, execution["id"], schedule, interface, parameters, client, dump, upload)
     try:
         _functions()[schedule["function"]](run)
     except TixtraceError as exc:

@@ -51,9 +51,9 @@ def _transfer(row: Any, ticket_id: str, sender_email: str) -> Transfer:
     )
 
 
-def load(conn: Connection, where: Any) -> list[Stored]:
+def load(conn: Connection, where: Any, *, limit: int | None = None) -> list[Stored]:
     """The tickets matching ``where`` (a SQL condition on ``tickets``), as aggregates, in pk order."""
-    rows = conn.execute(select(tickets).where(where).order_by(tickets.c.id)).all()
+    rows = conn.execute(select(tickets).where(where).order_by(tickets.c.id).limit(limit)).all()
     if not rows:
         return []
     account_ids: set[int] = set()

@@ -2,7 +2,7 @@
 
 Sessions are bearer tokens stored as SHA-256 digests. In sandbox mode signing in needs only an
 e-mail (the stand-in for the app's own login); outside the sandbox there is no way to sign in yet
-(a real deployment would verify the e-mail first), so the endpoint answers 403.
+(a real deployment would verify the e-mail first), so the endpoint answers 404 (W9).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, and_, or_, select, update
 from tixtrace.kernel.clock import Clock, isoformat
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
+from tixtrace.kernel.errors import Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import tickets as tickets_repo
 from tixtrace.wallet.db.database import lock_organizer_log
@@ -40,7 +40,7 @@ def _digest(token: str) -> str:
 def start_session(engine: Engine, clock: Clock, email: str, *, sandbox: bool) -> str:
     email = check_email(email)
     if not sandbox:
-        raise Forbidden("passwordless sign-in exists only in sandbox mode", code="SANDBOX_ONLY")
+        raise NotFound("passwordless sign-in exists only in sandbox mode (W9)", code="SANDBOX_ONLY")
     token = secrets.token_urlsafe(32)
     now = clock.now()
     with unit_of_work(engine) as conn:
@@ -108,7 +108,8 @@ def list_tickets(engine: Engine, clock: Clock, account: Account, cursor: str | N
     _sync_my_tickets(engine, clock, account)
     visible = or_(tickets.c.status != Status.DELETED.value, tickets.c.show_deleted.is_(True))
     with unit_of_work(engine, write=False) as conn:
-        page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, visible))
+        page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, visible),
+                                 limit=limit + 1)
     items = []
     for stored in page[:limit]:
         ticket = stored.ticket

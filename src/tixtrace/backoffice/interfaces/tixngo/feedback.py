@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from tixtrace.backoffice.db.tables import parked_records, schedules
-from tixtrace.backoffice.domain.parameters import ParameterName
 from tixtrace.backoffice.domain.records import Record, RecordError, parse_record
 from tixtrace.backoffice.interfaces.executions import Run
 from tixtrace.backoffice.services.distribution import ContactClaimLost, load_fold, write_fold
@@ -28,6 +28,12 @@ from tixtrace.backoffice.services.executions import ExecutionStatus, LogLevel
 from tixtrace.kernel.db import unit_of_work
 
 _CLAIM_RETRIES = 5
+
+
+class Mode(Enum):
+    FEED = "feed"
+    PARKED = "parked"
+    UPLOAD = "upload"
 
 
 class _Stop(Exception):
@@ -38,10 +44,11 @@ def run(ctx: Run) -> None:
     parameters = ctx.parameters
     for warning in parameters.prerequisite_warnings():
         ctx.log(LogLevel.WARNING, warning)
-    if parameters.enable_ticket_distribution_to_cultural_contact and parameters.lifecycle_mode is None:
-        ctx.log(LogLevel.WARNING, f"{ParameterName.TIXNGO_LIFECYCLE_MODE.value}=lifecycle is missing: "
-                "Cultural Contact & Distribution is not active; only mobile statuses are refreshed")
     try:
+        if ctx.upload is not None:
+            ctx.log(LogLevel.INFO, f"file to upload: {len(ctx.upload)} record(s); the pagination key does not move")
+            _apply(ctx, ctx.upload, new_key=None, mode=Mode.UPLOAD)
+            return
         _retry_parked(ctx)
         _read_feed(ctx)
     except _Stop:
@@ -69,13 +76,13 @@ def _retry_parked(ctx: Run) -> None:
                             .order_by(parked_records.c.record_id)).scalars().all()
     if rows:
         ctx.log(LogLevel.INFO, f"retrying {len(rows)} parked record(s)")
-        _apply(ctx, list(rows), new_key=None, from_parked=True)
+        _apply(ctx, list(rows), new_key=None, mode=Mode.PARKED)
 
 
-def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, from_parked: bool = False) -> None:
+def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode = Mode.FEED) -> None:
     for attempt in range(_CLAIM_RETRIES):
         try:
-            _apply_once(ctx, raw_records, new_key=new_key, from_parked=from_parked)
+            _apply_once(ctx, raw_records, new_key=new_key, mode=mode)
             return
         except ContactClaimLost:
             if attempt == _CLAIM_RETRIES - 1:
@@ -83,7 +90,11 @@ def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, from_pa
             ctx.counts, ctx.lines = {}, []  # the rolled-back attempt reported nothing
 
 
-def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, from_parked: bool) -> None:
+def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode) -> None:
+    """Apply one page in one transaction. FEED: skip what was applied, park or stop on a bad record,
+    then move the key. PARKED: retry parked records, removing those that apply. UPLOAD: apply records
+    of a support file whatever their id (a fixed parked record replaces it) and move nothing."""
+    from_parked = mode is Mode.PARKED
     schedule_id = ctx.schedule["id"]
     parameters = ctx.parameters
     skip = set(ctx.schedule["skip_ticket_numbers"] or ())
@@ -93,17 +104,24 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, fr
         last_applied = conn.scalar(select(schedules.c.last_record_id).where(schedules.c.id == schedule_id)) or 0
         parked = set(conn.scalars(select(parked_records.c.ticket_number)
                                   .where(parked_records.c.schedule_id == schedule_id)))
-        if from_parked:
-            parked = set()
+        if mode is not Mode.FEED:
+            uploaded = {raw.get("recordId") for raw in raw_records if isinstance(raw, dict)}
+            parked = set(conn.scalars(select(parked_records.c.ticket_number).where(
+                parked_records.c.schedule_id == schedule_id, parked_records.c.record_id.not_in(
+                    [rid for rid in uploaded if isinstance(rid, int)])))) if mode is Mode.UPLOAD else set()
         ready: list[Record] = []
         newest = last_applied
         for raw in raw_records:
             record_id = raw.get("recordId") if isinstance(raw, dict) else None
-            if not from_parked and isinstance(record_id, int) and record_id <= last_applied:
+            if mode is Mode.FEED and isinstance(record_id, int) and record_id <= last_applied:
                 continue  # already applied: a page read again
             try:
                 record = parse_record(raw)
             except RecordError as exc:
+                if mode is Mode.UPLOAD:
+                    ctx.count("failed")
+                    ctx.log(LogLevel.ERROR, f"record {record_id} of the file not applied: {exc}", _ticket_of(raw))
+                    continue
                 if not parameters.do_continue_in_case_of_sync_error:
                     stop = f"record {record_id}: {exc}; the run stops before it (doContinueInCaseOfSyncError=false)"
                     break
@@ -128,7 +146,7 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, fr
                         record.ticket_number)
                 continue
             ready.append(record)
-            if from_parked:
+            if mode is not Mode.FEED:
                 conn.execute(delete(parked_records).where(parked_records.c.schedule_id == schedule_id,
                                                           parked_records.c.record_id == record.record_id))
         fold = load_fold(conn, ready, feature_active=parameters.feature_active, now=now)
@@ -146,10 +164,11 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, fr
         ctx.count("contacts_removed", counters.contacts_removed)
         ctx.count("lines_created", counters.lines_created)
         ctx.count("lines_updated", counters.lines_updated)
-        values: dict[str, Any] = {"last_record_id": newest}
-        if stop is None and new_key is not None:
-            values["pagination_key"] = new_key
-        conn.execute(update(schedules).where(schedules.c.id == schedule_id).values(**values))
+        if mode is Mode.FEED:
+            values: dict[str, Any] = {"last_record_id": newest}
+            if stop is None and new_key is not None:
+                values["pagination_key"] = new_key
+            conn.execute(update(schedules).where(schedules.c.id == schedule_id).values(**values))
         if stop is not None:
             ctx.count("failed")
             ctx.log(LogLevel.ERROR, stop)
