@@ -19,8 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	@echo "Until tixtrace demo exists: the wallet in sandbox mode on $(DATA)/wallet.db (Ctrl-C to stop)."
-	$(BIN)/tixtrace wallet serve --database-url sqlite:///$(DATA)/wallet.db --sandbox
+	$(BIN)/tixtrace demo --data-dir $(DATA)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

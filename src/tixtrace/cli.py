@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
 
 from tixtrace.backoffice.cli import app as backoffice_app
+from tixtrace.kernel.errors import TixtraceError
 from tixtrace.wallet.cli import app as wallet_app
 
 app = typer.Typer(
@@ -14,6 +19,52 @@ app = typer.Typer(
 )
 app.add_typer(wallet_app, name="wallet", help="The mobile wallet service (the TIXNGO role).")
 app.add_typer(backoffice_app, name="backoffice", help="The ticketing back office (the S-360 role).")
+
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Where the SQLite files of both services live.")]
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = Path("tixtrace-data"),
+    tickets: Annotated[int, typer.Option("--tickets", help="Tickets in this round (1 to 100000).")] = 1000,
+    wallet_port: Annotated[int, typer.Option(help="Port of the wallet during the demo (keep 8001 to browse "
+                                                  "with tixtrace serve afterwards).")] = 8001,
+) -> None:
+    """The main job on SQLite: inject tickets, play spectators' transfers, retrieve ticket status, report.
+
+    Run it again on the same directory to add a round."""
+    from tixtrace.demo import run_demo
+
+    try:
+        run_demo(data_dir, tickets, wallet_port=wallet_port)
+    except TixtraceError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = Path("tixtrace-data"),
+    port: Annotated[int, typer.Option(help="Back-office port.")] = 8000,
+    wallet_port: Annotated[int, typer.Option(help="Wallet port.")] = 8001,
+    host: Annotated[str, typer.Option(help="Address both services listen on.")] = "127.0.0.1",
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Wallet sandbox: test clock, passwordless "
+                                                            "spectator sign-in and the spectator app page.")] = False,
+    backoffice_database_url: Annotated[str | None, typer.Option(
+        envvar="TIXTRACE_BACKOFFICE_DATABASE_URL", help="Instead of DATA_DIR/backoffice.db.")] = None,
+    wallet_database_url: Annotated[str | None, typer.Option(
+        envvar="TIXTRACE_WALLET_DATABASE_URL", help="Instead of DATA_DIR/wallet.db.")] = None,
+) -> None:
+    """Back office, wallet and scheduler in one process (Ctrl-C stops all three)."""
+    from tixtrace.serve import serve_all
+
+    try:
+        serve_all(data_dir, port=port, wallet_port=wallet_port, host=host, sandbox=sandbox,
+                  backoffice_url=backoffice_database_url, wallet_url=wallet_database_url)
+    except TixtraceError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
 
 
 if __name__ == "__main__":

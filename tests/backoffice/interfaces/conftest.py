@@ -3,15 +3,11 @@ back office whose TIXNGO interface points at it. The interface functions only ev
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -26,38 +22,13 @@ from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
 from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.serving import BackgroundServer
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
 
 FEATURE = "TIXNGO_LIFECYCLE_MODE=lifecycle\nenableTicketDistributionToCulturalContact=true\n" \
           "overlaySpectatorDetailsWithLastOwner=true"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    def __init__(self, app: Any) -> None:
-        self.port = _free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("wallet server did not start")
-            time.sleep(0.01)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 class System:
@@ -124,7 +95,7 @@ def system(database_url: Any) -> Iterator[System]:
     clock = TestClock(START)
     organizer, api_key = create_organizer(wallet_engine, clock, "org@wc26.example")
     app = create_wallet_app(wallet_engine, clock=clock, sandbox=True)
-    with LiveServer(app) as base_url, TestClient(app) as client:
+    with BackgroundServer(app) as base_url, TestClient(app) as client:
         yield System(backoffice_engine, Wallet(client, clock, (organizer.email, api_key)), base_url)
     backoffice_engine.dispose()
     wallet_engine.dispose()
