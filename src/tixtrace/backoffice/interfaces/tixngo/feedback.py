@@ -140,15 +140,15 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
                           "parked behind an earlier record of the same ticket")
                     ctx.count("parked")
                 continue
+            if mode is not Mode.FEED:  # applied or skipped now: no longer parked
+                conn.execute(delete(parked_records).where(parked_records.c.schedule_id == schedule_id,
+                                                          parked_records.c.record_id == record.record_id))
             if record.ticket_number in skip:
                 ctx.count("skipped")
                 ctx.log(LogLevel.INFO, f"record {record.record_id} skipped: ticket in the skip list",
                         record.ticket_number)
                 continue
             ready.append(record)
-            if mode is not Mode.FEED:
-                conn.execute(delete(parked_records).where(parked_records.c.schedule_id == schedule_id,
-                                                          parked_records.c.record_id == record.record_id))
         fold = load_fold(conn, ready, feature_active=parameters.feature_active, now=now)
         for record in ready:
             if not fold.apply(record):
