@@ -12,10 +12,12 @@ from tixtrace.wallet.api.sandbox import clock as sandbox_clock
 from tixtrace.wallet.api.spectator import sessions
 from tixtrace.wallet.api.spectator import tickets as spectator_tickets
 from tixtrace.wallet.api.spectator import transfers as spectator_transfers
+from tixtrace.wallet.web import install_spectator_page
 
 
 def create_wallet_app(engine: Engine, *, clock: Clock | None = None, sandbox: bool = False) -> FastAPI:
-    """Build the wallet app. In sandbox mode the clock is a TestClock and /sandbox/* exists (W9)."""
+    """Build the wallet app. In sandbox mode the clock is a TestClock, and /sandbox/* and the spectator
+    page /app exist (W9: sign-in is passwordless there, so nowhere else)."""
     if sandbox and not isinstance(clock, TestClock):
         clock = TestClock()
     app = FastAPI(title="tixtrace wallet", version="0.1.0",
@@ -32,4 +34,5 @@ def create_wallet_app(engine: Engine, *, clock: Clock | None = None, sandbox: bo
     app.include_router(spectator_transfers.router)
     if sandbox:
         app.include_router(sandbox_clock.router)
+        install_spectator_page(app)
     return app

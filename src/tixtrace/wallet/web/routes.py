@@ -1,0 +1,371 @@
+"""The spectator page at /app: sign in, my tickets, transfers in and out, profile (sandbox only).
+
+It stands in for the mobile app and uses the very services the spectator API uses, with the same
+session tokens, so whatever a spectator does here is what the app would have done through
+``/spectator/...`` (same rules, same status log). Plain HTML forms, no JavaScript.
+
+- Routes are plain Starlette routes added to the wallet app, not API routes: they are not part of the
+  JSON contract (not in the OpenAPI schema) and answer HTML, never the JSON error envelope.
+- POST → redirect → GET on success (303 to /app, message in a one-shot flash cookie). On an error
+  (``TixtraceError``: BadInput, Forbidden, NotFound, Conflict ...) the page is rendered again at once
+  with the error's status code and the message in ``#flash``: never a 500, never raw JSON.
+- Every POST needs the session's CSRF token (security.py): 403 otherwise, nothing done.
+- No session (or a stale one) → 303 to /app/login.
+- Service calls are synchronous (SQLAlchemy), so each request runs in the thread pool after its
+  body has been read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from tixtrace.kernel.clock import Clock, isoformat
+from tixtrace.kernel.errors import BadInput, Forbidden, TixtraceError, Unauthorized
+from tixtrace.wallet.api.schemas import Holder, ProfileUpdate
+from tixtrace.wallet.services import spectators, transfers
+from tixtrace.wallet.services.spectators import Account
+from tixtrace.wallet.web import security, views
+from tixtrace.wallet.web.forms import Form, read_form, validated
+from tixtrace.wallet.web.security import Flash
+
+PREFIX = "/app"
+HERE = Path(__file__).parent
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+HTML_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+#: profile fields of the form besides first and last name, in the order shown
+OPTIONAL_PROFILE_FIELDS = ("title", "dateOfBirth", "phoneNumber", "nationality", "residenceCountry",
+                           "language", "idCardNumber")
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    account: Account
+
+
+class _SignInRequired(Exception):
+    """No valid session cookie: the answer is a redirect to the sign-in form."""
+
+
+# -- plumbing --------------------------------------------------------------------------------------
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def _clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+def _base(request: Request) -> str:
+    return str(request.scope.get("root_path", "")) + PREFIX
+
+
+def _session(request: Request) -> Session | None:
+    token = request.cookies.get(security.SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return Session(token, spectators.authenticate(_engine(request), token))
+    except Unauthorized:
+        return None
+
+
+def _signed_in(request: Request, form: Form | None = None) -> Session:
+    """The session of the request; for a POST (``form`` given) its CSRF token must match (403)."""
+    session = _session(request)
+    if session is None:
+        raise _SignInRequired
+    if form is not None and not security.csrf_ok(session.token, form.get(security.CSRF_FIELD)):
+        raise Forbidden("this form has expired or did not come from this page; reload the page and try again",
+                        code="CSRF_FAILED")
+    return session
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return "Something went wrong."
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _error_flash(exc: TixtraceError) -> Flash:
+    return Flash("error", _sentence(exc.message), exc.code)
+
+
+def _render(request: Request, template: str, *, status: int = 200, session: Session | None = None,
+            flash: Flash | None = None, **context: Any) -> HTMLResponse:
+    values = {
+        "base": _base(request), "flash": flash, "sandbox": bool(request.app.state.sandbox),
+        "me": session.account if session else None,
+        "csrf": security.csrf_token(session.token) if session else "",
+        "clock_now": views.when(isoformat(_clock(request).now())),
+        **context,
+    }
+    response = HTMLResponse(_env.get_template(template).render(values), status_code=status, headers=HTML_HEADERS)
+    if request.cookies.get(security.FLASH_COOKIE):
+        security.clear_cookie(response, request, security.FLASH_COOKIE, _base(request))
+    return response
+
+
+def _redirect(request: Request, path: str, flash: Flash | None = None) -> RedirectResponse:
+    response = RedirectResponse(_base(request) + path, status_code=303, headers={"Cache-Control": "no-store"})
+    if flash is not None:
+        security.set_cookie(response, request, security.FLASH_COOKIE, security.encode_flash(flash), _base(request))
+    return response
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    response = _redirect(request, "/login")
+    if request.cookies.get(security.SESSION_COOKIE):
+        security.clear_cookie(response, request, security.SESSION_COOKIE, _base(request))
+    return response
+
+
+def _pending_flash(request: Request) -> Flash | None:
+    return security.decode_flash(request.cookies.get(security.FLASH_COOKIE))
+
+
+Handler = Callable[[Request, Form], Response]
+OnError = Callable[[Request, Form, TixtraceError], Response]
+
+
+def _endpoint(handler: Handler, on_error: OnError) -> Callable[[Request], Awaitable[Response]]:
+    """An ASGI endpoint: read the form (POST), then run ``handler`` in the thread pool.
+
+    A ``TixtraceError`` (from reading the form, the CSRF check or a service) is answered by
+    ``on_error``; a missing session by a redirect to the sign-in form.
+    """
+
+    def run(request: Request, form: Form, form_error: TixtraceError | None) -> Response:
+        try:
+            try:
+                if form_error is not None:
+                    raise form_error
+                return handler(request, form)
+            except TixtraceError as exc:
+                return on_error(request, form, exc)
+        except _SignInRequired:
+            return _to_login(request)
+
+    async def endpoint(request: Request) -> Response:
+        form, form_error = Form(), None
+        if request.method == "POST":
+            try:
+                form = await read_form(request)
+            except TixtraceError as exc:
+                form_error = exc
+        return await run_in_threadpool(run, request, form, form_error)
+
+    return endpoint
+
+
+# -- sign in, sign out -----------------------------------------------------------------------------
+
+def _login_page(request: Request, *, status: int = 200, flash: Flash | None = None, email: str = "") -> Response:
+    nonce = request.cookies.get(security.LOGIN_COOKIE) or security.new_login_nonce()
+    response = _render(request, "login.html", status=status, session=_session(request),
+                       flash=flash or _pending_flash(request), email=email,
+                       login_csrf=security.csrf_token(nonce))
+    if request.cookies.get(security.LOGIN_COOKIE) != nonce:
+        security.set_cookie(response, request, security.LOGIN_COOKIE, nonce, _base(request))
+    return response
+
+
+def login_form(request: Request, _form: Form) -> Response:
+    return _login_page(request)
+
+
+def login(request: Request, form: Form) -> Response:
+    if not security.csrf_ok(request.cookies.get(security.LOGIN_COOKIE), form.get(security.CSRF_FIELD)):
+        raise Forbidden("this sign-in form has expired; please try again", code="CSRF_FAILED")
+    email = form.text("email")
+    if not email:
+        raise BadInput("enter your e-mail address", code="INVALID_EMAIL")
+    token = spectators.start_session(_engine(request), _clock(request), email, sandbox=request.app.state.sandbox)
+    account = spectators.authenticate(_engine(request), token)
+    response = _redirect(request, "", Flash("success", f"Signed in as {account.email}."))
+    security.set_cookie(response, request, security.SESSION_COOKIE, token, _base(request))
+    security.clear_cookie(response, request, security.LOGIN_COOKIE, _base(request))
+    return response
+
+
+def _login_error(request: Request, form: Form, exc: TixtraceError) -> Response:
+    return _login_page(request, status=exc.status, flash=_error_flash(exc), email=form.text("email")[:320])
+
+
+def logout(request: Request, form: Form) -> Response:
+    _signed_in(request, form)
+    response = _redirect(request, "/login", Flash("success", "Signed out."))
+    security.clear_cookie(response, request, security.SESSION_COOKIE, _base(request))
+    return response
+
+
+# -- my tickets and transfers ----------------------------------------------------------------------
+
+def _wallet_page(request: Request, session: Session, *, status: int = 200, flash: Flash | None = None) -> Response:
+    view = views.wallet_view(_engine(request), _clock(request), session.account)
+    return _render(request, "wallet.html", status=status, session=session, flash=flash, view=view)
+
+
+def wallet(request: Request, _form: Form) -> Response:
+    session = _signed_in(request)
+    return _wallet_page(request, session, flash=_pending_flash(request))
+
+
+def _wallet_error(request: Request, _form: Form, exc: TixtraceError) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_login(request)
+    flash = _error_flash(exc)
+    try:
+        return _wallet_page(request, session, status=exc.status, flash=flash)
+    except TixtraceError:  # the wallet itself cannot be read right now (e.g. 503): the message alone
+        return _render(request, "message.html", status=exc.status, session=session, flash=flash)
+
+
+def _required(form: Form, name: str, what: str) -> str:
+    value = form.text(name)
+    if not value:
+        raise BadInput(f"missing {what}: use the buttons of the page", code="INVALID_INPUT", details={"field": name})
+    return value
+
+
+def assign_holder(request: Request, form: Form) -> Response:
+    session = _signed_in(request, form)
+    ticket_id = _required(form, "ticketId", "ticket")
+    holder = validated(Holder, {"firstName": form.get("firstName", ""), "lastName": form.get("lastName", "")})
+    spectators.assign_holder(_engine(request), _clock(request), session.account, ticket_id, holder.wire())
+    name = views.person(holder.wire())
+    return _redirect(request, "", Flash("success", f"Ticket {ticket_id} is now assigned to {name}."))
+
+
+def start_transfer(request: Request, form: Form) -> Response:
+    session = _signed_in(request, form)
+    ticket_id = _required(form, "ticketId", "ticket")
+    recipient = form.text("recipientEmail")
+    if not recipient:
+        raise BadInput("Recipient e-mail: enter the e-mail address of the person to send the ticket to",
+                       code="INVALID_EMAIL", details={"field": "recipientEmail"})
+    transfer = transfers.start_transfer(_engine(request), _clock(request), session.account, ticket_id, recipient)
+    if transfer.state.value == "PENDING":
+        left = views.time_left(isoformat(transfer.expires_at), _clock(request).now())
+        message = (f"Ticket {ticket_id} sent to {transfer.recipient}; it stays yours until they accept "
+                   f"({left.text if left else 'no time limit'}).")
+    else:
+        message = f"Ticket {ticket_id} transferred to {transfer.recipient}."
+    return _redirect(request, "", Flash("success", message))
+
+
+def _transfer_action(action: str) -> Handler:
+    service = {"accept": transfers.accept, "reject": transfers.reject, "cancel": transfers.cancel}[action]
+    done = {"accept": "Accepted: ticket {ticket} is now in your wallet.",
+            "reject": "Rejected the transfer of ticket {ticket}.",
+            "cancel": "Cancelled the transfer of ticket {ticket}; it stays in your wallet."}[action]
+
+    def handler(request: Request, form: Form) -> Response:
+        session = _signed_in(request, form)
+        transfer_id = _required(form, "transferId", "transfer")
+        result = service(_engine(request), _clock(request), session.account, transfer_id)
+        return _redirect(request, "", Flash("success", done.format(ticket=result["ticketId"])))
+
+    return handler
+
+
+# -- profile ---------------------------------------------------------------------------------------
+
+def _profile_values(profile: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {key: "" if profile.get(key) is None else str(profile[key])
+                              for key in ("firstName", "lastName", *OPTIONAL_PROFILE_FIELDS)}
+    preference = profile.get("organizerSpectatorPreference") or {}
+    values["allowPromoEmail"] = bool(preference.get("allowPromoEmail"))
+    values["allowThirdPartyEmail"] = bool(preference.get("allowThirdPartyEmail"))
+    return values
+
+
+def _profile_page(request: Request, session: Session, values: dict[str, Any], *, status: int = 200,
+                  flash: Flash | None = None) -> Response:
+    return _render(request, "profile.html", status=status, session=session, flash=flash, values=values)
+
+
+def profile_form(request: Request, _form: Form) -> Response:
+    session = _signed_in(request)
+    profile = spectators.get_profile(_engine(request), session.account)
+    return _profile_page(request, session, _profile_values(profile), flash=_pending_flash(request))
+
+
+def _submitted_profile(form: Form) -> dict[str, Any]:
+    data: dict[str, Any] = {"firstName": form.get("firstName", ""), "lastName": form.get("lastName", "")}
+    for key in OPTIONAL_PROFILE_FIELDS:
+        data[key] = form.text(key) or None  # an emptied field clears it
+    data["organizerSpectatorPreference"] = {"allowPromoEmail": "allowPromoEmail" in form,
+                                            "allowThirdPartyEmail": "allowThirdPartyEmail" in form}
+    return data
+
+
+def save_profile(request: Request, form: Form) -> Response:
+    session = _signed_in(request, form)
+    update = validated(ProfileUpdate, _submitted_profile(form))
+    if not update.first_name or not update.last_name:  # the model allows leaving them out; the form does not
+        field = "First name" if not update.first_name else "Last name"
+        raise BadInput(f"{field}: is required (it is needed to accept a ticket)", code="INVALID_INPUT")
+    spectators.update_profile(_engine(request), session.account, update.wire())
+    return _redirect(request, "", Flash("success", "Profile saved."))
+
+
+def _profile_error(request: Request, form: Form, exc: TixtraceError) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_login(request)
+    fields = ("firstName", "lastName", *OPTIONAL_PROFILE_FIELDS)
+    values: dict[str, Any] = {key: form.get(key, "")[:200] for key in fields}
+    values["allowPromoEmail"] = "allowPromoEmail" in form
+    values["allowThirdPartyEmail"] = "allowThirdPartyEmail" in form
+    return _profile_page(request, session, values, status=exc.status, flash=_error_flash(exc))
+
+
+# -- installation ----------------------------------------------------------------------------------
+
+ROUTES: list[tuple[str, list[str], Handler, OnError, str]] = [
+    ("", ["GET"], wallet, _wallet_error, "app"),
+    ("/login", ["GET"], login_form, _login_error, "app-login-form"),
+    ("/login", ["POST"], login, _login_error, "app-login"),
+    ("/logout", ["POST"], logout, _wallet_error, "app-logout"),
+    ("/profile", ["GET"], profile_form, _profile_error, "app-profile-form"),
+    ("/profile", ["POST"], save_profile, _profile_error, "app-profile"),
+    ("/tickets/holder", ["POST"], assign_holder, _wallet_error, "app-holder"),
+    ("/tickets/transfer", ["POST"], start_transfer, _wallet_error, "app-transfer"),
+    ("/transfers/accept", ["POST"], _transfer_action("accept"), _wallet_error, "app-accept"),
+    ("/transfers/reject", ["POST"], _transfer_action("reject"), _wallet_error, "app-reject"),
+    ("/transfers/cancel", ["POST"], _transfer_action("cancel"), _wallet_error, "app-cancel"),
+]
+
+
+def install_spectator_page(app: FastAPI) -> None:
+    """Add /app (the page) and /app/static (its CSS) to the wallet app. Call it only in sandbox mode."""
+    for path, methods, handler, on_error, name in ROUTES:
+        app.router.add_route(PREFIX + path, _endpoint(handler, on_error), methods=methods, name=name,
+                             include_in_schema=False)
+    app.mount(PREFIX + "/static", StaticFiles(directory=HERE / "static"), name="app-static")

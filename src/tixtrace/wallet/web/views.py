@@ -1,0 +1,212 @@
+"""What the page shows, built from the services' answers: ticket cards, transfers, times left.
+
+Time left is ``expiresAt - now`` with ``now`` from the app's clock (the sandbox TestClock), never
+the machine's time, so a test that advances the clock sees the page count down. Everything here is
+a read: listing the tickets is the app syncing (W2, INJECTED → DOWNLOADED), exactly like
+``GET /spectator/tickets``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tixtrace.kernel.clock import Clock, as_utc
+from tixtrace.wallet.services import spectators, transfers
+from tixtrace.wallet.services.spectators import Account
+
+PAGE_SIZE = 500
+MAX_PAGES = 20  # 10,000 tickets or transfers: far beyond one spectator's wallet
+PAST_SHOWN = 50
+
+#: statuses in which the owner may still assign a holder or transfer (W3, W4, W8)
+ACTIVE = {"INJECTED", "DOWNLOADED", "ASSIGNED", "PENDING_TRANSFER", "TRANSFERRED", "FAILURE_TRANSFER", "FAILURE"}
+
+STATUS_LABELS = {
+    "INJECTED": "New", "DOWNLOADED": "In my wallet", "ASSIGNED": "Assigned", "PENDING_TRANSFER": "Transfer pending",
+    "TRANSFERRED": "Received", "FAILURE_TRANSFER": "In my wallet", "FAILURE": "In my wallet",
+    "CONTROLLED": "Used (controlled)", "DELETION_PENDING": "Being deleted", "DELETED": "Deleted",
+}
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def when(value: str | None) -> str:
+    """``Thu 11 Jun 2026, 19:00 UTC`` for an RFC 3339 time; the text itself when it is not one."""
+    moment = parse_time(value)
+    if moment is None:
+        return value or ""
+    return moment.strftime("%a %d %b %Y, %H:%M UTC")
+
+
+def human_left(seconds: int) -> str:
+    if seconds <= 0:
+        return "expired"
+    if seconds < 60:
+        return "less than a minute left"
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours >= 24:
+        days, hours = divmod(hours, 24)
+        return f"{days} d {hours} h left"
+    return f"{hours} h {minutes:02d} min left" if hours else f"{minutes} min left"
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    seconds: int
+    text: str
+    until: str
+
+
+def time_left(expires_at: str | None, now: datetime) -> TimeLeft | None:
+    moment = parse_time(expires_at)
+    if moment is None:
+        return None
+    seconds = max(0, int((moment - now).total_seconds()))
+    return TimeLeft(seconds, human_left(seconds), moment.strftime("%H:%M UTC, %d %b"))
+
+
+def person(profile: dict[str, Any] | None) -> str:
+    if not profile:
+        return ""
+    return " ".join(str(part) for part in (profile.get("firstName"), profile.get("lastName")) if part)
+
+
+@dataclass
+class TicketCard:
+    ticket_id: str
+    status: str
+    status_label: str
+    event_name: str
+    event_when: str
+    venue: str
+    holder: str
+    active: bool
+    pending: dict[str, Any] | None = None
+    pending_left: TimeLeft | None = None
+
+
+@dataclass
+class TransferRow:
+    transfer_id: str
+    ticket_id: str
+    role: str
+    status: str
+    other: str  # the other party's e-mail
+    when: str
+    outcome: str = ""
+    left: TimeLeft | None = None
+
+
+@dataclass
+class WalletView:
+    tickets: list[TicketCard] = field(default_factory=list)
+    incoming: list[TransferRow] = field(default_factory=list)
+    outgoing: list[TransferRow] = field(default_factory=list)
+    past: list[TransferRow] = field(default_factory=list)
+    past_hidden: int = 0
+    profile_complete: bool = True
+
+
+def _all_tickets(engine: Engine, clock: Clock, me: Account) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        page, cursor = spectators.list_tickets(engine, clock, me, cursor, PAGE_SIZE)
+        items += page
+        if cursor is None:
+            break
+    return items
+
+
+def _all_transfers(engine: Engine, clock: Clock, me: Account) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        page, cursor = transfers.list_transfers(engine, clock, me, cursor, PAGE_SIZE)
+        items += page
+        if cursor is None:
+            break
+    return items
+
+
+def ticket_card(item: dict[str, Any], now: datetime) -> TicketCard:
+    event = item.get("event") or {}
+    address = event.get("address") or {}
+    pending = item.get("pendingTransfer")
+    return TicketCard(
+        ticket_id=item["ticketId"], status=item["status"],
+        status_label=STATUS_LABELS.get(item["status"], item["status"]),
+        event_name=event.get("name") or event.get("id") or "Event", event_when=when(event.get("startTime")),
+        venue=", ".join(part for part in (address.get("site"), address.get("city")) if part),
+        holder=person(item.get("ticketHolder")), active=item["status"] in ACTIVE, pending=pending,
+        pending_left=time_left(pending["expiresAt"], now) if pending else None,
+    )
+
+
+def outcome(item: dict[str, Any]) -> str:
+    status, reason = item["status"], item.get("failureReason")
+    if status == "ACCEPTED":
+        if item.get("initiatedBy") == "ORGANIZER":
+            return "Moved by the organizer"
+        return "Returned at once" if item.get("direction") == "BACKWARD" else "Accepted"
+    if status == "REJECTED":
+        return "Rejected by the recipient"
+    if status == "CANCELLED":
+        return "Cancelled by the sender"
+    if status == "EXPIRED":
+        return "Expired: not accepted in time"
+    if reason == "TICKET_CONTROLLED":
+        return "Failed: the ticket was controlled"
+    if reason == "TICKET_DELETED":
+        return "Failed: the ticket was deleted"
+    return f"Failed ({reason})" if reason else status.capitalize()
+
+
+def transfer_row(item: dict[str, Any], now: datetime) -> TransferRow:
+    incoming = item["role"] == "INCOMING"
+    row = TransferRow(
+        transfer_id=item["transferId"], ticket_id=item["ticketId"], role=item["role"], status=item["status"],
+        other=item["senderEmail"] if incoming else item["recipientEmail"],
+        when=when(item.get("resolvedAt") or item.get("expiresAt") or item.get("createdAt")),
+    )
+    if item["status"] == "PENDING":
+        row.left = time_left(item.get("expiresAt"), now)
+    else:
+        row.outcome = outcome(item)
+        if item["status"] == "EXPIRED" and not item.get("resolvedAt"):
+            row.when = when(item.get("expiresAt"))
+    return row
+
+
+def wallet_view(engine: Engine, clock: Clock, me: Account) -> WalletView:
+    """Tickets (syncing them first, W2), then transfers in, out and past, then the profile check."""
+    items = _all_tickets(engine, clock, me)
+    now = clock.now()
+    view = WalletView(tickets=[ticket_card(item, now) for item in items])
+    past: list[TransferRow] = []
+    for item in _all_transfers(engine, clock, me):
+        row = transfer_row(item, now)
+        if row.status != "PENDING":
+            past.append(row)
+        elif row.role == "INCOMING":
+            view.incoming.append(row)
+        else:
+            view.outgoing.append(row)
+    past.reverse()  # most recent first
+    view.past, view.past_hidden = past[:PAST_SHOWN], max(0, len(past) - PAST_SHOWN)
+    if view.incoming:
+        profile = spectators.get_profile(engine, me)
+        view.profile_complete = bool((profile.get("firstName") or "").strip()
+                                     and (profile.get("lastName") or "").strip())
+    return view
