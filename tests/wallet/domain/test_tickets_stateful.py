@@ -132,7 +132,7 @@ class WalletTickets(RuleBasedStateMachine):
         ticket = self.tickets[index]
         if use_pending and ticket.pending is not None:
             return ticket.pending.transfer_id
-        known = sorted(self.transfers[index])
+        known = list(self.transfers[index])  # insertion order: uuid4 ids would make replays differ
         return known[pick % len(known)] if known else "no-such-transfer"
 
     # -- spectators ------------------------------------------------------------------------------
