@@ -1,0 +1,82 @@
+"""Signing in and out of the screens (``/login``, ``/logout``) and the home page.
+
+A user is checked by the same `Authenticator` as the API's HTTP Basic; a wrong name and a wrong
+password get the same answer. See `security` for the cookies and tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from tixtrace.backoffice.services.users import Authenticator
+from tixtrace.backoffice.web.pages import (
+    LoginForm,
+    PostedForm,
+    cookie_flags,
+    redirect,
+    render,
+    session_user,
+    signer,
+)
+from tixtrace.backoffice.web.security import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, new_login_nonce, safe_next
+from tixtrace.kernel.errors import Unauthorized
+
+router = APIRouter(include_in_schema=False)
+
+NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return redirect(request, "/tickets")
+
+
+def _login_page(request: Request, next_path: str, *, error: str | None = None, user_name: str = "",
+                status: int = 200) -> Response:
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    fresh = not nonce or len(nonce) > 100
+    if fresh:
+        nonce = new_login_nonce()
+    assert nonce is not None
+    response = render(request, "auth/login.html", {
+        "next": next_path, "error": error, "user_name": user_name,
+        "login_token": signer(request).csrf_token(nonce),
+    }, status=status)
+    if fresh:
+        response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, **cookie_flags(request))
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next_path: NextPath = None) -> Response:
+    target = safe_next(next_path)
+    if session_user(request) is not None:
+        return redirect(request, target)
+    return _login_page(request, target)
+
+
+@router.post("/login")
+def login(request: Request, form: LoginForm) -> Response:
+    target = safe_next(form.get("next"))
+    name, password = form.get("user").strip(), form.get("password")
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        user = authenticator.authenticate(name, password)
+    except Unauthorized:
+        return _login_page(request, target, error="Unknown user or wrong password.", user_name=name[:100],
+                           status=401)
+    response = redirect(request, target)
+    response.set_cookie(SESSION_COOKIE, signer(request).session_cookie(user), max_age=SESSION_SECONDS,
+                        **cookie_flags(request))
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, _form: PostedForm) -> Response:
+    response = redirect(request, "/login", flash=("info", "You are signed out."))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

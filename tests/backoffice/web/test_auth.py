@@ -1,0 +1,160 @@
+"""Signing in and out of the screens: the session cookie, CSRF on every POST, redirects to the login."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from tests.backoffice.helpers import PASSWORD, USER
+from tests.backoffice.web.conftest import post_form, sign_in, token_in
+from tixtrace.backoffice.web.security import SESSION_COOKIE, Signer, safe_next
+
+
+def _set_cookie_headers(response) -> list[str]:  # type: ignore[no-untyped-def]
+    return [value for name, value in response.headers.multi_items() if name.lower() == "set-cookie"]
+
+
+def test_the_login_page_has_the_form_the_browser_tests_use(web: TestClient) -> None:
+    page = web.get("/login")
+    assert page.status_code == 200
+    for element in ('id="login-user"', 'id="login-password"', 'id="login-submit"', 'name="csrf_token"'):
+        assert element in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def test_signing_in_sets_an_httponly_samesite_lax_session_cookie_and_goes_to_next(web: TestClient) -> None:
+    response = sign_in(web, next_path="/contacts?q=ana")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/contacts?q=ana"
+    session = [c for c in _set_cookie_headers(response) if c.startswith(f"{SESSION_COOKIE}=")]
+    assert len(session) == 1
+    flags = [part.strip().lower() for part in session[0].split(";")]
+    assert "httponly" in flags and "samesite=lax" in flags and "path=/" in flags
+    assert not any(flag == "secure" for flag in flags)  # plain http in tests; https adds Secure
+    assert web.get("/tickets").status_code == 200
+    assert web.get("/login", follow_redirects=False).headers["location"] == "/tickets"  # already signed in
+
+
+def test_a_wrong_password_or_unknown_user_is_refused_the_same_way(web: TestClient) -> None:
+    for user, password in ((USER, "wrong password"), ("nobody", PASSWORD)):
+        response = sign_in(web, user=user, password=password)
+        assert response.status_code == 401
+        assert "Unknown user or wrong password." in response.text
+        assert SESSION_COOKIE not in web.cookies
+    assert web.get("/tickets", follow_redirects=False).status_code == 303
+
+
+def test_screens_redirect_to_the_login_with_the_page_asked_for(web: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/tickets?status=PRINTED", f"/tickets/{world.t1}", "/contacts", "/interfaces",
+                 f"/interfaces/{world.interface}", "/executions/1", f"/schedules/{world.push}/executions"):
+        response = web.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        location = response.headers["location"]
+        if path == "/":
+            assert location == "/tickets"
+        else:
+            assert location.startswith("/login?next="), (path, location)
+    followed = web.get("/tickets?status=PRINTED")
+    assert followed.url.path == "/login" and 'value="/tickets?status=PRINTED"' in followed.text
+    htmx = web.get(f"/tickets/{world.t1}/tabs/mobile", headers={"HX-Request": "true",
+                                                                "HX-Current-URL": f"http://testserver/tickets/{world.t1}"})
+    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"] == f"/login?next=%2Ftickets%2F{world.t1}"
+
+
+def test_next_only_goes_to_paths_of_this_site(web: TestClient) -> None:
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
+                   "/tickets\r\nSet-Cookie: x=1", "/login?next=/login", "/logout"):
+        assert safe_next(target) == "/tickets", target
+    assert safe_next("/contacts/3?x=1") == "/contacts/3?x=1"
+    response = sign_in(web, next_path="//evil.example/x")
+    assert response.headers["location"] == "/tickets"
+
+
+def test_logout_ends_the_session(browser: TestClient) -> None:
+    response = post_form(browser, "/tickets", "/logout", {})
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert SESSION_COOKIE not in browser.cookies
+    page = browser.get("/login")
+    assert "You are signed out." in page.text
+    assert browser.get("/tickets", follow_redirects=False).status_code == 303
+
+
+def test_posts_without_the_csrf_token_are_refused(browser: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    for action, data in (("/logout", {}),
+                         (f"/schedules/{world.push}/run", {}),
+                         ("/interfaces/new", {"name": "x", "type": "TIXNGO", "url": "http://a.example/organizer/tickets",
+                                              "login": "l", "password": "p", "custom_parameters": ""}),
+                         (f"/interfaces/{world.interface}", {"name": "renamed"})):
+        for token in (None, "forged-token"):
+            body = dict(data) if token is None else {**data, "csrf_token": token}
+            response = browser.post(action, data=body, follow_redirects=False)
+            assert response.status_code == 403, (action, token)
+            assert "This form has expired" in response.text
+    assert browser.get("/tickets").status_code == 200  # still signed in
+    assert "renamed" not in browser.get(f"/interfaces/{world.interface}").text
+
+
+def test_the_login_form_needs_its_own_token(web: TestClient) -> None:
+    web.get("/login")
+    response = web.post("/login", data={"user": USER, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 403
+    other = TestClient(web.app)
+    token = token_in(web.get("/login").text)  # a token of another browser's login cookie
+    refused = other.post("/login", data={"csrf_token": token, "user": USER, "password": PASSWORD},
+                         follow_redirects=False)
+    assert refused.status_code == 403
+
+
+def test_a_forged_or_expired_session_cookie_is_no_session(web: TestClient, app) -> None:  # type: ignore[no-untyped-def]
+    signer = Signer(app.state.secret)
+    web.cookies.set(SESSION_COOKIE, Signer(b"another secret").session_cookie(USER))
+    assert web.get("/tickets", follow_redirects=False).status_code == 303
+    web.cookies.set(SESSION_COOKIE, Signer(app.state.secret, now=lambda: time.time() - 10).session_cookie(USER, 5))
+    assert web.get("/tickets", follow_redirects=False).status_code == 303
+    good = signer.session_cookie(USER)
+    tampered = good.replace(good.split("|")[1], str(int(good.split("|")[1]) + 3600))
+    web.cookies.set(SESSION_COOKIE, tampered)
+    assert web.get("/tickets", follow_redirects=False).status_code == 303
+    web.cookies.set(SESSION_COOKIE, good)
+    assert web.get("/tickets").status_code == 200
+
+
+def test_the_api_keeps_answering_json_and_http_basic(web: TestClient) -> None:
+    refused = web.get("/api/tickets")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "UNAUTHORIZED"
+    unknown = web.get("/api/nothing-here", auth=(USER, PASSWORD))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "NOT_FOUND"
+    assert web.get("/api/tickets/1", auth=(USER, PASSWORD)).json()["error"]["code"] == "TICKET_NOT_FOUND"
+    assert web.get("/health").json() == {"status": "ok"}
+    css = web.get("/static/tixtrace.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    assert web.get("/static/htmx.min.js").status_code == 200
+    assert "Zero-Clause BSD" in web.get("/static/htmx.LICENSE.txt").text
+
+
+def test_over_https_the_session_cookie_is_also_secure(app) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="https://testserver") as client:
+        response = sign_in(client)
+        assert response.status_code == 303
+        session = [c for c in _set_cookie_headers(response) if c.startswith(f"{SESSION_COOKIE}=")][0]
+        assert "secure" in [part.strip().lower() for part in session.split(";")]
+        assert client.get("/tickets").status_code == 200
+
+
+def test_malformed_form_posts_are_4xx_pages_never_500(browser: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    token = token_in(browser.get("/interfaces/new").text)
+    headers = {"X-CSRF-Token": token}
+    for content, content_type in ((b"custom_parameters=%ff%fe", "application/x-www-form-urlencoded"),
+                                  ("custom_parameters=é".encode(), "application/x-www-form-urlencoded"),
+                                  (b"--x\r\n", "multipart/form-data; boundary=x"),
+                                  (b"a=" + b"1" * 300_000, "application/x-www-form-urlencoded")):
+        response = browser.post("/interfaces/check-parameters", content=content,
+                                headers={**headers, "Content-Type": content_type})
+        assert response.status_code == 422, content_type
+        assert "text/html" in response.headers["content-type"]
+    nul = browser.post("/interfaces/new", data={"csrf_token": token, "name": "a\x00b", "type": "TIXNGO",
+                                                "url": "http://a.example/organizer/tickets", "login": "l",
+                                                "password": "p\x00", "custom_parameters": "x=\x00"})
+    assert nul.status_code == 422
