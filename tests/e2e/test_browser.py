@@ -90,6 +90,7 @@ def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: 
         _shot(sender, "01-sender-pending-transfer")
 
         recipient = _spectator_signs_in(browser, system.base_url, "bob@example.com")
+        recipient.goto(f"{system.base_url}/app/profile")
         recipient.fill("#profile-first-name", "Bob")
         recipient.fill("#profile-last-name", "Ross")
         recipient.click("#profile-save")
