@@ -158,3 +158,22 @@ def test_malformed_form_posts_are_4xx_pages_never_500(browser: TestClient, world
                                                 "url": "http://a.example/organizer/tickets", "login": "l",
                                                 "password": "p\x00", "custom_parameters": "x=\x00"})
     assert nul.status_code == 422
+
+
+def test_the_api_accepts_the_web_session_and_needs_its_csrf_token_for_changes(browser):
+    """DESIGN 7: the back-office API takes HTTP Basic or the web session."""
+    assert browser.get("/api/contacts").status_code == 200
+    body = {"kind": "INDIVIDUAL", "firstName": "Eve", "lastName": "Adams", "email": "eve@example.com",
+            "hasInternetAccount": False}
+    refused = browser.post("/api/contacts", json=body)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "UNAUTHORIZED"
+    token = token_in(browser.get("/tickets").text)
+    created = browser.post("/api/contacts", json=body, headers={"X-CSRF-Token": token})
+    assert created.status_code in (200, 201), created.text
+    assert created.json()["email"] == "eve@example.com"
+
+
+def test_the_api_refuses_a_forged_session_cookie(web):
+    web.cookies.set("tixtrace_session", "YWRtaW4|9999999999|forged")
+    response = web.get("/api/contacts")
+    assert response.status_code == 401

@@ -1,8 +1,8 @@
 """What every back-office route needs: the engine and clock of the app, the caller, paging parameters.
 
-Every ``/api`` route requires a back-office user (HTTP Basic); without one, or with a wrong one, the
-answer is 401 with the error envelope and ``WWW-Authenticate: Basic``. Ids in paths are bounded to
-the 64-bit range, so a huge number is a 422, never a database overflow (a 500).
+Every ``/api`` route requires a back-office user (HTTP Basic, or the screens' session); without
+one, or with a wrong one, the answer is 401 with the error envelope and ``WWW-Authenticate: Basic``.
+Ids in paths are bounded to the 64-bit range, so a huge number is a 422, never a database overflow.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def _refused() -> Unauthorized:
 class Basic(HTTPBasic):
     """HTTP Basic that reads UTF-8 credentials (not only ASCII) and refuses with our envelope."""
 
-    async def __call__(self, request: HTTPConnection) -> HTTPBasicCredentials:  # type: ignore[override]
+    async def __call__(self, request: HTTPConnection) -> HTTPBasicCredentials | None:  # type: ignore[override]
+        if "Authorization" not in request.headers:
+            return None  # maybe a web session (current_user)
         authorization = request.headers.get("Authorization") or ""
         scheme, _, param = authorization.partition(" ")
         if scheme.lower() != "basic":
@@ -53,7 +55,15 @@ class Basic(HTTPBasic):
 basic = Basic(description="A back-office user (tixtrace backoffice create-user)")
 
 
-def current_user(request: Request, credentials: Annotated[HTTPBasicCredentials, Depends(basic)]) -> str:
+def current_user(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> str:
+    """HTTP Basic, or the screens' session cookie (with the X-CSRF-Token header for a change)."""
+    if credentials is None:
+        from tixtrace.backoffice.web.security import api_session_user  # the web package imports this module
+
+        user = api_session_user(request)
+        if user is None:
+            raise _refused()
+        return user
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator.authenticate(credentials.username, credentials.password)
 

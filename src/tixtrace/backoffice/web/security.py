@@ -26,6 +26,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 SESSION_COOKIE = "tixtrace_session"
@@ -127,3 +128,24 @@ def safe_next(target: str | None, default: str = "/tickets") -> str:
     if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):  # no loop through the login
         return default
     return target
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def api_session_user(request: Any) -> str | None:
+    """The user of a screens' session calling the JSON API (DESIGN 7: "or the web session").
+
+    A change (POST, PUT ...) also needs the session's CSRF token in the X-CSRF-Token header, so another
+    site cannot make a logged-in browser call the API."""
+    secret = getattr(request.app.state, "secret", None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if secret is None or cookie is None:
+        return None
+    signer = Signer(secret)
+    user = signer.session_user(cookie)
+    if user is None:
+        return None
+    if request.method not in SAFE_METHODS and not signer.csrf_ok(cookie, request.headers.get(CSRF_HEADER)):
+        return None
+    return user
