@@ -54,6 +54,9 @@ def test_sign_in_sets_an_httponly_samesite_session_cookie(wallet, page_client):
     assert signed_out.url.path == "/app/login" and flash(signed_out.text)["text"] == "Signed out."
     again = me.client.get("/app", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"] == "/app/login"
+    # signing out ends the session itself: a copy of the token no longer works
+    revoked = wallet.client.get("/spectator/profile", headers={"Authorization": f"Bearer {session.value}"})
+    assert revoked.status_code == 401
 
 
 def test_sign_in_errors_are_shown_on_the_form(page_client):

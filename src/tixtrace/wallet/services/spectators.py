@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, delete, or_, select, update
 
 from tixtrace.kernel.clock import Clock, isoformat
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
@@ -58,6 +58,12 @@ def authenticate(engine: Engine, token: str) -> Account:
     if row is None:
         raise Unauthorized("unknown or expired session token", code="BAD_CREDENTIALS")
     return Account(row.id, row.email)
+
+
+def end_session(engine: Engine, token: str) -> None:
+    """Sign out: the token stops working at once (a copied token included)."""
+    with unit_of_work(engine) as conn:
+        conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(token)))
 
 
 def get_profile(engine: Engine, account: Account) -> dict[str, Any]:

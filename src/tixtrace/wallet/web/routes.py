@@ -217,7 +217,8 @@ def _login_error(request: Request, form: Form, exc: TixtraceError) -> Response:
 
 
 def logout(request: Request, form: Form) -> Response:
-    _signed_in(request, form)
+    session = _signed_in(request, form)
+    spectators.end_session(_engine(request), session.token)
     response = _redirect(request, "/login", Flash("success", "Signed out."))
     security.clear_cookie(response, request, security.SESSION_COOKIE, _base(request))
     return response
