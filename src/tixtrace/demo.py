@@ -180,6 +180,7 @@ def _play(app: Spectators, clock: TestClock, round_: Round, backoffice: Engine, 
                 t["transfer"] = app.transfer(t["owner"], t["number"], t["guest"])
             progress.advance(task)
     executions.append(_run(backoffice, round_, "RETRIEVE_TICKET_STATUS", console, "feedback while pending"))
+    clock.advance(600)  # ten minutes later, people answer
     with _progress(console) as progress:
         task = progress.add_task("spectators: answers, chains, returns", total=n)
         for t in round_.tickets:
