@@ -1,0 +1,793 @@
+"""The distribution fold (F3-F8, C1-C3) on hand-built records, and F6 as a property.
+
+Records are built the way the wallet builds them: a small simulator drives the pure wallet domain
+(``tixtrace.wallet.domain.tickets.Ticket``) and turns each ``Change`` into the diff feed's JSON, which
+``parse_record`` reads like the feedback does. ``MemoryBackOffice`` stands in for the database between
+pages: it hands the fold the working set ``services/distribution.load_fold`` would load (the page's
+tickets, their lines for the page's transfers, the contacts of the page's e-mails and of those lines,
+and the references held on the temporary ones) and writes back what the fold says changed, remapping
+the negative ids of new contacts, like ``write_fold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tixtrace.backoffice.domain.contacts import (
+    TEMPORARY_FIRST_NAME,
+    TEMPORARY_LAST_NAME,
+    ContactKind,
+    ContactMatch,
+    normalize_email,
+)
+from tixtrace.backoffice.domain.distribution import (
+    ContactState,
+    DistributionFold,
+    LineAction,
+    LineState,
+    LineStatus,
+    TicketState,
+)
+from tixtrace.backoffice.domain.records import Record, parse_record
+from tixtrace.kernel.clock import isoformat
+from tixtrace.kernel.errors import TixtraceError
+from tixtrace.wallet.domain.tickets import Change, Status, Ticket
+
+T0 = datetime(2026, 6, 11, 18, 0, tzinfo=UTC)
+BO_NOW = datetime(2026, 6, 11, 20, 0, tzinfo=UTC)
+
+ANA, BEA, CAI, DAN, EVE = (f"{name}@example.com" for name in ("ana", "bea", "cai", "dan", "eve"))
+PEOPLE = [ANA, BEA, CAI, DAN, EVE]
+NAMES = {ANA: ("Ana", "Lima"), BEA: ("Bea", "Cruz"), CAI: ("Cai", "Wong"), DAN: ("Dan", "Okafor"),
+         EVE: ("Eve", "Moreau")}
+
+
+# -- the wallet side: records as the diff feed writes them --------------------------------------------
+
+def wallet_profile(email: str, profile: dict[str, Any] | None) -> dict[str, Any]:
+    """The wallet's profile shape: every key, only the e-mail when the person has no profile."""
+    keys = ("title", "firstName", "lastName", "email", "dateOfBirth", "nationality", "idCardNumber", "phoneNumber",
+            "residenceCountry", "language")
+    body: dict[str, Any] = {key: None for key in keys}
+    body["organizerSpectatorPreference"] = None
+    if profile:
+        body.update(profile)
+    body["email"] = email
+    return body
+
+
+class WalletSim:
+    """The pure wallet domain driven like the wallet services drive it, recording the feed."""
+
+    def __init__(self) -> None:
+        self.now = T0
+        self.tickets: dict[str, Ticket] = {}
+        self.profiles: dict[str, dict[str, Any] | None] = {}
+        self.records: list[dict[str, Any]] = []
+        self._transfer_ids = count(1)
+
+    # the feed
+    def _emit(self, changes: Iterable[Change]) -> None:
+        for change in changes:
+            transfer = change.transfer
+            self.records.append({
+                "recordId": len(self.records) + 1,
+                "ticketId": change.ticket_id,
+                "status": change.status.value,
+                "occurredAt": isoformat(change.occurred_at),
+                "transferLevel": change.transfer_level,
+                "walletOwner": self._profile(change.owner),
+                "ticketHolder": change.holder,
+                "transfer": None if transfer is None else {
+                    "transferId": transfer.transfer_id, "direction": transfer.direction.value,
+                    "initiatedBy": transfer.initiated_by.value, "sender": self._profile(transfer.sender),
+                    "recipient": self._profile(transfer.recipient), "expiresAt": isoformat(transfer.expires_at),
+                    "failureReason": transfer.failure_reason.value if transfer.failure_reason else None,
+                },
+            })
+
+    def _profile(self, email: str) -> dict[str, Any]:
+        return wallet_profile(email, self.profiles.get(email))
+
+    def _act(self, number: str, operation: Any) -> Any:
+        """Like ``change_ticket``: materialize an overdue expiry, then act; a refusal keeps the expiry."""
+        ticket = self.tickets[number]
+        self._emit(ticket.expire_if_due(self.now))
+        try:
+            result, changes = operation(ticket)
+        except TixtraceError:
+            return None
+        self._emit(changes)
+        return result
+
+    # the organizer and the spectators
+    def set_profile(self, email: str, first: str | None = None, last: str | None = None) -> None:
+        default_first, default_last = NAMES.get(email, ("Zoe", "Doe"))
+        self.profiles[email] = {"firstName": first or default_first, "lastName": last or default_last,
+                                "email": email, "language": "es", "phoneNumber": "+34600000000",
+                                "organizerSpectatorPreference": {"allowPromoEmail": True,
+                                                                 "allowThirdPartyEmail": False}}
+
+    def inject(self, number: str, email: str) -> None:
+        if email not in self.profiles:
+            self.set_profile(email)
+        self.tickets[number] = Ticket(ticket_id=number, owner=email, original_owner=email)
+        self._emit([Change(number, Status.INJECTED, self.now, email, None, 0)])
+
+    def transfer(self, number: str, recipient: str) -> str | None:
+        transfer_id = f"tr-{next(self._transfer_ids)}"
+        done = self._act(number, lambda t: t.start_transfer(t.owner, recipient, self.now, transfer_id=transfer_id))
+        return None if done is None else transfer_id
+
+    def give_back(self, number: str) -> str | None:
+        previous = self.tickets[number].previous_owner
+        return None if previous is None else self.transfer(number, previous)
+
+    def accept(self, number: str) -> None:
+        pending = self.tickets[number].pending
+        if pending is None:
+            self._act(number, lambda t: (None, []))
+            return
+        if self.profiles.get(pending.recipient) is None:
+            self.set_profile(pending.recipient)
+        self._act(number, lambda t: (None, t.accept(pending.recipient, pending.transfer_id, self.now,
+                                                    profile_complete=True)))
+
+    def reject(self, number: str) -> None:
+        pending = self.tickets[number].pending
+        if pending is not None:
+            self._act(number, lambda t: (None, t.reject(pending.recipient, pending.transfer_id, self.now)))
+
+    def cancel(self, number: str) -> None:
+        pending = self.tickets[number].pending
+        if pending is not None:
+            self._act(number, lambda t: (None, t.cancel(pending.sender, pending.transfer_id, self.now)))
+
+    def control(self, number: str) -> None:
+        self._act(number, lambda t: (None, t.control(self.now)))
+
+    def advance(self, seconds: int) -> None:
+        """The clock moves; a feed read would materialize what expired meanwhile (by expiresAt)."""
+        self.now += timedelta(seconds=seconds)
+        due = sorted((t.pending.expires_at, number) for number, t in self.tickets.items()
+                     if t.pending is not None and t.pending.expires_at is not None and t.pending.expires_at <= self.now)
+        for _, number in due:
+            self._emit(self.tickets[number].expire_if_due(self.now))
+
+
+# -- the back-office side: the database between pages, in memory ---------------------------------------
+
+@dataclass
+class StoredContact:
+    id: int
+    email_key: str
+    kind: ContactKind
+    is_temporary: bool
+    has_internet_account: bool
+    created_at: datetime
+    fields: dict[str, Any] = field(default_factory=dict)
+    auto: bool = False  # created by the feedback (not typed by an operator)
+
+
+@dataclass
+class StoredTicket:
+    id: int
+    number: str
+    cultural_contact_id: int
+    owner_id: int
+    buyer_id: int | None = None
+    mobile_status: str | None = None
+    wallet_owner: dict[str, Any] | None = None
+    ticket_holder: dict[str, Any] | None = None
+
+
+class MemoryBackOffice:
+    """Contacts, tickets and lines, loaded into and written from a fold the way the feedback does."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[int, StoredContact] = {}
+        self.tickets: dict[int, StoredTicket] = {}
+        self.lines: dict[tuple[int, str], LineState] = {}
+        self.claims: dict[str, int] = {}  # contact_emails: the contact the feedback created per e-mail (C2)
+        self._ids = count(1)
+        self._line_ids = count(1)
+
+    def add_contact(self, email: str, kind: ContactKind = ContactKind.INDIVIDUAL, *, temporary: bool = False,
+                    account: bool = False, age_days: int = 30, first: str = "Known", last: str = "Person") -> int:
+        contact_id = next(self._ids)
+        self.contacts[contact_id] = StoredContact(
+            contact_id, normalize_email(email), kind, temporary, account, T0 - timedelta(days=age_days),
+            {"email": email, "first_name": first, "last_name": last})
+        return contact_id
+
+    def add_ticket(self, number: str, contact_id: int) -> int:
+        ticket_id = next(self._ids)
+        self.tickets[ticket_id] = StoredTicket(ticket_id, number, contact_id, contact_id)
+        return ticket_id
+
+    def ticket(self, number: str) -> StoredTicket:
+        [ticket] = [t for t in self.tickets.values() if t.number == number]
+        return ticket
+
+    # load_fold's working set
+    def load(self, records: Sequence[Record], *, feature_active: bool = True, now: datetime = BO_NOW
+             ) -> DistributionFold:
+        numbers = {r.ticket_number for r in records}
+        tickets = [t for t in self.tickets.values() if t.number in numbers]
+        lines: list[LineState] = []
+        loaded: list[StoredContact] = []
+        refs: dict[int, int] = {}
+        if feature_active and tickets:
+            transfer_ids = {r.transfer.transfer_id for r in records if r.transfer is not None}
+            ticket_ids = {t.id for t in tickets}
+            lines = [replace(line, dirty=False) for (ticket_id, transfer_id), line in self.lines.items()
+                     if ticket_id in ticket_ids and transfer_id in transfer_ids]
+            keys = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None}
+            keys |= {r.transfer.recipient.email_key for r in records if r.transfer is not None}
+            ids = {line.new_contact_id for line in lines if line.new_contact_id is not None}
+            loaded = [c for c in self.contacts.values() if c.email_key in keys or c.id in ids]
+            refs = {c.id: self.references(c.id) for c in loaded if c.is_temporary}
+            refs = {cid: n for cid, n in refs.items() if n}
+        return DistributionFold(
+            feature_active=feature_active, now=now,
+            tickets=[TicketState(t.id, t.number, t.cultural_contact_id, t.owner_id, t.buyer_id, t.mobile_status,
+                                 t.wallet_owner, t.ticket_holder) for t in tickets],
+            lines=lines,
+            contacts=[ContactState(c.id, c.email_key, c.kind, c.is_temporary, c.has_internet_account, c.created_at)
+                      for c in loaded],
+            refs=refs)
+
+    def references(self, contact_id: int) -> int:
+        held = sum((t.cultural_contact_id == contact_id) + (t.owner_id == contact_id) + (t.buyer_id == contact_id)
+                   for t in self.tickets.values())
+        held += sum((line.new_contact_id == contact_id) + (line.old_contact_id == contact_id)
+                    for line in self.lines.values() if line.status is not LineStatus.CANCELLED)
+        return held
+
+    # write_fold
+    def write(self, fold: DistributionFold) -> None:
+        for contact in fold.deleted_contacts():
+            assert contact.id > 0 and contact.is_temporary, "only stored temporary contacts are deleted"
+            for line in self.lines.values():
+                if line.new_contact_id == contact.id:
+                    line.new_contact_id = None
+                if line.old_contact_id == contact.id:
+                    line.old_contact_id = None
+            del self.contacts[contact.id]
+            self.claims = {key: cid for key, cid in self.claims.items() if cid != contact.id}
+        real: dict[int, int] = {}
+        for contact in fold.new_contacts():
+            assert contact.id < 0
+            assert contact.email_key not in self.claims, f"C2: a second contact created for {contact.email_key}"
+            real[contact.id] = next(self._ids)
+            self.contacts[real[contact.id]] = StoredContact(
+                real[contact.id], contact.email_key, contact.kind, contact.is_temporary,
+                contact.has_internet_account, contact.created_at, dict(contact.fields), auto=True)
+            self.claims[contact.email_key] = real[contact.id]
+        for contact in fold.completed_contacts():
+            stored = self.contacts[contact.id]
+            assert stored.is_temporary, "only temporary contacts are ever changed"
+            stored.fields, stored.is_temporary, stored.has_internet_account = dict(contact.fields), False, True
+
+        def remap(contact_id: int | None) -> int | None:
+            return real.get(contact_id, contact_id) if contact_id is not None else None
+
+        for line in fold.dirty_lines():
+            stored_line = replace(line, old_contact_id=remap(line.old_contact_id),
+                                  new_contact_id=remap(line.new_contact_id), dirty=False)
+            if stored_line.id is None:
+                stored_line.id = next(self._line_ids)
+            self.lines[(line.ticket_id, line.transfer_id)] = stored_line
+        for state in fold.changed_tickets():
+            ticket = self.tickets[state.id]
+            ticket.cultural_contact_id = remap(state.cultural_contact_id)  # type: ignore[assignment]
+            ticket.owner_id = remap(state.owner_id)  # type: ignore[assignment]
+            ticket.mobile_status, ticket.wallet_owner = state.mobile_status, state.wallet_owner
+            ticket.ticket_holder = state.ticket_holder
+        for ticket in self.tickets.values():
+            assert ticket.cultural_contact_id in self.contacts and ticket.owner_id in self.contacts
+
+    def apply(self, raw: Iterable[dict[str, Any]], *, feature_active: bool = True, now: datetime = BO_NOW
+              ) -> DistributionFold:
+        records = [parse_record(r) for r in raw]
+        fold = self.load(records, feature_active=feature_active, now=now)
+        for record in records:
+            fold.apply(record)
+        self.write(fold)
+        return fold
+
+    # comparing two stores without their ids
+    def canonical(self) -> dict[str, Any]:
+        def who(contact_id: int | None) -> Any:
+            if contact_id is None:
+                return None
+            contact = self.contacts[contact_id]
+            return ("new", contact.email_key) if contact.auto else ("typed", contact_id)
+
+        def describe(contact: StoredContact) -> Any:
+            return (who(contact.id), contact.kind, contact.is_temporary, contact.has_internet_account,
+                    tuple(sorted((k, str(v)) for k, v in contact.fields.items())))
+
+        tickets = {}
+        for ticket in self.tickets.values():
+            lines = sorted((line for line in self.lines.values() if line.ticket_id == ticket.id),
+                           key=lambda line: (line.initiated_at, line.id))
+            tickets[ticket.number] = (
+                who(ticket.cultural_contact_id), who(ticket.owner_id), ticket.mobile_status,
+                (ticket.wallet_owner or {}).get("email"), ticket.ticket_holder,
+                [(line.transfer_id, line.action, who(line.old_contact_id), who(line.new_contact_id),
+                  line.recipient_email, line.status, line.reason, line.contact_match, line.initiated_at,
+                  line.resolved_at) for line in lines])
+        contacts = sorted((describe(c) for c in self.contacts.values()), key=repr)
+        return {"tickets": tickets, "contacts": contacts}
+
+
+def people_office() -> tuple[MemoryBackOffice, dict[str, int]]:
+    """Ana and Bea hold tickets T1, T2 (Ana) and T3 (Bea); Cai is known (and a company shares his
+    e-mail); Dan and Eve are unknown to the back office."""
+    office = MemoryBackOffice()
+    ids = {
+        ANA: office.add_contact(ANA, first="Ana", last="Lima"),
+        BEA: office.add_contact(BEA, account=True, first="Bea", last="Cruz"),
+        CAI: office.add_contact(" Cai@Example.COM ", first="Cai", last="Wong"),
+    }
+    office.add_contact(CAI, ContactKind.STRUCTURE, age_days=900, first=None, last="Cai Holdings")  # type: ignore[arg-type]
+    for number, owner in (("T1", ANA), ("T2", ANA), ("T3", BEA)):
+        office.add_ticket(number, ids[owner])
+    return office, ids
+
+
+def wallet_for_office() -> WalletSim:
+    wallet = WalletSim()
+    for number, owner in (("T1", ANA), ("T2", ANA), ("T3", BEA)):
+        wallet.inject(number, owner)
+    return wallet
+
+
+def line_of(office: MemoryBackOffice, number: str, transfer_id: str) -> LineState:
+    return office.lines[(office.ticket(number).id, transfer_id)]
+
+
+def contacts_of(office: MemoryBackOffice, email: str) -> list[StoredContact]:
+    return [c for c in office.contacts.values() if c.email_key == normalize_email(email)]
+
+
+# -- F3 ---------------------------------------------------------------------------------------------------
+
+def test_pending_to_an_unknown_email_makes_a_temporary_contact_and_a_pending_line() -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", DAN)
+    assert transfer_id
+    fold = office.apply(wallet.records)
+
+    line = line_of(office, "T1", transfer_id)
+    assert line.action is LineAction.DISTRIBUTE and line.status is LineStatus.PENDING
+    assert line.old_contact_id == ids[ANA]
+    [dan] = contacts_of(office, DAN)
+    assert line.new_contact_id == dan.id and line.contact_match is ContactMatch.CREATED_TEMPORARY
+    assert dan.is_temporary and not dan.has_internet_account and dan.auto
+    assert dan.fields == {"email": DAN, "first_name": TEMPORARY_FIRST_NAME, "last_name": TEMPORARY_LAST_NAME}
+    assert line.recipient_email == DAN and line.resolved_at is None
+    ticket = office.ticket("T1")
+    assert ticket.cultural_contact_id == ticket.owner_id == ids[ANA], "nothing changes hands while pending"
+    assert ticket.mobile_status == "PENDING_TRANSFER"
+    assert fold.counters.contacts_created == 1 and fold.counters.lines_created == 1
+
+
+def test_pending_to_a_known_email_shows_the_existing_contact_and_never_changes_it() -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    wallet.set_profile(CAI, "Someone", "Else")  # a complete wallet profile that differs from the contact
+    before = {cid: replace(c, fields=dict(c.fields)) for cid, c in office.contacts.items()}
+    transfer_id = wallet.transfer("T1", CAI)
+    assert transfer_id
+    fold = office.apply(wallet.records)
+
+    line = line_of(office, "T1", transfer_id)
+    assert line.new_contact_id == ids[CAI], "C1: e-mail trimmed and case-folded; a STRUCTURE never matches"
+    assert line.contact_match is ContactMatch.EXISTING and line.status is LineStatus.PENDING
+    assert office.contacts == before, "an existing contact is shown as it is, never modified"
+    assert fold.new_contacts() == [] and fold.completed_contacts() == []
+
+
+def test_c1_prefers_a_normal_contact_over_a_temporary_one_and_ignores_structures() -> None:
+    office, _ = people_office()
+    temporary = office.add_contact(DAN, temporary=True, age_days=100)
+    office.add_contact(DAN, ContactKind.STRUCTURE, age_days=200, last="Dan Corp")
+    relay = office.add_contact(DAN, ContactKind.RELAY, age_days=50)
+    individual = office.add_contact(DAN, age_days=1)
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", DAN)
+    assert transfer_id
+    office.apply(wallet.records)
+    assert line_of(office, "T1", transfer_id).new_contact_id == individual
+    assert relay != individual and temporary != individual
+
+
+# -- F4 ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("split", [False, True], ids=["one page", "two pages"])
+def test_transferred_confirms_the_line_hands_the_ticket_over_and_completes_the_temporary_contact(
+        split: bool) -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", DAN)
+    assert transfer_id
+    wallet.advance(60)
+    wallet.set_profile(DAN, "Dan", "Okafor")
+    wallet.accept("T1")
+    if split:
+        office.apply(wallet.records[:-1])
+        temporary = contacts_of(office, DAN)
+        assert [c.is_temporary for c in temporary] == [True]
+        fold = office.apply(wallet.records[-1:])
+        assert [c.id for c in fold.completed_contacts()] == [temporary[0].id]
+    else:
+        office.apply(wallet.records)
+
+    [dan] = contacts_of(office, DAN)
+    line = line_of(office, "T1", transfer_id)
+    assert line.status is LineStatus.CONFIRMED and line.resolved_at == T0 + timedelta(seconds=60)
+    assert line.new_contact_id == dan.id and line.old_contact_id == ids[ANA]
+    assert line.contact_match is ContactMatch.COMPLETED
+    assert not dan.is_temporary and dan.has_internet_account
+    assert dan.fields["first_name"] == "Dan" and dan.fields["last_name"] == "Okafor"
+    assert dan.fields["language"] == "es" and dan.fields["mobile_phone"] == "+34600000000"
+    assert dan.fields["allow_promo_email"] is True and dan.fields["allow_third_party_email"] is False
+    ticket = office.ticket("T1")
+    assert ticket.cultural_contact_id == ticket.owner_id == dan.id
+    assert ticket.mobile_status == "TRANSFERRED" and (ticket.wallet_owner or {})["email"] == DAN
+
+
+def test_a_transfer_first_seen_transferred_creates_a_complete_contact() -> None:
+    office, _ = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", EVE)
+    assert transfer_id
+    wallet.accept("T1")
+    transferred = [r for r in wallet.records if r["status"] == "TRANSFERRED"]
+    office.apply(transferred)  # the PENDING stage was never seen
+    [eve] = contacts_of(office, EVE)
+    line = line_of(office, "T1", transfer_id)
+    assert line.status is LineStatus.CONFIRMED and line.contact_match is ContactMatch.CREATED
+    assert line.new_contact_id == eve.id and not eve.is_temporary and eve.has_internet_account
+    assert eve.fields["first_name"] == "Eve"
+    assert office.ticket("T1").cultural_contact_id == eve.id
+
+
+def test_a_return_to_the_previous_owner_is_a_confirmed_take_back_without_a_new_contact() -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    forward = wallet.transfer("T3", CAI)
+    assert forward
+    wallet.accept("T3")
+    office.apply(wallet.records)
+    contacts_before = set(office.contacts)
+    back = wallet.give_back("T3")
+    assert back
+    fold = office.apply(wallet.records[-1:])
+    line = line_of(office, "T3", back)
+    assert line.action is LineAction.TAKE_BACK and line.status is LineStatus.CONFIRMED
+    assert line.old_contact_id == ids[CAI] and line.new_contact_id == ids[BEA]
+    assert line.contact_match is ContactMatch.EXISTING and line.resolved_at == line.initiated_at
+    assert set(office.contacts) == contacts_before and fold.counters.contacts_created == 0
+    ticket = office.ticket("T3")
+    assert ticket.cultural_contact_id == ticket.owner_id == ids[BEA]
+
+
+# -- F5 ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["reject", "cancel", "timeout", "control"])
+def test_a_failed_transfer_cancels_the_line_and_removes_its_temporary_contact(how: str) -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T2", DAN)
+    assert transfer_id
+    office.apply(wallet.records)
+    [temporary] = contacts_of(office, DAN)
+    seen = len(wallet.records)
+    if how == "timeout":
+        wallet.advance(3600)
+    else:
+        getattr(wallet, how)("T2")
+    fold = office.apply(wallet.records[seen:])
+
+    reason = {"reject": "REJECTED", "cancel": "CANCELLED_BY_SENDER", "timeout": "TIMEOUT",
+              "control": "TICKET_CONTROLLED"}[how]
+    line = line_of(office, "T2", transfer_id)
+    assert line.status is LineStatus.CANCELLED and line.reason == reason and line.resolved_at is not None
+    assert line.new_contact_id is None and line.recipient_email == DAN, "the line keeps the recipient's e-mail"
+    assert line.old_contact_id == ids[ANA]
+    assert contacts_of(office, DAN) == [] and [c.id for c in fold.deleted_contacts()] == [temporary.id]
+    ticket = office.ticket("T2")
+    assert ticket.cultural_contact_id == ticket.owner_id == ids[ANA]
+
+
+def test_a_temporary_contact_held_by_another_pending_line_is_kept() -> None:
+    office, _ = people_office()
+    wallet = wallet_for_office()
+    first = wallet.transfer("T1", DAN)
+    second = wallet.transfer("T3", DAN)
+    assert first and second
+    office.apply(wallet.records)
+    [dan] = contacts_of(office, DAN)
+    assert line_of(office, "T3", second).contact_match is ContactMatch.EXISTING
+    seen = len(wallet.records)
+    wallet.reject("T1")
+    office.apply(wallet.records[seen:])
+    assert contacts_of(office, DAN) == [dan]
+    assert line_of(office, "T1", first).new_contact_id == dan.id
+    seen = len(wallet.records)
+    wallet.cancel("T3")
+    office.apply(wallet.records[seen:])
+    assert contacts_of(office, DAN) == []
+    assert line_of(office, "T1", first).new_contact_id is None
+    assert line_of(office, "T3", second).new_contact_id is None
+
+
+def test_a_transfer_first_seen_failed_gets_a_cancelled_line_and_no_contact() -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", EVE)
+    assert transfer_id
+    wallet.reject("T1")
+    fold = office.apply([r for r in wallet.records if r["status"] == "FAILURE_TRANSFER"])
+    line = line_of(office, "T1", transfer_id)
+    assert line.status is LineStatus.CANCELLED and line.reason == "REJECTED"
+    assert line.new_contact_id is None and line.contact_match is None and line.old_contact_id == ids[ANA]
+    assert contacts_of(office, EVE) == [] and fold.counters.contacts_created == 0
+
+
+def test_a_pending_and_its_failure_in_one_page_net_out() -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", EVE)
+    assert transfer_id
+    wallet.cancel("T1")
+    records = [parse_record(r) for r in wallet.records]
+    fold = office.load(records)
+    for record in records:
+        fold.apply(record)
+    assert fold.new_contacts() == [], "a contact made and released in the page is never inserted"
+    assert fold.deleted_contacts() == [], "nor deleted: it never reached the database"
+    [line] = fold.dirty_lines()
+    assert line.id is None and line.status is LineStatus.CANCELLED and line.new_contact_id is None
+    assert line.reason == "CANCELLED_BY_SENDER" and line.old_contact_id == ids[ANA]
+    office.write(fold)
+    assert contacts_of(office, EVE) == [] and line_of(office, "T1", transfer_id).new_contact_id is None
+
+
+# -- F6: stale and repeated records, statuses only move forward -------------------------------------------
+
+def test_a_repeated_record_changes_nothing() -> None:
+    office, _ = people_office()
+    wallet = wallet_for_office()
+    assert wallet.transfer("T1", DAN)
+    wallet.accept("T1")
+    office.apply(wallet.records)
+    before = office.canonical()
+    fold = office.apply(wallet.records)  # the whole feed again
+    assert office.canonical() == before
+    counters = fold.counters
+    assert (counters.contacts_created, counters.contacts_completed, counters.contacts_removed,
+            counters.lines_created, counters.lines_updated) == (0, 0, 0, 0, 0)
+    fold = office.apply(wallet.records + wallet.records)  # and twice in one page
+    assert office.canonical() == before and fold.counters.lines_updated == 0
+
+
+@pytest.mark.parametrize("outcome", ["accept", "reject"])
+def test_a_stale_record_never_moves_a_line_back(outcome: str) -> None:
+    office, _ = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", DAN)
+    assert transfer_id
+    getattr(wallet, outcome)("T1")
+    pending, resolved = [r for r in wallet.records if r.get("transfer")]
+    office.apply([pending, resolved])
+    line_before = replace(line_of(office, "T1", transfer_id))
+    people_before = sorted(office.contacts)
+    holders = (office.ticket("T1").cultural_contact_id, office.ticket("T1").owner_id)
+    for stale in ([pending], [resolved], [pending, resolved], [resolved, pending]):
+        fold = office.apply(stale)
+        assert line_of(office, "T1", transfer_id) == line_before
+        assert sorted(office.contacts) == people_before
+        assert (office.ticket("T1").cultural_contact_id, office.ticket("T1").owner_id) == holders
+        assert fold.counters.lines_created == fold.counters.lines_updated == 0
+        assert fold.counters.contacts_created == fold.counters.contacts_removed == 0
+
+
+_FORWARD = {LineStatus.PENDING: {LineStatus.PENDING, LineStatus.CONFIRMED, LineStatus.CANCELLED},
+            LineStatus.CONFIRMED: {LineStatus.CONFIRMED}, LineStatus.CANCELLED: {LineStatus.CANCELLED}}
+
+
+@given(outcome=st.sampled_from(["accept", "reject", "cancel", "timeout"]),
+       order=st.lists(st.integers(0, 1), min_size=1, max_size=8), pages=st.lists(st.integers(1, 3), max_size=8))
+def test_line_status_only_moves_forward_whatever_records_come_in_whatever_order(
+        outcome: str, order: list[int], pages: list[int]) -> None:
+    office, _ = people_office()
+    wallet = wallet_for_office()
+    transfer_id = wallet.transfer("T1", DAN)
+    assert transfer_id
+    if outcome == "timeout":
+        wallet.advance(4000)
+    else:
+        getattr(wallet, outcome)("T1")
+    records = [r for r in wallet.records if r.get("transfer")]
+    stream = [records[i] for i in order]
+    seen: LineStatus | None = None
+    sizes = iter(pages)
+    while stream:
+        size = next(sizes, len(stream))
+        fold = office.apply(stream[:size])
+        stream = stream[size:]
+        status = line_of(office, "T1", transfer_id).status
+        assert seen is None or status in _FORWARD[seen], (seen, status)
+        seen = status
+        assert fold.counters.contacts_created <= 1
+
+
+# -- F7, F8, gating ----------------------------------------------------------------------------------------
+
+def test_a_chain_is_one_line_per_transfer_each_starting_where_the_last_ended() -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    hops = [wallet.transfer("T1", BEA)]
+    wallet.accept("T1")
+    hops.append(wallet.transfer("T1", DAN))
+    wallet.reject("T1")
+    hops.append(wallet.transfer("T1", DAN))
+    wallet.accept("T1")
+    hops.append(wallet.transfer("T1", EVE))
+    wallet.accept("T1")
+    hops.append(wallet.give_back("T1"))  # to Dan
+    hops.append(wallet.give_back("T1"))  # to Bea
+    assert all(hops)
+    for start in range(0, len(wallet.records), 3):  # pages of three
+        office.apply(wallet.records[start:start + 3])
+
+    ticket = office.ticket("T1")
+    lines = sorted((line for line in office.lines.values() if line.ticket_id == ticket.id),
+                   key=lambda line: (line.initiated_at, line.id))
+    assert [line.transfer_id for line in lines] == hops, "one line per transfer, in wallet order"
+    assert [(line.action, line.status) for line in lines] == [
+        (LineAction.DISTRIBUTE, LineStatus.CONFIRMED), (LineAction.DISTRIBUTE, LineStatus.CANCELLED),
+        (LineAction.DISTRIBUTE, LineStatus.CONFIRMED), (LineAction.DISTRIBUTE, LineStatus.CONFIRMED),
+        (LineAction.TAKE_BACK, LineStatus.CONFIRMED), (LineAction.TAKE_BACK, LineStatus.CONFIRMED)]
+    holder = ids[ANA]
+    for line in lines:
+        assert line.old_contact_id == holder, "the old contact of each line is the new contact of the one before"
+        if line.status is LineStatus.CONFIRMED:
+            holder = line.new_contact_id  # type: ignore[assignment]
+    assert holder == ids[BEA] == ticket.cultural_contact_id == ticket.owner_id
+    [dan] = contacts_of(office, DAN)
+    [eve] = contacts_of(office, EVE)
+    assert not dan.is_temporary and not eve.is_temporary
+    # the rejected hop's temporary contact was removed (F5); the next hop to Dan made a new one
+    assert [line.new_contact_id for line in lines] == [ids[BEA], None, dan.id, eve.id, dan.id, ids[BEA]]
+
+
+def test_records_of_unknown_tickets_are_skipped() -> None:
+    office, _ = people_office()
+    wallet = wallet_for_office()
+    wallet.inject("T9", DAN)
+    assert wallet.transfer("T9", EVE)
+    before = office.canonical()
+    records = [parse_record(r) for r in wallet.records if r["ticketId"] == "T9"]
+    fold = office.load(records)
+    assert [fold.apply(r) for r in records] == [False, False]
+    assert fold.counters.skipped == 2 and fold.counters.records_read == 2
+    office.write(fold)
+    assert office.canonical() == before
+
+
+def test_not_active_only_refreshes_the_mobile_status() -> None:
+    office, ids = people_office()
+    wallet = wallet_for_office()
+    assert wallet.transfer("T1", DAN)
+    wallet.accept("T1")
+    people_before = dict(office.contacts)
+    fold = office.apply(wallet.records, feature_active=False)
+    assert office.contacts == people_before and office.lines == {}
+    assert fold.counters.contacts_created == fold.counters.lines_created == 0
+    ticket = office.ticket("T1")
+    assert ticket.cultural_contact_id == ticket.owner_id == ids[ANA]
+    assert ticket.mobile_status == "TRANSFERRED" and (ticket.wallet_owner or {})["email"] == DAN
+
+
+# -- F6 as a property: pages P1, P2, ... equal P1+P2+... ---------------------------------------------------
+
+_KINDS = (["transfer"] * 5 + ["accept"] * 4 + ["reject", "cancel", "give_back", "give_back", "advance", "advance",
+                                                 "profile", "inject_unknown"] * 1)
+ACTIONS = st.lists(st.tuples(
+    st.sampled_from([*_KINDS, *_KINDS, "control"]),
+    st.sampled_from(["T1", "T2", "T3"]),
+    st.sampled_from(PEOPLE),
+    st.sampled_from([0, 60, 1800, 3599, 3600, 5400]),
+), min_size=10, max_size=40)
+
+
+def simulate(actions: list[tuple[str, str, str, int]]) -> WalletSim:
+    """Run the actions; an action aimed at a ticket it cannot apply to goes to one it can, so that
+    most examples are made of transfers and their outcomes rather than refusals."""
+    wallet = wallet_for_office()
+    for kind, number, person, seconds in actions:
+        if kind in ("accept", "reject", "cancel") and wallet.tickets[number].pending is None:
+            number = next((n for n, t in sorted(wallet.tickets.items()) if t.pending is not None), number)
+        if kind == "transfer":
+            if person == wallet.tickets[number].owner:
+                person = PEOPLE[(PEOPLE.index(person) + 1) % len(PEOPLE)]
+            wallet.transfer(number, person)
+        elif kind == "advance":
+            wallet.advance(seconds)
+        elif kind == "profile":
+            wallet.set_profile(person)
+        elif kind == "inject_unknown":
+            if "T9" not in wallet.tickets:
+                wallet.inject("T9", person)
+            wallet.transfer("T9", DAN if person == EVE else EVE)
+        else:
+            getattr(wallet, kind)(number)
+    return wallet
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(actions=ACTIONS, data=st.data(), feature_active=st.sampled_from([True, True, True, False]))
+def test_folding_in_pages_equals_folding_at_once(actions: list[tuple[str, str, str, int]], data: st.DataObject,
+                                                 feature_active: bool) -> None:
+    records = simulate(actions).records
+    at_once, _ = people_office()
+    at_once.apply(records, feature_active=feature_active)
+
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(records) - 1)), max_size=len(records)), label="cuts"))
+    paged, _ = people_office()
+    bounds = [0, *cuts, len(records)]
+    for page, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        if start < end:
+            paged.apply(records[start:end], feature_active=feature_active, now=BO_NOW + timedelta(minutes=page))
+
+    assert paged.canonical() == at_once.canonical()
+    # and the state is the one the wallet describes (convergence, at unit level)
+    for office in (paged, at_once):
+        check_converged(office, records, feature_active)
+
+
+def check_converged(office: MemoryBackOffice, records: list[dict[str, Any]], feature_active: bool) -> None:
+    last: dict[str, dict[str, Any]] = {}
+    transfers: dict[str, dict[str, dict[str, Any]]] = {}
+    for record in records:
+        last[record["ticketId"]] = record
+        if record["transfer"]:
+            transfers.setdefault(record["ticketId"], {})[record["transfer"]["transferId"]] = record
+    for ticket in office.tickets.values():
+        final = last[ticket.number]
+        assert ticket.mobile_status == final["status"]
+        assert (ticket.wallet_owner or {}).get("email") == final["walletOwner"]["email"]
+        lines = sorted((line for line in office.lines.values() if line.ticket_id == ticket.id),
+                       key=lambda line: (line.initiated_at, line.id))
+        if not feature_active:
+            assert lines == []
+            continue
+        expected = {"PENDING_TRANSFER": LineStatus.PENDING, "TRANSFERRED": LineStatus.CONFIRMED,
+                    "FAILURE_TRANSFER": LineStatus.CANCELLED, "FAILURE": LineStatus.CANCELLED}
+        wanted = [(tid, expected[r["status"]]) for tid, r in transfers.get(ticket.number, {}).items()]
+        assert [(line.transfer_id, line.status) for line in lines] == wanted
+        owner_key = normalize_email(final["walletOwner"]["email"])
+        assert office.contacts[ticket.cultural_contact_id].email_key == owner_key
+        assert ticket.owner_id == ticket.cultural_contact_id
+    for contact in office.contacts.values():
+        if contact.is_temporary:
+            assert any(line.new_contact_id == contact.id and line.status is LineStatus.PENDING
+                       for line in office.lines.values()), "a temporary contact is held by a pending line"
+    auto = [c.email_key for c in office.contacts.values() if c.auto]
+    assert len(auto) == len(set(auto)), "C2: one contact per e-mail"
+    typed = {ANA, BEA, CAI}
+    assert not set(auto) & typed, "a known person's e-mail never gets a new contact"

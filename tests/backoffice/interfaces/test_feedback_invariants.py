@@ -1,0 +1,390 @@
+"""DESIGN section 8, invariants 1-4 (and F5's "no contact will be created"), end to end over HTTP.
+
+A stateful test drives the real wallet (spectators transfer, accept, reject, cancel, give tickets back,
+sync, set profiles; the organizer controls; the clock moves up to two hours) and runs the back office's
+feedback whenever it likes. At the end of each example, after one more run:
+
+1. convergence: each ticket's mobile status and wallet owner are the wallet's; its cultural contact
+   and owner are the contact (C1) of the current wallet owner; its lines are exactly its wallet
+   transfers, in wallet order, with their outcomes, each starting where the last confirmed one ended;
+2. timing independence: a second back office that ran the feedback only once, at the end, exports
+   exactly the same state;
+3. idempotence: one more run reads nothing and changes nothing;
+4. one contact per e-mail among the contacts the feedback created, and the operator's contacts are
+   untouched;
+5. temporary contacts never linger: each one left is the new contact of a PENDING line.
+
+The wallet and both back offices are built once per test; each example gets fresh tickets and fresh
+people (e-mails tagged with the example's number), and only those are compared.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from sqlalchemy import select
+
+from tests.backoffice.interfaces.conftest import System
+from tests.backoffice.interfaces.export import export
+from tixtrace.backoffice.db.database import open_backoffice_database
+from tixtrace.backoffice.db.tables import contacts, distribution_lines, execution_logs, tickets
+from tixtrace.backoffice.domain.contacts import normalize_email
+from tixtrace.backoffice.services.contacts import best_contacts
+from tixtrace.kernel.db import unit_of_work
+
+NAMES = ["ana", "bea", "cai", "dan", "eve"]
+KNOWN = ["ana", "bea", "cai"]  # have contacts typed by the operator; dan and eve are unknown
+WALLET_NAMES = {"ana": ("Ana", "Lima"), "bea": ("Bea", "Cruz"), "cai": ("Cai", "Wong"), "dan": ("Dan", "Okafor"),
+                "eve": ("Eve", "Moreau")}
+TICKET_OWNERS = ["ana", "bea", "cai"]
+SECONDS = [0, 60, 600, 1800, 3599, 3600, 5400, 7200]
+OUTCOME = {"PENDING_TRANSFER": "PENDING", "TRANSFERRED": "CONFIRMED", "FAILURE_TRANSFER": "CANCELLED",
+           "FAILURE": "CANCELLED"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def step(method: F) -> F:
+    """Mark the example broken while a step runs, so teardown checks only examples whose steps passed."""
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self.broken = True
+        result = method(self, *args, **kwargs)
+        self.broken = False
+        return result
+    return wrapper  # type: ignore[return-value]
+
+
+class Offices:
+    """The back office under test and a reference one that runs the feedback once per example."""
+
+    def __init__(self, system: System, reference: System) -> None:
+        self.main = system
+        self.reference = reference
+        self.examples = itertools.count(1)
+        self.schedules: dict[str, dict[str, int]] = {}
+        for key, office in (("main", system), ("reference", reference)):
+            interface = office.interface()
+            self.schedules[key] = {
+                "injection": office.schedule(interface, "TICKETS_INJECTION"),
+                "feedback": office.schedule(interface, "RETRIEVE_TICKET_STATUS"),
+            }
+        self.runs = 0
+
+    def run(self, which: str, function: str) -> dict[str, Any]:
+        office = self.main if which == "main" else self.reference
+        execution = office.run(self.schedules[which][function])
+        self.runs += 1
+        if execution["status"] != "OK":
+            with unit_of_work(office.engine, write=False) as conn:
+                log = conn.execute(select(execution_logs.c.level, execution_logs.c.message).where(
+                    execution_logs.c.execution_id == execution["id"])).all()
+            raise AssertionError(f"{which} {function} ended {execution['status']}: {[tuple(r) for r in log]}")
+        return execution
+
+
+def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
+    wallet = offices.main.wallet
+    tickets_st = st.integers(0, len(TICKET_OWNERS) - 1)
+    people_st = st.integers(0, len(NAMES) - 1)
+    recipients_st = st.sampled_from([3, 4, 3, 4, 0, 1, 2])  # mostly people unknown to the back office
+    then_run = st.booleans()  # run the feedback right after the action
+    outcomes_st = st.sampled_from(["pending", "pending", "accept", "accept", "reject", "cancel", "expire"])
+
+    class FeedbackMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.broken = True
+            tag = f"x{next(offices.examples)}"
+            self.emails = {name: f"{name}.{tag}@wc26.example" for name in NAMES}
+            self.profiled: set[str] = set()
+            self.numbers = [f"{tag.upper()}-{index}" for index in range(len(TICKET_OWNERS))]
+            for office in (offices.main, offices.reference):
+                ids = {
+                    "ana": office.contact(self.emails["ana"], "Ana", "Lima"),
+                    "bea": office.contact(self.emails["bea"], "Beatriz", "Cruz", has_internet_account=True),
+                    # typed with capitals: C1 matches on the trimmed, case-folded e-mail
+                    "cai": office.contact(self.emails["cai"].upper(), "Cai", "Wong", kind="RELAY"),
+                }
+                # a company sharing Cai's e-mail: a STRUCTURE never matches (C1)
+                office.contact(self.emails["cai"], None, "Cai Holdings", kind="STRUCTURE")  # type: ignore[arg-type]
+                for number, owner in zip(self.numbers, TICKET_OWNERS, strict=True):
+                    office.ticket(ids[owner], number=number)
+            offices.run("main", "injection")
+            offices.run("reference", "injection")  # ALREADY_INJECTED: marks them PRINTED
+            for number in self.numbers:
+                for office in (offices.main, offices.reference):
+                    assert office.ticket_row(number)["status"] == "PRINTED"
+            self.profiled.update(self.emails[name] for name in set(TICKET_OWNERS))  # injected with a profile
+            self.typed_before = self.typed_contacts()
+            self.broken = False
+
+        # -- helpers ---------------------------------------------------------------------------------
+
+        def typed_contacts(self) -> dict[int, dict[str, Any]]:
+            rows: dict[int, dict[str, Any]] = {}
+            for name in KNOWN:
+                for row in offices.main.contacts_of(self.emails[name]):
+                    rows[row["id"]] = row
+            return rows
+
+        def detail(self, index: int) -> dict[str, Any]:
+            return wallet.detail(self.numbers[index])
+
+        def owner(self, index: int) -> str:
+            return str(self.detail(index)["walletOwner"]["email"])
+
+        def pending(self, index: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            """The ticket's pending transfer, or else another ticket's (so that most attempts act)."""
+            for candidate in [index, *range(len(self.numbers))]:
+                detail = self.detail(candidate)
+                if detail["pendingTransfer"] is not None:
+                    return detail, detail["pendingTransfer"]
+            return None
+
+        @staticmethod
+        def expect(response: Any, *allowed: int) -> None:
+            assert response.status_code in allowed, (response.status_code, response.text)
+
+        @staticmethod
+        def then(run: bool) -> None:
+            if run:
+                offices.run("main", "feedback")
+
+        def resolve(self, outcome: str, sender: str, recipient: str, transfer_id: str) -> None:
+            """What becomes of a pending transfer: nothing yet, accepted, rejected, cancelled, expired."""
+            if outcome == "accept":
+                if recipient not in self.profiled:
+                    first, last = WALLET_NAMES[recipient.split(".")[0]]
+                    wallet.profile(recipient, first, last, language="fr", phoneNumber="+33600000000")
+                    self.profiled.add(recipient)
+                self.expect(wallet.act(recipient, transfer_id, "accept"), 200, 409)
+            elif outcome == "reject":
+                self.expect(wallet.act(recipient, transfer_id, "reject"), 200, 409)
+            elif outcome == "cancel":
+                self.expect(wallet.act(sender, transfer_id, "cancel"), 200, 409)
+            elif outcome == "expire":
+                wallet.advance(3600)
+
+        def start(self, index: int, recipient: str, typed: str, between: bool, outcome: str) -> None:
+            sender = self.owner(index)
+            if recipient == sender:
+                return
+            response = wallet.transfer(sender, self.numbers[index], typed)
+            self.expect(response, 201, 409)
+            if response.status_code == 201 and response.json()["status"] == "PENDING":
+                self.then(between)
+                self.resolve(outcome, sender, recipient, response.json()["transferId"])
+
+        # -- wallet actions --------------------------------------------------------------------------
+
+        @rule(index=tickets_st, person=recipients_st, shout=st.booleans(), between=st.booleans(),
+              outcome=outcomes_st, run=then_run)
+        @step
+        def transfer(self, index: int, person: int, shout: bool, between: bool, outcome: str, run: bool) -> None:
+            """A transfer, perhaps a feedback run while it is pending, then what becomes of it."""
+            recipient = self.emails[NAMES[person]]
+            if recipient == self.owner(index):
+                recipient = self.emails[NAMES[(person + 1) % len(NAMES)]]
+            self.start(index, recipient, f"  {recipient.upper()} " if shout else recipient, between, outcome)
+            self.then(run)
+
+        @rule(first=tickets_st, second=tickets_st, person=recipients_st, between=st.booleans(),
+              outcomes=st.tuples(outcomes_st, outcomes_st), run=then_run)
+        @step
+        def transfer_two(self, first: int, second: int, person: int, between: bool, outcomes: tuple[str, str],
+                         run: bool) -> None:
+            """Two tickets sent to the same person (a pair for a friend), then what becomes of each."""
+            recipient = self.emails[NAMES[person]]
+            started: list[tuple[str, str]] = []
+            for index in dict.fromkeys([first, second, *range(len(self.numbers))]):
+                sender = self.owner(index)
+                if sender == recipient or len(started) == 2:
+                    continue
+                response = wallet.transfer(sender, self.numbers[index], recipient)
+                self.expect(response, 201, 409)
+                if response.status_code == 201 and response.json()["status"] == "PENDING":
+                    started.append((sender, response.json()["transferId"]))
+            self.then(between)
+            for (sender, transfer_id), outcome in zip(started, outcomes, strict=False):
+                if outcome != "expire":
+                    self.resolve(outcome, sender, recipient, transfer_id)
+            self.then(run)
+
+        @rule(index=tickets_st, between=st.booleans(), outcome=outcomes_st, run=then_run)
+        @step
+        def transfer_again(self, index: int, between: bool, outcome: str, run: bool) -> None:
+            """A sender tries again with the recipient of the ticket's last transfer, if it failed
+            (this ticket's, or else another ticket's)."""
+            for candidate in [index, *range(len(self.numbers))]:
+                moves = [r for r in self.detail(candidate)["statusLog"] if r["transfer"] is not None]
+                if moves and moves[-1]["status"] in ("FAILURE", "FAILURE_TRANSFER"):
+                    recipient = moves[-1]["transfer"]["recipient"]["email"]
+                    self.start(candidate, recipient, recipient, between, outcome)
+                    break
+            self.then(run)
+
+        @rule(index=tickets_st, outcome=st.sampled_from(["accept", "reject", "cancel"]), run=then_run)
+        @step
+        def resolve_pending(self, index: int, outcome: str, run: bool) -> None:
+            """Someone acts on a transfer left pending by an earlier step."""
+            found = self.pending(index)
+            if found is not None:
+                detail, pending = found
+                self.resolve(outcome, detail["walletOwner"]["email"], pending["recipientEmail"], pending["transferId"])
+            self.then(run)
+
+        @rule(index=tickets_st, run=then_run)
+        @step
+        def give_back(self, index: int, run: bool) -> None:
+            detail = self.detail(index)
+            previous: list[str] = []
+            for record in detail["statusLog"]:
+                transfer = record["transfer"]
+                if record["status"] == "TRANSFERRED" and transfer is not None:
+                    if transfer["direction"] == "FORWARD":
+                        previous.append(transfer["sender"]["email"])
+                    else:
+                        previous.pop()
+            if previous:
+                owner = detail["walletOwner"]["email"]
+                self.expect(wallet.transfer(owner, self.numbers[index], previous[-1]), 201, 409)
+            self.then(run)
+
+        @rule(person=st.sampled_from(NAMES), first=st.sampled_from(["Wallet", "Zoe"]))
+        @step
+        def set_profile(self, person: str, first: str) -> None:
+            """A profile that differs from the operator's contact (which must stay as typed)."""
+            email = self.emails[person]
+            wallet.profile(email, first, f"{person.title()}-in-app")
+            self.profiled.add(email)
+
+        @rule(person=people_st)
+        @step
+        def sync(self, person: int) -> None:
+            self.expect(wallet.as_spectator(self.emails[NAMES[person]], "GET", "/spectator/tickets"), 200)
+
+        @rule(seconds=st.sampled_from(SECONDS), run=then_run)
+        @step
+        def advance(self, seconds: int, run: bool) -> None:
+            wallet.advance(seconds)
+            self.then(run)
+
+        @rule(index=tickets_st, really=st.sampled_from([True, False, False]), run=then_run)
+        @step
+        def control(self, index: int, really: bool, run: bool) -> None:
+            """The organizer controls a ticket (at the gate); rarer than the rest: it freezes the ticket."""
+            if really:
+                response = wallet.client.post("/organizer/tickets/control",
+                                              json={"tickets": [{"ticketId": self.numbers[index]}]}, auth=wallet.auth)
+                self.expect(response, 200)
+            self.then(run)
+
+        @rule()
+        @step
+        def feedback(self) -> None:
+            offices.run("main", "feedback")
+
+        # -- the invariants --------------------------------------------------------------------------
+
+        def teardown(self) -> None:
+            if self.broken:
+                return  # a step failed: that failure is the one to report
+            offices.run("main", "feedback")
+            keys = [normalize_email(email) for email in self.emails.values()]
+            self.check_convergence()
+            # 2. timing independence
+            offices.run("reference", "feedback")
+            state = export(offices.main.engine, self.numbers, keys)
+            assert state == export(offices.reference.engine, self.numbers, keys)
+            # 3. idempotence
+            again = offices.run("main", "feedback")
+            assert again["records_read"] == 0 and again["tickets_updated"] == 0, again
+            assert again["contacts_created"] == again["lines_created"] == again["lines_updated"] == 0, again
+            assert export(offices.main.engine, self.numbers, keys) == state
+            self.check_contacts()
+
+        def check_convergence(self) -> None:
+            engine = offices.main.engine
+            for number in self.numbers:
+                detail = wallet.detail(number)
+                row = offices.main.ticket_row(number)
+                owner_key = normalize_email(detail["walletOwner"]["email"])
+                assert row["mobile_status"] == detail["status"], (number, row["mobile_status"], detail["status"])
+                assert normalize_email(row["wallet_owner"]["email"]) == owner_key
+                with unit_of_work(engine, write=False) as conn:
+                    owner_contact = best_contacts(conn, [owner_key])[owner_key]
+                    lines = [dict(r) for r in conn.execute(
+                        select(distribution_lines).where(distribution_lines.c.ticket_id == row["id"])
+                        .order_by(distribution_lines.c.initiated_at, distribution_lines.c.id)).mappings()]
+                assert row["cultural_contact_id"] == owner_contact["id"] == row["owner_contact_id"], number
+                transfers: dict[str, dict[str, Any]] = {}
+                for record in detail["statusLog"]:
+                    if record["transfer"] is not None:
+                        transfers[record["transfer"]["transferId"]] = record  # insertion order = first seen
+                expected = [(tid, "TAKE_BACK" if r["transfer"]["direction"] == "BACKWARD" else "DISTRIBUTE",
+                             OUTCOME[r["status"]], r["transfer"]["failureReason"],
+                             normalize_email(r["transfer"]["recipient"]["email"]))
+                            for tid, r in transfers.items()]
+                actual = [(line["transfer_id"], line["action"], line["status"], line["reason"],
+                           normalize_email(line["recipient_email"])) for line in lines]
+                assert actual == expected, number
+                # F7: each line starts from the contact the last confirmed line ended with
+                holder = self.original_contact(number)
+                for line in lines:
+                    assert line["old_contact_id"] == holder, (number, line)
+                    if line["status"] == "CONFIRMED":
+                        assert line["new_contact_id"] is not None, line
+                        holder = line["new_contact_id"]
+                    elif line["status"] == "PENDING":
+                        assert line["new_contact_id"] is not None, line
+                assert holder == row["cultural_contact_id"], number
+
+        def original_contact(self, number: str) -> int:
+            owner = TICKET_OWNERS[self.numbers.index(number)]
+            [contact] = [row for row in offices.main.contacts_of(self.emails[owner]) if row["kind"] != "STRUCTURE"]
+            return int(contact["id"])
+
+        def check_contacts(self) -> None:
+            # 4. one contact per e-mail; the operator's contacts are unchanged
+            assert self.typed_contacts() == self.typed_before
+            with unit_of_work(offices.main.engine, write=False) as conn:
+                keys = [normalize_email(email) for email in self.emails.values()]
+                rows = conn.execute(select(contacts).where(contacts.c.email_key.in_(keys))).mappings().all()
+                ticket_ids = list(conn.scalars(select(tickets.c.id).where(tickets.c.number.in_(self.numbers))))
+                pending = set(conn.scalars(select(distribution_lines.c.new_contact_id).where(
+                    distribution_lines.c.ticket_id.in_(ticket_ids), distribution_lines.c.status == "PENDING")))
+            created = [row for row in rows if row["id"] not in self.typed_before]
+            created_keys = [row["email_key"] for row in created]
+            assert len(created_keys) == len(set(created_keys)), created_keys
+            known = {normalize_email(self.emails[name]) for name in KNOWN}
+            assert not known & set(created_keys), "a known person's e-mail never gets a second contact"
+            # 5. every temporary contact left is held by a pending line
+            for row in rows:
+                if row["is_temporary"]:
+                    assert row["id"] in pending, row["email_key"]
+
+    return FeedbackMachine
+
+
+def test_feedback_invariants(system: System, backend: str, tmp_path: Path) -> None:
+    reference = System(open_backoffice_database(f"sqlite:///{tmp_path / 'reference.db'}"), system.wallet,
+                       system.base_url)
+    offices = Offices(system, reference)
+    started = time.monotonic()
+    try:
+        run_state_machine_as_test(machine_for(offices), settings=settings(
+            max_examples=200 if backend == "sqlite" else 25, stateful_step_count=10, deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+    finally:
+        reference.engine.dispose()
+    examples = next(offices.examples) - 1
+    print(f"\n{backend}: {examples} examples, {offices.runs} executions in {time.monotonic() - started:.1f} s")
