@@ -89,7 +89,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    # No server-side prepared statements: a generic plan made while a table was small (a fresh database,
+    # autovacuum off or behind a bulk load) would be kept and scan the whole table once it is large;
+    # our page queries differ in their IN-list lengths anyway, so preparing them saves little.
+    connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 @contextmanager

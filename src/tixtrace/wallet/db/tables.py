@@ -84,7 +84,8 @@ tickets = Table(
     Column("show_deleted", Boolean, nullable=False),
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
-    UniqueConstraint("organizer_id", "ticket_id"),
+    # ticket_id first: a page of ticket ids is an index range whatever the planner's statistics say
+    UniqueConstraint("ticket_id", "organizer_id"),
     Index("ix_tickets_owner_id", "owner_id"),
 )
 
