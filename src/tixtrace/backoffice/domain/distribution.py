@@ -115,7 +115,10 @@ class DistributionFold:
         self.feature_active = feature_active
         self.now = now
         self.tickets = {t.number: t for t in tickets}
-        self.lines = {(line.ticket_id, line.transfer_id): line for line in lines}
+        self.lines: dict[tuple[int, str], LineState] = {}
+        self._lines_of_contact: dict[int, list[LineState]] = {}  # lines naming a contact (old or new)
+        for line in lines:
+            self._add_line(line)
         self.contacts: dict[int, ContactState] = {}
         self._by_email: dict[str, list[ContactState]] = {}
         for contact in contacts:
@@ -159,6 +162,11 @@ class DistributionFold:
         self.counters.contacts_completed += 1
         return True
 
+    def _add_line(self, line: LineState) -> None:
+        self.lines[(line.ticket_id, line.transfer_id)] = line
+        for contact_id in {line.old_contact_id, line.new_contact_id} - {None}:
+            self._lines_of_contact.setdefault(contact_id, []).append(line)  # type: ignore[arg-type]
+
     def _ref(self, contact_id: int | None, delta: int) -> None:
         if contact_id is not None:
             self.refs[contact_id] = self.refs.get(contact_id, 0) + delta
@@ -172,7 +180,7 @@ class DistributionFold:
             return
         contact.deleted = True
         self.counters.contacts_removed += 1
-        for line in self.lines.values():
+        for line in self._lines_of_contact.pop(contact_id, ()):
             if line.new_contact_id == contact_id:
                 line.new_contact_id = None
                 line.dirty = True
@@ -259,7 +267,7 @@ class DistributionFold:
             resolved_at=None if status is LineStatus.PENDING else record.occurred_at,
             recorded_at=self.now, dirty=True,
         )
-        self.lines[(ticket.id, transfer.transfer_id)] = line
+        self._add_line(line)
         self.counters.lines_created += 1
         if status is not LineStatus.CANCELLED:
             self._ref(line.old_contact_id, +1)

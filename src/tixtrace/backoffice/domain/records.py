@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tixtrace.backoffice.domain.contacts import contact_fields_from_profile, is_complete_profile, normalize_email
+from tixtrace.backoffice.domain.contacts import contact_fields_from_profile, normalize_email
 
 STATUSES = frozenset({
     "INJECTED", "DOWNLOADED", "ASSIGNED", "PENDING_TRANSFER", "TRANSFERRED", "FAILURE_TRANSFER", "FAILURE",
@@ -92,7 +92,9 @@ def _person(raw: Any, field: str) -> Person:
         fields = contact_fields_from_profile(raw)
     except ValueError as exc:
         raise RecordError(f"{field}: {exc}") from exc
-    return Person(email.strip(), normalize_email(email), fields, is_complete_profile(raw), dict(raw))
+    # complete = is_complete_profile(raw), read off the trimmed fields (blank texts are already None)
+    complete = bool(fields["first_name"] and fields["last_name"] and fields["email"])
+    return Person(email.strip(), normalize_email(email), fields, complete, dict(raw))
 
 
 def parse_record(raw: Any) -> Record:
