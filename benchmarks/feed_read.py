@@ -16,7 +16,7 @@ import time
 import httpx
 import orjson
 from harness import create_organizer, fresh_database, report, serve
-from injection import payload
+from injection import inject_over_http
 
 
 def main() -> None:
@@ -31,10 +31,7 @@ def main() -> None:
         auth = create_organizer(url)
         with serve(["wallet", "serve", "--database-url", url], args.port) as base, \
                 httpx.Client(base_url=base, auth=auth, timeout=120) as client:
-            for start in range(0, args.tickets, 1000):
-                body = orjson.dumps({"tickets": [payload(i) for i in range(start, min(start + 1000, args.tickets))]})
-                client.post("/organizer/tickets", content=body,
-                            headers={"Content-Type": "application/json"}).raise_for_status()
+            inject_over_http(client, args.tickets, 1000)
             records, key = 0, ""
             started = time.perf_counter()
             while True:

@@ -29,6 +29,13 @@ def payload(i: int) -> dict[str, object]:
     }
 
 
+def inject_over_http(client: httpx.Client, tickets: int, batch: int) -> None:
+    """Post tickets 0..tickets-1 to the wallet, ``batch`` per call."""
+    for start in range(0, tickets, batch):
+        body = orjson.dumps({"tickets": [payload(i) for i in range(start, min(start + batch, tickets))]})
+        client.post("/organizer/tickets", content=body, headers={"Content-Type": "application/json"}).raise_for_status()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -42,11 +49,7 @@ def main() -> None:
         with serve(["wallet", "serve", "--database-url", url], args.port) as base, \
                 httpx.Client(base_url=base, auth=auth, timeout=120) as client:
             started = time.perf_counter()
-            for start in range(0, args.tickets, args.batch):
-                batch = [payload(i) for i in range(start, min(start + args.batch, args.tickets))]
-                body = orjson.dumps({"tickets": batch})
-                response = client.post("/organizer/tickets", content=body, headers={"Content-Type": "application/json"})
-                response.raise_for_status()
+            inject_over_http(client, args.tickets, args.batch)
             seconds = time.perf_counter() - started
     report({"tickets": args.tickets, "seconds": round(seconds, 2),
             "ticketsPerSecond": round(args.tickets / seconds), "database": args.database}, args.json)

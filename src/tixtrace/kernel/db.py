@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
+from sqlalchemy import BigInteger, Connection, DateTime, Engine, Integer, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from tixtrace.kernel.errors import BadInput
@@ -28,6 +28,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: 64-bit ids; SQLite only makes an INTEGER PRIMARY KEY an alias of the rowid (auto-incrementing)
+BigId = BigInteger().with_variant(Integer, "sqlite")
+#: every time is timezone-aware UTC
+Time = DateTime(timezone=True)
 
 
 def new_metadata() -> MetaData:

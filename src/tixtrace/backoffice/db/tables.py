@@ -23,7 +23,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -33,13 +32,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from tixtrace.kernel.db import new_metadata
+from tixtrace.kernel.db import BigId, Time, new_metadata
 
 metadata = new_metadata()
 
-#: SQLite only makes an INTEGER PRIMARY KEY an alias of the rowid (auto-incrementing)
-BigId = BigInteger().with_variant(Integer, "sqlite")
-Time = DateTime(timezone=True)
 
 users = Table(
     "users", metadata,

@@ -40,6 +40,9 @@ from tixtrace.kernel.errors import BadInput, TixtraceError
 
 log = logging.getLogger(__name__)
 
+#: the width of ticket numbers in log lines and parked records (a longer wallet ticketId is cut)
+TICKET_NUMBER_LENGTH = 50
+
 
 @dataclass
 class Run:
@@ -63,7 +66,8 @@ class Run:
             self.counts[name] = self.counts.get(name, 0) + value
 
     def log(self, level: LogLevel, message: str, ticket_number: str | None = None) -> None:
-        self.lines.append(LogLine(level, message, ticket_number))
+        number = ticket_number[:TICKET_NUMBER_LENGTH] if ticket_number is not None else None
+        self.lines.append(LogLine(level, message, number))
         if level is LogLevel.WARNING and self.status is ExecutionStatus.OK:
             self.status = ExecutionStatus.WARNING
 
@@ -75,6 +79,14 @@ class Run:
 
 
 Function = Callable[[Run], None]
+
+
+def describe(exc: BaseException) -> str:
+    """An exception for an execution's log: its type and first line, never the SQL parameters or
+    the database's DETAIL line (they may hold e-mail addresses or names, DESIGN 10)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first}"[:500]
 
 
 def _functions() -> dict[str, Function]:
@@ -127,15 +139,23 @@ def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowM
     except Exception as exc:  # an unexpected failure still ends the execution, with its type
         log.exception("execution %s failed", execution["id"])
         run.status = ExecutionStatus.ERROR
-        run.log(LogLevel.ERROR, f"unexpected error: {type(exc).__name__}: {exc}"[:500])
+        run.log(LogLevel.ERROR, f"unexpected error: {describe(exc)}")
     finally:
         client.close()
-    with unit_of_work(engine) as conn:
-        run.flush(conn)
-        if dump is not None:
-            conn.execute(update(executions).where(executions.c.id == run.execution_id)
-                         .values(dumped_calls=dump.text()))
-        finished = finish_execution(conn, run.execution_id, run.status, clock.now())
+    try:
+        with unit_of_work(engine) as conn:
+            run.flush(conn)
+            if dump is not None:
+                conn.execute(update(executions).where(executions.c.id == run.execution_id)
+                             .values(dumped_calls=dump.text()))
+            finished = finish_execution(conn, run.execution_id, run.status, clock.now())
+    except Exception as exc:  # the report itself could not be written: still never leave it RUNNING
+        log.exception("execution %s: could not write its report", execution["id"])
+        run.counts, run.lines, run.status = {}, [], ExecutionStatus.ERROR
+        run.log(LogLevel.ERROR, f"the execution's report could not be written: {describe(exc)}")
+        with unit_of_work(engine) as conn:
+            run.flush(conn)
+            finished = finish_execution(conn, run.execution_id, run.status, clock.now())
     if run.status is ExecutionStatus.ERROR:
         with unit_of_work(engine, write=False) as conn:
             view = get_execution(conn, run.execution_id)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,6 +32,25 @@ from tixtrace.backoffice.domain.distribution import (
 from tixtrace.backoffice.domain.records import Record
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import is_sqlite
+
+_CONTACT_WRITES_LOCK = (0x7B10, 0)
+
+
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """INSERT with the dialect's ON CONFLICT support (SQLite and PostgreSQL both have it)."""
+    return (sqlite_insert if is_sqlite(conn) else pg_insert)(table)
+
+
+def lock_contact_writes(conn: Connection) -> None:
+    """Serialize the feedback's page writes across wallet organizers (PostgreSQL; SQLite has one writer).
+
+    A page decides from what it read that a temporary contact is held by nothing and deletes it; a page
+    of another organizer's run committing meanwhile could have just pointed a line at that contact.
+    One run per organizer is already guaranteed by the run lock; this covers runs of different
+    organizers (and claims taken in different orders), at no cost for a single run."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                     {"ns": _CONTACT_WRITES_LOCK[0], "key": _CONTACT_WRITES_LOCK[1]})
 
 
 class ContactClaimLost(Exception):
@@ -117,7 +136,7 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
     ids = _insert_contacts(conn, fold.new_contacts(), now)
     completed = fold.completed_contacts()
     if completed:
-        conn.execute(update(contacts).where(contacts.c.id == bindparam("b_id")), [
+        conn.execute(update(contacts).where(contacts.c.id == bindparam("b_id"), contacts.c.is_temporary.is_(True)), [
             {"b_id": c.id, **c.fields, "is_temporary": False, "has_internet_account": True, "updated_at": now}
             for c in completed
         ])
@@ -171,8 +190,7 @@ def _insert_contacts(conn: Connection, new: list[ContactState], now: datetime) -
     inserted = conn.execute(insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), rows)
     real_ids = inserted.scalars().all()
     ids = {c.id: real_id for c, real_id in zip(new, real_ids, strict=True)}
-    claim = sqlite_insert if is_sqlite(conn) else pg_insert
-    conn.execute(claim(contact_emails).on_conflict_do_nothing(index_elements=["email_key"]), [
+    conn.execute(dialect_insert(conn, contact_emails).on_conflict_do_nothing(index_elements=["email_key"]), [
         {"email_key": c.email_key, "contact_id": ids[c.id], "created_at": now} for c in new
     ])
     owners = dict(conn.execute(select(contact_emails.c.email_key, contact_emails.c.contact_id).where(

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,13 +20,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from tixtrace.kernel.db import new_metadata
+from tixtrace.kernel.db import BigId, Time, new_metadata
 
 metadata = new_metadata()
 
-#: SQLite only makes an INTEGER PRIMARY KEY an alias of the rowid (auto-incrementing)
-BigId = BigInteger().with_variant(Integer, "sqlite")
-Time = DateTime(timezone=True)
 
 organizers = Table(
     "organizers", metadata,

@@ -18,12 +18,18 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from tixtrace.backoffice.db.tables import parked_records, schedules
 from tixtrace.backoffice.domain.records import Record, RecordError, parse_record
-from tixtrace.backoffice.interfaces.executions import Run
-from tixtrace.backoffice.services.distribution import ContactClaimLost, load_fold, write_fold
+from tixtrace.backoffice.interfaces.executions import TICKET_NUMBER_LENGTH, Run
+from tixtrace.backoffice.services.distribution import (
+    ContactClaimLost,
+    dialect_insert,
+    load_fold,
+    lock_contact_writes,
+    write_fold,
+)
 from tixtrace.backoffice.services.executions import ExecutionStatus, LogLevel
 from tixtrace.kernel.db import unit_of_work
 
@@ -47,7 +53,10 @@ def run(ctx: Run) -> None:
     try:
         if ctx.upload is not None:
             ctx.log(LogLevel.INFO, f"file to upload: {len(ctx.upload)} record(s); the pagination key does not move")
-            _apply(ctx, ctx.upload, new_key=None, mode=Mode.UPLOAD)
+            others = _replace_parked(ctx, ctx.upload)
+            if others:
+                _apply(ctx, others, new_key=None, mode=Mode.UPLOAD)
+            _retry_parked(ctx)
             return
         _retry_parked(ctx)
         _read_feed(ctx)
@@ -79,15 +88,39 @@ def _retry_parked(ctx: Run) -> None:
         _apply(ctx, list(rows), new_key=None, mode=Mode.PARKED)
 
 
+def _replace_parked(ctx: Run, raw_records: Sequence[Any]) -> list[Any]:
+    """Uploaded records whose recordId is parked replace the parked ones (then retried in order);
+    returns the other records of the file."""
+    by_id = {raw["recordId"]: raw for raw in raw_records
+             if isinstance(raw, dict) and isinstance(raw.get("recordId"), int)}
+    with unit_of_work(ctx.engine) as conn:
+        parked_ids = set(conn.scalars(select(parked_records.c.record_id).where(
+            parked_records.c.schedule_id == ctx.schedule["id"], parked_records.c.record_id.in_(list(by_id)))))
+        for record_id in sorted(parked_ids):
+            conn.execute(update(parked_records).where(parked_records.c.schedule_id == ctx.schedule["id"],
+                                                      parked_records.c.record_id == record_id)
+                         .values(record=by_id[record_id], error="replaced by a file to upload"))
+    if parked_ids:
+        ctx.log(LogLevel.INFO, f"{len(parked_ids)} parked record(s) replaced by the file")
+    return [raw for raw in raw_records if not (isinstance(raw, dict) and raw.get("recordId") in parked_ids)]
+
+
 def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode = Mode.FEED) -> None:
+    """Apply a page; a page that fails is rolled back, and so is what it had reported (counters, log)."""
+    counts, lines = dict(ctx.counts), list(ctx.lines)
     for attempt in range(_CLAIM_RETRIES):
         try:
             _apply_once(ctx, raw_records, new_key=new_key, mode=mode)
             return
+        except _Stop:
+            raise  # committed: what it reported is written
         except ContactClaimLost:
+            ctx.counts, ctx.lines = dict(counts), list(lines)
             if attempt == _CLAIM_RETRIES - 1:
                 raise
-            ctx.counts, ctx.lines = {}, []  # the rolled-back attempt reported nothing
+        except Exception:
+            ctx.counts, ctx.lines = dict(counts), list(lines)
+            raise
 
 
 def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode) -> None:
@@ -101,14 +134,12 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
     now = ctx.clock.now()
     stop: str | None = None
     with unit_of_work(ctx.engine) as conn:
+        lock_contact_writes(conn)
         last_applied = conn.scalar(select(schedules.c.last_record_id).where(schedules.c.id == schedule_id)) or 0
         parked = set(conn.scalars(select(parked_records.c.ticket_number)
                                   .where(parked_records.c.schedule_id == schedule_id)))
-        if mode is not Mode.FEED:
-            uploaded = {raw.get("recordId") for raw in raw_records if isinstance(raw, dict)}
-            parked = set(conn.scalars(select(parked_records.c.ticket_number).where(
-                parked_records.c.schedule_id == schedule_id, parked_records.c.record_id.not_in(
-                    [rid for rid in uploaded if isinstance(rid, int)])))) if mode is Mode.UPLOAD else set()
+        if from_parked:
+            parked = set()  # rebuilt as retries fail again
         ready: list[Record] = []
         newest = last_applied
         for raw in raw_records:
@@ -126,11 +157,12 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
                     stop = f"record {record_id}: {exc}; the run stops before it (doContinueInCaseOfSyncError=false)"
                     break
                 ticket = _ticket_of(raw)
-                if not from_parked:
-                    _park(conn, ctx, raw, record_id, ticket, str(exc))
                 parked.add(ticket)
-                ctx.log(LogLevel.WARNING, f"record {record_id} parked: {exc}", ticket)
-                ctx.count("parked")
+                if from_parked:
+                    ctx.count("parked")
+                    ctx.log(LogLevel.WARNING, f"parked record {record_id} still cannot be applied: {exc}", ticket)
+                elif _park(conn, ctx, raw, record_id, ticket, str(exc)):
+                    ctx.log(LogLevel.WARNING, f"record {record_id} parked: {exc}", ticket)
                 newest = max(newest, record_id) if isinstance(record_id, int) else newest
                 continue
             newest = max(newest, record.record_id)
@@ -138,7 +170,6 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
                 if not from_parked:
                     _park(conn, ctx, raw, record.record_id, record.ticket_number,
                           "parked behind an earlier record of the same ticket")
-                    ctx.count("parked")
                 continue
             if mode is not Mode.FEED:  # applied or skipped now: no longer parked
                 conn.execute(delete(parked_records).where(parked_records.c.schedule_id == schedule_id,
@@ -182,11 +213,15 @@ def _ticket_of(raw: Any) -> str:
     return ticket.strip() if isinstance(ticket, str) and ticket.strip() else "?"
 
 
-def _park(conn: Connection, ctx: Run, raw: Any, record_id: Any, ticket: str, error: str) -> None:
+def _park(conn: Connection, ctx: Run, raw: Any, record_id: Any, ticket: str, error: str) -> bool:
+    """Keep a record to retry first next time; False when it cannot be kept (no recordId to order it by)."""
     if not isinstance(record_id, int):
         ctx.count("failed")
         ctx.log(LogLevel.ERROR, f"a record without a usable recordId was dropped: {error}", ticket)
-        return
-    conn.execute(insert(parked_records).values(schedule_id=ctx.schedule["id"], record_id=record_id,
-                                               ticket_number=ticket, record=raw, error=error,
-                                               parked_at=ctx.clock.now()))
+        return False
+    conn.execute(dialect_insert(conn, parked_records).values(
+        schedule_id=ctx.schedule["id"], record_id=record_id, ticket_number=ticket[:TICKET_NUMBER_LENGTH],
+        record=raw, error=error, parked_at=ctx.clock.now(),
+    ).on_conflict_do_nothing(index_elements=["schedule_id", "record_id"]))
+    ctx.count("parked")
+    return True

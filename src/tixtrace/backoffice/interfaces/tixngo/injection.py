@@ -91,26 +91,36 @@ def run(ctx: Run) -> None:
     overlay = ctx.parameters.overlay_spectator_details_with_last_owner
     after = 0
     while True:
-        with unit_of_work(ctx.engine, write=False) as conn:
+        with unit_of_work(ctx.engine) as conn:
             rows = _page(conn, ctx, after, size)
+            # sent, maybe: marked before the call, so a crash after the wallet took the tickets, or a
+            # cancel racing this run, still leaves them to push cancelled (which tolerates NOT_FOUND)
+            _set_injected_at(conn, [row.id for row in rows], ctx.clock.now())
         if not rows:
             return
         after = rows[-1].id
         results = {r["ticketId"]: r for r in ctx.client.inject([payload(row, overlay=overlay) for row in rows])}
-        accepted = []
+        accepted, refused = [], []
         for row in rows:
             result = results.get(row.number, {"result": "REJECTED", "error": "no result from the wallet"})
             if result["result"] in ("INJECTED", "ALREADY_INJECTED"):
                 accepted.append(row.id)
             else:
+                refused.append(row.id)
                 ctx.count("failed")
                 ctx.log(LogLevel.WARNING, f"refused by the wallet: {result.get('error')}", row.number)
         with unit_of_work(ctx.engine) as conn:
             now = ctx.clock.now()
-            if accepted:
+            if accepted:  # PRINTED unless cancelled meanwhile (it stays injected: push cancelled deletes it)
                 still_not_printed = and_(tickets.c.id == bindparam("b_id"), tickets.c.status == NOT_PRINTED)
-                conn.execute(update(tickets).where(still_not_printed), [{
-                    "b_id": pk, "status": PRINTED, "injected_at": now, "updated_at": now} for pk in accepted])
+                conn.execute(update(tickets).where(still_not_printed), [
+                    {"b_id": pk, "status": PRINTED, "updated_at": now} for pk in accepted])
+            _set_injected_at(conn, refused, None)  # never reached the wallet
             ctx.count("records_read", len(rows))
             ctx.count("tickets_updated", len(accepted))
             ctx.flush(conn)
+
+
+def _set_injected_at(conn: Connection, ids: list[int], value: Any) -> None:
+    if ids:
+        conn.execute(update(tickets).where(tickets.c.id.in_(ids)).values(injected_at=value))
