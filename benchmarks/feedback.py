@@ -111,7 +111,7 @@ def seed_wallet(url: str, n: int, progress: Progress) -> tuple[str, str]:
     return api_key, str(records)
 
 
-def seed_backoffice(url: str, n: int, wallet_base: str, api_key: str, progress: Progress) -> int:
+def seed_backoffice(url: str, n: int, wallet_base: str, api_key: str, progress: Progress, batch_size: int) -> int:
     engine = open_backoffice_database(url)
     now = datetime.now(UTC)
     task = progress.add_task("back office: tickets", total=n)
@@ -147,7 +147,7 @@ def seed_backoffice(url: str, n: int, wallet_base: str, api_key: str, progress: 
             created_at=now, updated_at=now).returning(interfaces.c.id)).scalar_one()
         schedule_id = conn.execute(insert(schedules).values(
             interface_id=interface_id, function="RETRIEVE_TICKET_STATUS", launch="MANUAL", frequency_minutes=5,
-            batch_size=10_000, skip_ticket_numbers=[], event_codes=[], created_at=now,
+            batch_size=batch_size, skip_ticket_numbers=[], event_codes=[], created_at=now,
             updated_at=now).returning(schedules.c.id)).scalar_one()
     engine.dispose()
     return int(schedule_id)
@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--port", type=int, default=18303)
+    parser.add_argument("--batch-size", type=int, default=2_000, help="records per diff page (schedule batch size)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", metavar="FILE", help="run the feedback under cProfile, stats to FILE")
     args = parser.parse_args()
@@ -169,7 +170,7 @@ def main() -> None:
         with Progress(transient=True, disable=args.json) as progress:
             api_key, records = seed_wallet(wallet_url, args.tickets, progress)
             base = f"http://127.0.0.1:{args.port}"
-            schedule_id = seed_backoffice(backoffice_url, args.tickets, base, api_key, progress)
+            schedule_id = seed_backoffice(backoffice_url, args.tickets, base, api_key, progress, args.batch_size)
         with serve(["wallet", "serve", "--database-url", wallet_url], args.port):
             started = time.perf_counter()
             process = subprocess.Popen([*command, "backoffice", "run", str(schedule_id), "--database-url",
@@ -183,7 +184,7 @@ def main() -> None:
             raise SystemExit(f"the feedback did not end OK: {summary}")
     report({"tickets": args.tickets, "records": int(records), "seconds": round(seconds, 2),
             "recordsPerSecond": round(int(records) / seconds), "peakRssMb": round(usage.ru_maxrss / 1024, 1),
-            "database": args.database, "counters": summary["counters"]}, args.json)
+            "database": args.database, "batchSize": args.batch_size, "counters": summary["counters"]}, args.json)
 
 
 if __name__ == "__main__":
