@@ -10,6 +10,7 @@ from tests.backoffice.interfaces.conftest import FEATURE, System
 from tests.wallet.conftest import ticket_payload
 from tixtrace.backoffice.db.tables import execution_logs, parked_records, tickets
 from tixtrace.backoffice.interfaces.executions import describe, run_schedule
+from tixtrace.backoffice.services.executions import get_execution, start_execution
 from tixtrace.backoffice.services.tickets import TicketAction, apply_action
 from tixtrace.kernel.db import unit_of_work
 
@@ -90,3 +91,15 @@ def test_exception_texts_in_execution_logs_keep_only_the_first_line() -> None:
         'Orig: duplicate key value violates unique constraint "uq"'
 
 
+
+
+def test_an_execution_left_running_by_a_killed_process_is_ended_by_the_next_run(system: System) -> None:
+    feedback = system.schedule(system.interface(FEATURE), "RETRIEVE_TICKET_STATUS")
+    with unit_of_work(system.engine) as conn:  # what a SIGKILLed run leaves behind
+        killed = start_execution(conn, feedback, system.clock.now())["id"]
+    execution = system.run(feedback)
+    assert execution["status"] == "OK" and execution["id"] != killed
+    with unit_of_work(system.engine, write=False) as conn:
+        view = get_execution(conn, killed)
+    assert view.execution["status"] == "ERROR" and view.execution["ended_at"] is not None
+    assert [line["message"] for line in view.log][0].startswith("interrupted: its process ended")

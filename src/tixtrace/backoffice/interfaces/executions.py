@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Engine, RowMapping, update
+from sqlalchemy import Connection, Engine, RowMapping, select, update
 
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.domain.parameters import ParsedParameters
@@ -116,9 +116,23 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
     if schedule["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         name = f"feedback:{credentials.url.rstrip('/')}:{credentials.login.casefold()}"
         with run_lock(engine, name, what=f"the feedback of wallet organizer {credentials.login!r}"):
+            _close_interrupted(engine, schedule_id, clock)
             return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options,
                             upload)
     return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
+
+
+def _close_interrupted(engine: Engine, schedule_id: int, clock: Clock) -> None:
+    """Under the run lock no other execution of this feedback can be alive: one still RUNNING was
+    killed with its process. Its committed pages stand; it is ended ERROR so nobody waits for it."""
+    with unit_of_work(engine) as conn:
+        stale = list(conn.scalars(select(executions.c.id).where(
+            executions.c.schedule_id == schedule_id, executions.c.status == ExecutionStatus.RUNNING.value)))
+        for execution_id in stale:
+            append_log(conn, execution_id, [LogLine(LogLevel.ERROR, "interrupted: its process ended before it did; "
+                                                    "the pages it committed stand, the next run went on")],
+                       clock.now())
+            finish_execution(conn, execution_id, ExecutionStatus.ERROR, clock.now())
 
 
 def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowMapping, parameters: ParsedParameters,
