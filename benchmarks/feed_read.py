@@ -10,43 +10,34 @@ one more diff call once everything was read (the "nothing new" case).
 
 from __future__ import annotations
 
-import argparse
 import time
 
-import httpx
 import orjson
-from harness import create_organizer, fresh_database, report, serve
+from harness import organizer_client, parser, report
 from injection import inject_over_http
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--batch-size", type=int, default=10_000)
-    parser.add_argument("--port", type=int, default=18302)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    with fresh_database(args.database, "wallet") as url:
-        auth = create_organizer(url)
-        with serve(["wallet", "serve", "--database-url", url], args.port) as base, \
-                httpx.Client(base_url=base, auth=auth, timeout=120) as client:
-            inject_over_http(client, args.tickets, 1000)
-            records, key = 0, ""
-            started = time.perf_counter()
-            while True:
-                response = client.get("/organizer/tickets/diff", params={"paginationKey": key,
-                                                                         "batchSize": args.batch_size})
-                response.raise_for_status()
-                page = orjson.loads(response.content)
-                records += len(page["records"])
-                key = page["paginationKey"]
-                if not page["hasMore"]:
-                    break
-            seconds = time.perf_counter() - started
-            empty_started = time.perf_counter()
-            client.get("/organizer/tickets/diff", params={"paginationKey": key}).raise_for_status()
-            empty_ms = (time.perf_counter() - empty_started) * 1000
+    options = parser(__doc__, 18302)
+    options.add_argument("--batch-size", type=int, default=10_000)
+    args = options.parse_args()
+    with organizer_client(args.database, args.port) as client:
+        inject_over_http(client, args.tickets, 1000)
+        records, key = 0, ""
+        started = time.perf_counter()
+        while True:
+            response = client.get("/organizer/tickets/diff", params={"paginationKey": key,
+                                                                     "batchSize": args.batch_size})
+            response.raise_for_status()
+            page = orjson.loads(response.content)
+            records += len(page["records"])
+            key = page["paginationKey"]
+            if not page["hasMore"]:
+                break
+        seconds = time.perf_counter() - started
+        empty_started = time.perf_counter()
+        client.get("/organizer/tickets/diff", params={"paginationKey": key}).raise_for_status()
+        empty_ms = (time.perf_counter() - empty_started) * 1000
     report({"records": records, "seconds": round(seconds, 2), "recordsPerSecond": round(records / seconds),
             "emptyCallMs": round(empty_ms, 1), "database": args.database}, args.json)
 

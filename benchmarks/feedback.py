@@ -17,14 +17,13 @@ Prints {"tickets", "records", "seconds", "recordsPerSecond", "peakRssMb", "datab
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
-from harness import TIXTRACE, fresh_database, report, serve
+from harness import TIXTRACE, fresh_database, parser, report, serve
 from rich.progress import Progress
 from sqlalchemy import func, insert, select
 
@@ -154,14 +153,10 @@ def seed_backoffice(url: str, n: int, wallet_base: str, api_key: str, progress: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--port", type=int, default=18303)
-    parser.add_argument("--batch-size", type=int, default=2_000, help="records per diff page (schedule batch size)")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--profile", metavar="FILE", help="run the feedback under cProfile, stats to FILE")
-    args = parser.parse_args()
+    options = parser(__doc__, 18303)
+    options.add_argument("--batch-size", type=int, default=2_000, help="records per diff page (schedule batch size)")
+    options.add_argument("--profile", metavar="FILE", help="run the feedback under cProfile, stats to FILE")
+    args = options.parse_args()
     command = [*TIXTRACE]
     if args.profile:
         command = [command[0], "-m", "cProfile", "-o", args.profile, "-m", "tixtrace.cli"]

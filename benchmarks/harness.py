@@ -6,6 +6,7 @@ is the client, so the two cores are shared between client and server as they wou
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -78,6 +79,26 @@ def serve(args: list[str], port: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def parser(doc: str | None, port: int) -> argparse.ArgumentParser:
+    """The options every benchmark takes: --tickets, --database, --port, --json."""
+    options = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_argument("--tickets", type=int, default=100_000)
+    options.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    options.add_argument("--port", type=int, default=port)
+    options.add_argument("--json", action="store_true")
+    return options
+
+
+@contextmanager
+def organizer_client(database: str, port: int) -> Iterator[httpx.Client]:
+    """A fresh wallet database served on ``port``, and an HTTP client logged in as its organizer."""
+    with fresh_database(database, "wallet") as url:
+        auth = create_organizer(url)
+        with serve(["wallet", "serve", "--database-url", url], port) as base, \
+                httpx.Client(base_url=base, auth=auth, timeout=120) as client:
+            yield client
 
 
 def peak_rss_mb() -> float:

@@ -10,12 +10,11 @@ For now it measures the wallet's injection endpoint alone; the back office's inj
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import httpx
 import orjson
-from harness import create_organizer, fresh_database, report, serve
+from harness import organizer_client, parser, report
 
 
 def payload(i: int) -> dict[str, object]:
@@ -37,20 +36,13 @@ def inject_over_http(client: httpx.Client, tickets: int, batch: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--port", type=int, default=18301)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    with fresh_database(args.database, "wallet") as url:
-        auth = create_organizer(url)
-        with serve(["wallet", "serve", "--database-url", url], args.port) as base, \
-                httpx.Client(base_url=base, auth=auth, timeout=120) as client:
-            started = time.perf_counter()
-            inject_over_http(client, args.tickets, args.batch)
-            seconds = time.perf_counter() - started
+    options = parser(__doc__, 18301)
+    options.add_argument("--batch", type=int, default=1000)
+    args = options.parse_args()
+    with organizer_client(args.database, args.port) as client:
+        started = time.perf_counter()
+        inject_over_http(client, args.tickets, args.batch)
+        seconds = time.perf_counter() - started
     report({"tickets": args.tickets, "seconds": round(seconds, 2),
             "ticketsPerSecond": round(args.tickets / seconds), "database": args.database}, args.json)
 
