@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.interfaces.commands import register as register_interface_commands
+from tixtrace.backoffice.services.contacts import erase_contact
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.kernel.clock import SystemClock
@@ -88,6 +89,34 @@ def create_user_command(
     finally:
         engine.dispose()
     out.print(f"user {user['name']} created (id {user['id']})")
+
+
+@app.command("erase-contact")
+def erase_contact_command(
+    contact_id: Annotated[int, typer.Argument(metavar="ID", help="the contact's id")],
+    database_url: DatabaseUrl,
+) -> None:
+    """Erase a contact's personal data (GDPR); its tickets and distribution history keep pointing at it.
+
+    The contact becomes "Erased CONTACT #ID" with every other personal field cleared, and its e-mail
+    leaves the lines, the tickets' wallet profiles and the payload dumps. Refused (exit 1) for an
+    unknown id, while a transfer involving the contact is pending, or while a parked feedback record
+    holds its e-mail. Erasing an erased contact changes nothing (exit 0).
+    """
+    engine = _open(database_url)
+    try:
+        with unit_of_work(engine) as conn:
+            erasure = erase_contact(conn, contact_id, SystemClock().now())
+    except TixtraceError as exc:
+        err.print(f"error: {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if erasure.already_erased:
+        out.print(f"contact {contact_id} was already erased; nothing changed")
+        return
+    out.print(f"contact {contact_id} erased: {erasure.lines_cleared} distribution line(s), "
+              f"{erasure.tickets_cleared} ticket(s) and {erasure.dumps_cleared} payload dump(s) cleared")
 
 
 def _columns_help() -> str:

@@ -14,6 +14,10 @@ feedback whenever it likes. At the end of each example, after one more run:
    untouched;
 5. temporary contacts never linger: each one left is the new contact of a PENDING line.
 
+And after every step (an ``invariant``, so also between the feedback runs of one example): no
+temporary contact lingers that no ticket (cultural contact, owner, buyer) and no PENDING or CONFIRMED
+line references (F5: "no contact will be created"), in the whole back office.
+
 The wallet and both back offices are built once per test; each example gets fresh tickets and fresh
 people (e-mails tagged with the example's number), and only those are compared.
 """
@@ -24,13 +28,14 @@ import functools
 import itertools
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
-from sqlalchemy import select
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import Engine, exists, insert, or_, select
 
 from tests.backoffice.interfaces.conftest import System
 from tests.backoffice.interfaces.export import export
@@ -38,6 +43,8 @@ from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, execution_logs, tickets
 from tixtrace.backoffice.domain.contacts import normalize_email
 from tixtrace.backoffice.services.contacts import best_contacts
+from tixtrace.backoffice.services.events import NewEvent, create_event
+from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
 from tixtrace.kernel.db import unit_of_work
 
 NAMES = ["ana", "bea", "cai", "dan", "eve"]
@@ -50,6 +57,20 @@ OUTCOME = {"PENDING_TRANSFER": "PENDING", "TRANSFERRED": "CONFIRMED", "FAILURE_T
            "FAILURE": "CANCELLED"}
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lingering_temporary_contacts(engine: Engine) -> list[tuple[int, str | None]]:
+    """(id, e-mail key) of every temporary contact held by no ticket and no PENDING or CONFIRMED line."""
+    held_by_ticket = exists().where(or_(tickets.c.cultural_contact_id == contacts.c.id,
+                                        tickets.c.owner_contact_id == contacts.c.id,
+                                        tickets.c.buyer_contact_id == contacts.c.id))
+    held_by_line = exists().where(
+        or_(distribution_lines.c.new_contact_id == contacts.c.id, distribution_lines.c.old_contact_id == contacts.c.id),
+        distribution_lines.c.status.in_(["PENDING", "CONFIRMED"]))
+    with unit_of_work(engine, write=False) as conn:
+        query = select(contacts.c.id, contacts.c.email_key).where(
+            contacts.c.is_temporary.is_(True), ~held_by_ticket, ~held_by_line).order_by(contacts.c.id)
+        return [(row.id, row.email_key) for row in conn.execute(query)]
 
 
 def step(method: F) -> F:
@@ -295,6 +316,12 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
 
         # -- the invariants --------------------------------------------------------------------------
 
+        @invariant()
+        def no_temporary_contact_lingers(self) -> None:
+            """F5 after every step, whatever the feedback runs so far: a temporary contact exists only
+            while a ticket or a PENDING/CONFIRMED line holds it."""
+            assert lingering_temporary_contacts(offices.main.engine) == []
+
         def teardown(self) -> None:
             if self.broken:
                 return  # a step failed: that failure is the one to report
@@ -311,6 +338,7 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
             assert again["contacts_created"] == again["lines_created"] == again["lines_updated"] == 0, again
             assert export(offices.main.engine, self.numbers, keys) == state
             self.check_contacts()
+            assert lingering_temporary_contacts(offices.reference.engine) == []
 
         def check_convergence(self) -> None:
             engine = offices.main.engine
@@ -388,3 +416,23 @@ def test_feedback_invariants(system: System, backend: str, tmp_path: Path) -> No
         reference.engine.dispose()
     examples = next(offices.examples) - 1
     print(f"\n{backend}: {examples} examples, {offices.runs} executions in {time.monotonic() - started:.1f} s")
+
+
+def test_the_lingering_check_sees_an_unheld_temporary_contact(engine: Engine) -> None:
+    """The after-every-step check above can fail: it reports a temporary contact that nothing holds, and
+    stops reporting it once a ticket or a PENDING line holds it (a CANCELLED line does not hold it)."""
+    now = datetime.now(UTC)
+    with unit_of_work(engine) as conn:
+        create_event(conn, NewEvent("E1", "Final", now, "Stadium", "City", "10001", "US"), now)
+        row = {"kind": "INDIVIDUAL", "first_name": "Pending", "last_name": "CREATION", "email": "t@example.com",
+               "email_key": "t@example.com", "has_internet_account": False, "created_at": now, "updated_at": now}
+        temporary, sender = (conn.execute(insert(contacts).values(**row, is_temporary=flag).returning(contacts.c.id))
+                             .scalar_one() for flag in (True, False))
+        ticket = create_ticket(conn, NewTicket("E1", sender, number="T-1"), now)["id"]
+        line = {"ticket_id": ticket, "action": "DISTRIBUTE", "old_contact_id": sender, "new_contact_id": temporary,
+                "recipient_email": "t@example.com", "initiated_at": now, "recorded_at": now, "updated_at": now}
+        conn.execute(insert(distribution_lines).values(**line, transfer_id="x1", status="CANCELLED"))
+    assert lingering_temporary_contacts(engine) == [(temporary, "t@example.com")]
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(distribution_lines).values(**line, transfer_id="x2", status="PENDING"))
+    assert lingering_temporary_contacts(engine) == []
