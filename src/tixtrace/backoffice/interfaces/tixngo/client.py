@@ -112,7 +112,7 @@ class TixngoClient:
 
     def diff(self, pagination_key: str | None, batch_size: int) -> DiffPage:
         params = {"batchSize": str(batch_size), "paginationKey": pagination_key or ""}
-        body = self._call("GET", "/diff", None, params)
+        body = self._call("GET", "/diff", None, params, check=functools.partial(_stalled, params["paginationKey"]))
         return DiffPage(list(body["records"]), str(body["paginationKey"]), bool(body["hasMore"]))
 
     def delete(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -123,7 +123,10 @@ class TixngoClient:
 
     # -- transport, retries --------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, payload: Any, params: dict[str, str] | None = None) -> dict[str, Any]:
+    def _call(self, method: str, path: str, payload: Any, params: dict[str, str] | None = None,
+              check: Callable[[dict[str, Any]], str | None] | None = None) -> dict[str, Any]:
+        """The call, retried on what may pass; ``check`` names a problem in a well-formed body that
+        makes it one of those faults (None: the body is good)."""
         url = self.url + path
         content = orjson.dumps(payload) if payload is not None else None
         if self.dump is not None:
@@ -146,7 +149,10 @@ class TixngoClient:
                         raise orjson.JSONDecodeError("not an object", "", 0)
                     if self.dump is not None:
                         self.dump.add(f"< {response.status_code} {response.text}")
-                    return body
+                    invalid = check(body) if check is not None else None
+                    if invalid is None:
+                        return body
+                    problem = invalid
             except (httpx.TransportError, orjson.JSONDecodeError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"[:300]
             if attempt == self.max_attempts:
@@ -158,6 +164,15 @@ class TixngoClient:
         raise WalletUnavailable(
             f"wallet {method} {path or '/'} failed after {attempt} attempts in {time.monotonic() - started:.1f} s "
             f"(last problem: {problem})", details={"attempts": attempt, "problem": problem})
+
+
+def _stalled(requested_key: str, body: dict[str, Any]) -> str | None:
+    """A diff page that says there is more but hands back the key it was asked for would be asked for
+    again, and again: a stale answer (a cache, a proxy) that must count against the retry budget, or
+    the run never ends. The wallet's own pages always move the key when there is more."""
+    if body.get("hasMore") is True and str(body.get("paginationKey")) == requested_key:
+        return "no progress: hasMore with the pagination key that was asked for"
+    return None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
