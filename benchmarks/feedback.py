@@ -12,7 +12,8 @@
    (``tixtrace backoffice run``) into that back office, as its own process; its peak memory is read
    from the operating system when it exits.
 
-Prints {"tickets", "records", "seconds", "recordsPerSecond", "peakRssMb", "database"}.
+Prints {"tickets", "records", "seconds", "recordsPerSecond", "peakRssMb", "cpuSeconds", "database"}
+(cpuSeconds: the feedback process's own CPU time, the figure to compare when the machine is busy).
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ def main() -> None:
             raise SystemExit(f"the feedback did not end OK: {summary}")
     report({"tickets": args.tickets, "records": int(records), "seconds": round(seconds, 2),
             "recordsPerSecond": round(int(records) / seconds), "peakRssMb": round(usage.ru_maxrss / 1024, 1),
+            "cpuSeconds": round(usage.ru_utime + usage.ru_stime, 2),
             "database": args.database, "batchSize": args.batch_size, "counters": summary["counters"]}, args.json)
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "ContactKind",
     "ContactMatch",
     "best_match",
+    "check_profile",
     "contact_fields_from_profile",
     "is_complete_profile",
     "match_sort_key",
@@ -123,20 +124,18 @@ CONSENT_FIELDS: Final[dict[str, str]] = {
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _text(key: str, value: object) -> str | None:
-    """A profile text trimmed; None when absent or blank (the contact shape's "unknown")."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"profile field {key} must be text, got {type(value).__name__}")
-    return value.strip() or None
+def _text(value: str | None) -> str | None:
+    """A checked profile text trimmed; None when absent or blank (the contact shape's "unknown")."""
+    return value.strip() or None if value is not None else None
 
 
 def _birth_date(value: object) -> date | None:
     """``YYYY-MM-DD`` as a date; None when absent or blank. Anything else is refused, never dropped."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    text = _text("dateOfBirth", value)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"profile field dateOfBirth must be text, got {type(value).__name__}")
+    text = _text(value)
     if text is None:
         return None
     if _ISO_DATE.fullmatch(text):
@@ -144,13 +143,46 @@ def _birth_date(value: object) -> date | None:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    raise ValueError(f"profile field dateOfBirth must be a date YYYY-MM-DD, got {text!r}")
+    raise ValueError("profile field dateOfBirth must be a date YYYY-MM-DD")  # its value is personal data
 
 
-def _consent(key: str, value: object) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise ValueError(f"profile field organizerSpectatorPreference.{key} must be true or false, got {value!r}")
+_TEXT_KEYS: Final = tuple((key, field) for key, field in PROFILE_TO_CONTACT_FIELDS.items() if key != "dateOfBirth")
+
+
+def _preference(profile: Mapping[str, Any]) -> Mapping[str, Any]:
+    preference = profile.get("organizerSpectatorPreference")
+    if preference is None:
+        return {}
+    if not isinstance(preference, Mapping):
+        raise ValueError(
+            f"profile field organizerSpectatorPreference must be an object, got {type(preference).__name__}"
+        )
+    return preference
+
+
+_TEXT_KEY_SET: Final = frozenset(key for key, _ in _TEXT_KEYS)
+
+
+def check_profile(profile: Mapping[str, Any]) -> None:
+    """Refuse (ValueError naming the field) a profile whose values a contact cannot store (C3).
+
+    Cheap, for every profile of the feed (it looks only at the keys present); the mapping,
+    `contact_fields_from_profile`, is made only for the profiles that create or complete a contact."""
+    for key, value in profile.items():
+        if value is None:
+            continue
+        if key in _TEXT_KEY_SET:
+            if not isinstance(value, str):
+                raise ValueError(f"profile field {key} must be text, got {type(value).__name__}")
+        elif key == "dateOfBirth":
+            _birth_date(value)
+        elif key == "organizerSpectatorPreference":
+            preference = _preference(profile)
+            for consent in CONSENT_FIELDS:
+                answer = preference.get(consent)
+                if answer is not None and not isinstance(answer, bool):
+                    raise ValueError(f"profile field organizerSpectatorPreference.{consent} must be true or false, "
+                                     f"got {type(answer).__name__}")
 
 
 def contact_fields_from_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,19 +190,12 @@ def contact_fields_from_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
 
     The e-mail is kept as written (trimmed): only matching case-folds it.
     """
-    fields: dict[str, Any] = {}
-    for key, contact_field in PROFILE_TO_CONTACT_FIELDS.items():
-        value = profile.get(key)
-        fields[contact_field] = _birth_date(value) if key == "dateOfBirth" else _text(key, value)
-    preference = profile.get("organizerSpectatorPreference")
-    if preference is None:
-        preference = {}
-    if not isinstance(preference, Mapping):
-        raise ValueError(
-            f"profile field organizerSpectatorPreference must be an object, got {type(preference).__name__}"
-        )
+    check_profile(profile)
+    fields: dict[str, Any] = {field: _text(profile.get(key)) for key, field in _TEXT_KEYS}
+    fields["birth_date"] = _birth_date(profile.get("dateOfBirth"))
+    preference = _preference(profile)
     for key, contact_field in CONSENT_FIELDS.items():
-        fields[contact_field] = _consent(key, preference.get(key))
+        fields[contact_field] = preference.get(key)
     return fields
 
 

@@ -17,7 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -53,9 +53,10 @@ class TicketState:
     owner_id: int | None
     buyer_id: int | None
     mobile_status: str | None = None
-    wallet_owner: dict[str, Any] | None = None
+    wallet_owner: Mapping[str, Any] | None = None
     ticket_holder: dict[str, Any] | None = None
     changed: bool = False
+    handed_over: bool = False  # cultural contact or owner changed (F4)
 
 
 @dataclass
@@ -135,6 +136,8 @@ class DistributionFold:
 
     def match(self, email_key: str) -> ContactState | None:
         candidates = [c for c in self._by_email.get(email_key, ()) if not c.deleted]
+        if len(candidates) == 1 and candidates[0].kind is not ContactKind.STRUCTURE:
+            return candidates[0]  # the usual case: best_match of one eligible candidate is itself
         chosen = best_match(c.candidate() for c in candidates)
         return self.contacts[chosen.id] if chosen else None
 
@@ -284,6 +287,7 @@ class DistributionFold:
                 self._ref(previous, -1)
                 self._ref(contact_id, +1)
                 setattr(ticket, attribute, contact_id)
+                ticket.handed_over = True
         ticket.changed = True
 
     # -- what the writer needs -----------------------------------------------------------------

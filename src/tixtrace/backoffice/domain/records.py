@@ -11,9 +11,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from tixtrace.backoffice.domain.contacts import contact_fields_from_profile, normalize_email
+from tixtrace.backoffice.domain.contacts import check_profile, contact_fields_from_profile, normalize_email
 
 STATUSES = frozenset({
     "INJECTED", "DOWNLOADED", "ASSIGNED", "PENDING_TRANSFER", "TRANSFERRED", "FAILURE_TRANSFER", "FAILURE",
@@ -32,13 +33,19 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class Person:
-    """A profile from the feed: the e-mail key for matching (C1) and the contact fields (C3)."""
+    """A profile from the feed: the e-mail key for matching (C1) and the contact fields (C3).
+
+    The profile was checked when parsed, so its mapping cannot fail; it is made only for the few
+    profiles that create or complete a contact (most records only refresh a ticket)."""
 
     email: str  # as written, trimmed
     email_key: str  # trimmed, case-folded
-    fields: dict[str, Any]
-    complete: bool
-    raw: dict[str, Any]
+    complete: bool  # non-blank first name, last name and e-mail (is_complete_profile)
+    raw: Mapping[str, Any]
+
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        return contact_fields_from_profile(self.raw)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ def _time(value: Any, field: str) -> datetime:
     if not isinstance(value, str):
         raise RecordError(f"{field} is missing or not a time")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise RecordError(f"{field} {value!r} is not an RFC 3339 time") from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -86,15 +93,14 @@ def _person(raw: Any, field: str) -> Person:
     if not isinstance(raw, Mapping):
         raise RecordError(f"{field} is missing or not an object")
     email = raw.get("email")
-    if not isinstance(email, str) or not _EMAIL.match(email.strip()):
+    if not isinstance(email, str) or not _EMAIL.match(email := email.strip()):
         raise RecordError(f"{field}.email is missing or not an e-mail address")
     try:
-        fields = contact_fields_from_profile(raw)
+        check_profile(raw)
     except ValueError as exc:
         raise RecordError(f"{field}: {exc}") from exc
-    # complete = is_complete_profile(raw), read off the trimmed fields (blank texts are already None)
-    complete = bool(fields["first_name"] and fields["last_name"] and fields["email"])
-    return Person(email.strip(), normalize_email(email), fields, complete, dict(raw))
+    complete = bool((raw.get("firstName") or "").strip() and (raw.get("lastName") or "").strip())
+    return Person(email, normalize_email(email), complete, raw)
 
 
 def parse_record(raw: Any) -> Record:

@@ -11,11 +11,11 @@ page again, now matching the winner's contact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, or_, select, text, union_all, update
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,6 +30,7 @@ from tixtrace.backoffice.domain.distribution import (
     TicketState,
 )
 from tixtrace.backoffice.domain.records import Record
+from tixtrace.kernel.bulk import bulk_insert, bulk_update, one_of, reserve_ids
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import is_sqlite
 
@@ -59,12 +60,13 @@ class ContactClaimLost(Exception):
 
 def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bool, now: datetime) -> DistributionFold:
     numbers = sorted({r.ticket_number for r in records})
+    # What the wallet said of a ticket (mobile status, wallet owner, holder) is not read: every record
+    # of a ticket replaces it (F2), and a ticket without records in the page is not written.
     ticket_rows = conn.execute(select(
         tickets.c.id, tickets.c.number, tickets.c.cultural_contact_id, tickets.c.owner_contact_id,
-        tickets.c.buyer_contact_id, tickets.c.mobile_status, tickets.c.wallet_owner, tickets.c.ticket_holder,
-    ).where(tickets.c.number.in_(numbers))).all() if numbers else []
-    ticket_states = [TicketState(r.id, r.number, r.cultural_contact_id, r.owner_contact_id, r.buyer_contact_id,
-                                 r.mobile_status, r.wallet_owner, r.ticket_holder) for r in ticket_rows]
+        tickets.c.buyer_contact_id,
+    ).where(one_of(conn, tickets.c.number, numbers))).all() if numbers else []
+    ticket_states = [TicketState(*row) for row in ticket_rows]
     line_states: list[LineState] = []
     contact_rows: Sequence[Any] = []
     refs: dict[int, int] = {}
@@ -72,15 +74,15 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
         transfer_ids = sorted({r.transfer.transfer_id for r in records if r.transfer is not None})
         if transfer_ids:
             line_rows = conn.execute(select(distribution_lines).where(
-                distribution_lines.c.ticket_id.in_([r.id for r in ticket_rows]),
-                distribution_lines.c.transfer_id.in_(transfer_ids))).all()
+                one_of(conn, distribution_lines.c.ticket_id, [r.id for r in ticket_rows]),
+                one_of(conn, distribution_lines.c.transfer_id, transfer_ids))).all()
             line_states = [_line_state(row) for row in line_rows]
         keys = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None}
         keys |= {r.transfer.recipient.email_key for r in records if r.transfer is not None}
         contact_ids = {line.new_contact_id for line in line_states if line.new_contact_id is not None}
-        wanted: ColumnElement[bool] = contacts.c.email_key.in_(sorted(keys))
+        wanted: ColumnElement[bool] = one_of(conn, contacts.c.email_key, sorted(keys))
         if contact_ids:
-            wanted = or_(wanted, contacts.c.id.in_(sorted(contact_ids)))
+            wanted = or_(wanted, one_of(conn, contacts.c.id, sorted(contact_ids)))
         contact_rows = conn.execute(select(
             contacts.c.id, contacts.c.email_key, contacts.c.kind, contacts.c.is_temporary,
             contacts.c.has_internet_account, contacts.c.created_at,
@@ -107,17 +109,11 @@ def _references(conn: Connection, contact_ids: list[int]) -> dict[int, int]:
     """How many tickets and live (not CANCELLED) lines hold each of these contacts."""
     if not contact_ids:
         return {}
-    holders = [
-        select(tickets.c.cultural_contact_id.label("cid")).where(tickets.c.cultural_contact_id.in_(contact_ids)),
-        select(tickets.c.owner_contact_id.label("cid")).where(tickets.c.owner_contact_id.in_(contact_ids)),
-        select(tickets.c.buyer_contact_id.label("cid")).where(tickets.c.buyer_contact_id.in_(contact_ids)),
-        select(distribution_lines.c.new_contact_id.label("cid")).where(
-            distribution_lines.c.new_contact_id.in_(contact_ids),
-            distribution_lines.c.status != LineStatus.CANCELLED.value),
-        select(distribution_lines.c.old_contact_id.label("cid")).where(
-            distribution_lines.c.old_contact_id.in_(contact_ids),
-            distribution_lines.c.status != LineStatus.CANCELLED.value),
-    ]
+    live = distribution_lines.c.status != LineStatus.CANCELLED.value
+    holders = [select(column.label("cid")).where(one_of(conn, column, contact_ids))
+               for column in (tickets.c.cultural_contact_id, tickets.c.owner_contact_id, tickets.c.buyer_contact_id)]
+    holders += [select(column.label("cid")).where(one_of(conn, column, contact_ids), live)
+                for column in (distribution_lines.c.new_contact_id, distribution_lines.c.old_contact_id)]
     every = union_all(*holders).subquery()
     rows = conn.execute(select(every.c.cid, func.count()).group_by(every.c.cid)).all()
     return {row[0]: row[1] for row in rows}
@@ -131,46 +127,42 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
     gone = [c.id for c in fold.deleted_contacts()]
     if gone:
         for column in (distribution_lines.c.new_contact_id, distribution_lines.c.old_contact_id):
-            conn.execute(update(distribution_lines).where(column.in_(gone)).values({column.name: None}))
-        conn.execute(delete(contacts).where(contacts.c.id.in_(gone)))
+            conn.execute(update(distribution_lines).where(one_of(conn, column, gone)).values({column.name: None}))
+        conn.execute(delete(contacts).where(one_of(conn, contacts.c.id, gone)))
     ids = _insert_contacts(conn, fold.new_contacts(), now)
-    completed = fold.completed_contacts()
-    if completed:
-        conn.execute(update(contacts).where(contacts.c.id == bindparam("b_id"), contacts.c.is_temporary.is_(True)), [
-            {"b_id": c.id, **c.fields, "is_temporary": False, "has_internet_account": True, "updated_at": now}
-            for c in completed
-        ])
-
-    def real(contact_id: int | None) -> int | None:
-        return ids.get(contact_id, contact_id) if contact_id is not None else None
-
+    bulk_update(conn, contacts, [{"id": c.id, **c.fields} for c in fold.completed_contacts()],
+                constants={"is_temporary": False, "has_internet_account": True, "updated_at": now},
+                only_if="is_temporary")
+    # a contact inserted now: its real id; any other id (or None) is itself
+    real = cast(Callable[[int | None, int | None], int | None], ids.get)
     lines = fold.dirty_lines()
-    new_lines = [line for line in lines if line.id is None]
-    old_lines = [line for line in lines if line.id is not None]
-    if new_lines:
-        conn.execute(insert(distribution_lines), [
-            {**_line_values(line, real), "ticket_id": line.ticket_id, "transfer_id": line.transfer_id,
-             "action": line.action.value, "recipient_email": line.recipient_email,
-             "initiated_at": line.initiated_at, "recorded_at": line.recorded_at, "updated_at": now}
-            for line in new_lines
-        ])
-    if old_lines:
-        conn.execute(update(distribution_lines).where(distribution_lines.c.id == bindparam("b_id")), [
-            {"b_id": line.id, **_line_values(line, real), "updated_at": now} for line in old_lines
-        ])
+    bulk_insert(conn, distribution_lines, [
+        {**_line_values(line, real), "ticket_id": line.ticket_id, "transfer_id": line.transfer_id,
+         "action": line.action.value, "recipient_email": line.recipient_email,
+         "initiated_at": line.initiated_at, "recorded_at": line.recorded_at, "updated_at": now}
+        for line in lines if line.id is None
+    ])
+    bulk_update(conn, distribution_lines, [{"id": line.id, **_line_values(line, real)}
+                                           for line in lines if line.id is not None],
+                constants={"updated_at": now})
+    # What the wallet said of each ticket; its contacts only where they changed, so that the other
+    # rows leave the contact indexes alone (SQLite rewrites the index of every column it sets).
     changed = fold.changed_tickets()
-    if changed:
-        conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")), [
-            {"b_id": t.id, "cultural_contact_id": real(t.cultural_contact_id), "owner_contact_id": real(t.owner_id),
-             "mobile_status": t.mobile_status, "wallet_owner": t.wallet_owner, "ticket_holder": t.ticket_holder,
-             "last_wallet_owner_email": (t.wallet_owner or {}).get("email"), "last_synced_at": now, "updated_at": now}
-            for t in changed
-        ])
+    wallet_side = {t.id: {"id": t.id, "mobile_status": t.mobile_status, "wallet_owner": t.wallet_owner,
+                          "ticket_holder": t.ticket_holder,
+                          "last_wallet_owner_email": (t.wallet_owner or {}).get("email")} for t in changed}
+    synced = {"last_synced_at": now, "updated_at": now}
+    bulk_update(conn, tickets, [wallet_side[t.id] for t in changed if not t.handed_over], constants=synced)
+    bulk_update(conn, tickets, [
+        {**wallet_side[t.id], "cultural_contact_id": real(t.cultural_contact_id, t.cultural_contact_id),
+         "owner_contact_id": real(t.owner_id, t.owner_id)}
+        for t in changed if t.handed_over], constants=synced)
 
 
 def _line_values(line: LineState, real: Any) -> dict[str, Any]:
     return {
-        "old_contact_id": real(line.old_contact_id), "new_contact_id": real(line.new_contact_id),
+        "old_contact_id": real(line.old_contact_id, line.old_contact_id),
+        "new_contact_id": real(line.new_contact_id, line.new_contact_id),
         "status": line.status.value, "reason": line.reason,
         "contact_match": line.contact_match.value if line.contact_match else None,
         "resolved_at": line.resolved_at,
@@ -184,17 +176,16 @@ def _insert_contacts(conn: Connection, new: list[ContactState], now: datetime) -
     base = {column: None for column in ("title", "first_name", "last_name", "email", "phone", "mobile_phone",
                                         "birth_date", "nationality", "id_number", "country", "language",
                                         "allow_promo_email", "allow_third_party_email")}
-    rows = [{**base, **c.fields, "kind": c.kind.value, "email_key": c.email_key, "reference": None,
-             "has_internet_account": c.has_internet_account, "is_temporary": c.is_temporary,
-             "created_at": now, "updated_at": now} for c in new]
-    inserted = conn.execute(insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), rows)
-    real_ids = inserted.scalars().all()
+    real_ids = reserve_ids(conn, contacts, len(new))
     ids = {c.id: real_id for c, real_id in zip(new, real_ids, strict=True)}
-    conn.execute(dialect_insert(conn, contact_emails).on_conflict_do_nothing(index_elements=["email_key"]), [
-        {"email_key": c.email_key, "contact_id": ids[c.id], "created_at": now} for c in new
-    ])
+    bulk_insert(conn, contacts, [
+        {**base, **c.fields, "id": ids[c.id], "kind": c.kind.value, "email_key": c.email_key, "reference": None,
+         "has_internet_account": c.has_internet_account, "is_temporary": c.is_temporary,
+         "created_at": now, "updated_at": now} for c in new])
+    bulk_insert(conn, contact_emails, [{"email_key": c.email_key, "contact_id": ids[c.id], "created_at": now}
+                                       for c in new], suffix="ON CONFLICT (email_key) DO NOTHING")
     owners = dict(conn.execute(select(contact_emails.c.email_key, contact_emails.c.contact_id).where(
-        contact_emails.c.email_key.in_([c.email_key for c in new]))).all())
+        one_of(conn, contact_emails.c.email_key, [c.email_key for c in new]))).all())
     if any(owners.get(c.email_key) != ids[c.id] for c in new):
         raise ContactClaimLost("another writer created a contact for one of this page's e-mails")
     return ids

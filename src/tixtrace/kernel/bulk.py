@@ -1,0 +1,104 @@
+"""Set-based statements for pages of rows: one statement per page, not one per row.
+
+The feedback writes pages of thousands of rows. Core's executemany is one statement per row for
+PostgreSQL (psycopg pipelines them, but each is parsed, planned and run on its own) and it converts
+every value in Python; an IN list of thousands of values is one placeholder each, which psycopg
+parses in Python and the server plans anew. Here, on PostgreSQL, a page travels as one array per
+column (``unnest``) and a list of keys as one array parameter (``= ANY``); on SQLite, which has no
+arrays and no round trips, the driver's own executemany runs the statement for every row.
+
+Values are converted once by the columns' own types, exactly as Core would convert them; table and
+column names come from the table objects, never from data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ARRAY, ColumnElement, Connection, Table, any_, bindparam, text
+
+
+def _is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def _names(conn: Connection, names: Iterable[str], prefix: str = "") -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    return ", ".join(prefix + quote(name) for name in names)
+
+
+def one_of(conn: Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``: one array parameter on PostgreSQL, an IN list on SQLite."""
+    values = list(values)
+    if _is_sqlite(conn):
+        return column.in_(values)  # type: ignore[no-any-return]
+    return column == any_(bindparam(None, values, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+
+
+def _convert(conn: Connection, table: Table, name: str, values: list[Any]) -> list[Any]:
+    convert = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return [convert(value) if value is not None else None for value in values] if convert else values
+
+
+def _arrays(conn: Connection, table: Table, names: Sequence[str]) -> str:
+    return ", ".join(f"CAST(%(c{i})s AS {table.c[name].type.compile(conn.dialect)}[])" for i, name in enumerate(names))
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, suffix: str = "") -> None:
+    """INSERT every row (each names the same columns); ``suffix`` e.g. ``ON CONFLICT (k) DO NOTHING``."""
+    if not rows:
+        return
+    names = list(rows[0])
+    columns = [_convert(conn, table, name, [row[name] for row in rows]) for name in names]
+    into = f"INSERT INTO {table.name} ({_names(conn, names)})"
+    if _is_sqlite(conn):
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(f"{into} VALUES ({marks}) {suffix}", list(zip(*columns, strict=True)))
+        return
+    conn.exec_driver_sql(f"{into} SELECT * FROM unnest({_arrays(conn, table, names)}) {suffix}",
+                         {f"c{i}": values for i, values in enumerate(columns)})
+
+
+def bulk_update(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+                constants: Mapping[str, Any] | None = None, key: str = "id", only_if: str | None = None) -> None:
+    """``UPDATE table SET <the row's columns> WHERE key = row[key]`` for every row (each names the same
+    columns). ``constants`` are set on every row; ``only_if`` names a boolean column: rows where it is
+    not true are left alone."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != key]
+    columns = [_convert(conn, table, name, [row[name] for row in rows]) for name in [*names, key]]
+    fixed = {name: _convert(conn, table, name, [value])[0] for name, value in (constants or {}).items()}
+    quote = conn.dialect.identifier_preparer.quote
+    condition = f" AND {table.name}.{quote(table.c[only_if].name)} IS TRUE" if only_if else ""
+    if _is_sqlite(conn):
+        assignments = ", ".join(f"{quote(name)} = ?" for name in [*names, *fixed])
+        extra = tuple(fixed.values())
+        parameters = [(*row[:-1], *extra, row[-1]) for row in zip(*columns, strict=True)]
+        conn.exec_driver_sql(f"UPDATE {table.name} SET {assignments} WHERE {quote(key)} = ?{condition}", parameters)
+        return
+    assignments = ", ".join([f"{quote(name)} = v.{quote(name)}" for name in names]
+                            + [f"{quote(name)} = %(k{i})s" for i, name in enumerate(fixed)])
+    conn.exec_driver_sql(
+        f"UPDATE {table.name} SET {assignments} FROM unnest({_arrays(conn, table, [*names, key])}) "
+        f"AS v({_names(conn, [*names, key])}) WHERE {table.name}.{quote(key)} = v.{quote(key)}{condition}",
+        {**{f"c{i}": values for i, values in enumerate(columns)},
+         **{f"k{i}": value for i, value in enumerate(fixed.values())}},
+    )
+
+
+def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """``count`` new ids for rows of ``table`` inserted in this transaction, so that a page of rows can
+    be inserted at once with its ids known. PostgreSQL draws them from the column's sequence; SQLite
+    takes the ids after the largest, which only the writing transaction (BEGIN IMMEDIATE) may do."""
+    if count <= 0:
+        return []
+    if _is_sqlite(conn):
+        if not conn.in_transaction():
+            raise RuntimeError("reserve_ids needs the write transaction")
+        top = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table.name}")).scalar_one()
+        return list(range(top + 1, top + 1 + count))
+    return sorted(conn.execute(text(
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+        {"n": count}).scalars())
