@@ -88,17 +88,19 @@ def bulk_update(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     )
 
 
-def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """``count`` new ids for rows of ``table`` inserted in this transaction, so that a page of rows can
-    be inserted at once with its ids known. PostgreSQL draws them from the column's sequence; SQLite
-    takes the ids after the largest, which only the writing transaction (BEGIN IMMEDIATE) may do."""
+def reserve_ids(conn: Connection, table: Table, count: int, column: str = "id") -> list[int]:
+    """``count`` new ids, ascending, for rows of ``table`` inserted in this transaction, so that a page
+    of rows can be inserted at once with its ids known. PostgreSQL draws them from the column's
+    sequence; SQLite takes the ids after the largest, which only the writing transaction (BEGIN
+    IMMEDIATE) may do."""
     if count <= 0:
         return []
+    name = table.c[column].name
     if _is_sqlite(conn):
         if not conn.in_transaction():
             raise RuntimeError("reserve_ids needs the write transaction")
-        top = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table.name}")).scalar_one()
+        top = conn.execute(text(f"SELECT coalesce(max({name}), 0) FROM {table.name}")).scalar_one()
         return list(range(top + 1, top + 1 + count))
     return sorted(conn.execute(text(
-        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', '{name}')) FROM generate_series(1, :n)"),
         {"n": count}).scalars())

@@ -11,10 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tixtrace.kernel.db import is_sqlite
+from tixtrace.kernel.bulk import bulk_insert, one_of
 from tixtrace.wallet.db.tables import accounts
 
 #: profile field (camelCase, as on the wire) → accounts column
@@ -62,7 +60,7 @@ def by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, RowMapping]:
     wanted = sorted(set(emails))
     if not wanted:
         return {}
-    rows = conn.execute(select(accounts).where(accounts.c.email.in_(wanted))).mappings()
+    rows = conn.execute(select(accounts).where(one_of(conn, accounts.c.email, wanted))).mappings()
     return {row["email"]: row for row in rows}
 
 
@@ -70,7 +68,7 @@ def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, RowMapping]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(accounts).where(accounts.c.id.in_(wanted))).mappings()
+    rows = conn.execute(select(accounts).where(one_of(conn, accounts.c.id, wanted))).mappings()
     return {row["id"]: row for row in rows}
 
 
@@ -90,7 +88,6 @@ def ensure(conn: Connection, profiles: Mapping[str, Mapping[str, Any] | None], n
             row.update(columns_from_profile(profiles[email] or {}))
             row.update(email=email, created_at=now)
             rows.append(row)
-        insert = sqlite_insert if is_sqlite(conn) else pg_insert
-        conn.execute(insert(accounts).on_conflict_do_nothing(index_elements=["email"]), rows)
+        bulk_insert(conn, accounts, rows, suffix="ON CONFLICT (email) DO NOTHING")
         found.update(by_emails(conn, missing))
     return found

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
+from tixtrace.kernel.bulk import bulk_insert, reserve_ids
 from tixtrace.kernel.clock import isoformat
 from tixtrace.wallet.db.accounts import profile_of
 from tixtrace.wallet.db.tables import status_log
@@ -48,15 +49,17 @@ def append(conn: Connection, organizer_id: int, entries: Sequence[tuple[int, Cha
     """Append one record per (ticket pk, change), in order."""
     if not entries:
         return
-    conn.execute(status_log.insert(), [
+    record_ids = reserve_ids(conn, status_log, len(entries), "record_id")  # ascending: the order of entries
+    bulk_insert(conn, status_log, [
         {
+            "record_id": record_id,
             "organizer_id": organizer_id,
             "ticket_pk": ticket_pk,
             "status": change.status.value,
             "occurred_at": change.occurred_at,
             "body": orjson.dumps(record_body(change, profiles)).decode(),
         }
-        for ticket_pk, change in entries
+        for record_id, (ticket_pk, change) in zip(record_ids, entries, strict=True)
     ])
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from tixtrace.kernel.bulk import bulk_insert, one_of, reserve_ids
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db import accounts as accounts_repo
@@ -41,7 +42,7 @@ def inject(engine: Engine, clock: Clock, organizer_id: int, batch: list[NewTicke
         lock_organizer_log(conn, organizer_id)
         ids = [item.ticket_id for item in batch]
         existing = set(conn.scalars(select(tickets.c.ticket_id).where(
-            tickets.c.organizer_id == organizer_id, tickets.c.ticket_id.in_(ids))))
+            tickets.c.organizer_id == organizer_id, one_of(conn, tickets.c.ticket_id, ids))))
         fresh: list[NewTicket] = []
         for item in batch:
             if item.ticket_id in existing:
@@ -56,11 +57,12 @@ def inject(engine: Engine, clock: Clock, organizer_id: int, batch: list[NewTicke
         for item in fresh:
             profiles.setdefault(normalize_email(item.spectator["email"]), item.spectator)
         owners = accounts_repo.ensure(conn, profiles, now)
-        inserted = conn.execute(
-            tickets.insert().returning(tickets.c.id, sort_by_parameter_order=True),
+        inserted = reserve_ids(conn, tickets, len(fresh))
+        bulk_insert(
+            conn, tickets,
             [
                 {
-                    "organizer_id": organizer_id, "ticket_id": item.ticket_id, "event": item.event,
+                    "id": pk, "organizer_id": organizer_id, "ticket_id": item.ticket_id, "event": item.event,
                     "purchase": item.purchase, "barcode": item.barcode, "status": Status.INJECTED.value,
                     "owner_id": owners[normalize_email(item.spectator["email"])]["id"],
                     "original_owner_id": owners[normalize_email(item.spectator["email"])]["id"],
@@ -68,9 +70,9 @@ def inject(engine: Engine, clock: Clock, organizer_id: int, batch: list[NewTicke
                     "max_transfers": item.max_transfers, "transfers_done": 0, "show_deleted": True,
                     "created_at": now, "updated_at": now,
                 }
-                for item in fresh
+                for pk, item in zip(inserted, fresh, strict=True)
             ],
-        ).scalars().all()
+        )
         entries = []
         for pk, item in zip(inserted, fresh, strict=True):
             owner = normalize_email(item.spectator["email"])
