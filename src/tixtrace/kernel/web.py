@@ -1,12 +1,15 @@
 """What both HTTP services share: the error envelope, the health route and the API model base.
 
 Every error leaves as ``{"error": {"code", "message", "details"}}`` with a 4xx for bad input; an
-unexpected exception is a 500 with code INTERNAL_ERROR and no internals in the body.
+unexpected exception is a 500 with code INTERNAL_ERROR and no internals in the body. Routers declare
+the error responses they may give (`error_responses`) and routes the body model of their success
+(`documented`), so the OpenAPI documents say what the services answer (held to it by schemathesis).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -57,6 +60,52 @@ class ApiResponse(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+class ErrorBody(BaseModel):
+    """The inside of the error envelope: a stable code, a message for people, structured details."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorEnvelope(BaseModel):
+    """What every 4xx (and the 500 of a bug) carries: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "No or bad credentials",
+    403: "Not yours",
+    404: "Unknown resource",
+    409: "The resource's state forbids the action",
+    429: "Too many failed sign-ins (Retry-After says when to try again)",
+    422: "Invalid input (details.errors names each field)",
+    503: "A dependency is not available right now",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` declaring the error envelope for ``statuses`` (for routers and routes).
+
+    Declaring 422 here replaces FastAPI's default ``HTTPValidationError`` schema, which is not what
+    `install_error_handlers` answers.
+    """
+    return {status: {"model": ErrorEnvelope, "description": _ERROR_DESCRIPTIONS.get(status, "Error")}
+            for status in statuses}
+
+
+def documented(model: type[BaseModel], status: int = 200, description: str = "Success", *,
+               also: dict[int | str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Route keywords declaring ``model`` as the body of ``status`` in the OpenAPI document, without
+    validating or filtering the route's output at run time (``response_model=None``): the bodies are
+    rendered by hand, and the schemathesis tests hold them to the model. ``also``: other responses of
+    the route (e.g. a 202)."""
+    return {"response_model": None, "status_code": status,
+            "responses": {status: {"model": model, "description": description}, **(also or {})}}
+
+
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
@@ -69,6 +118,16 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
         location = ".".join(str(part) for part in err.get("loc", ()))
         errors.append({"location": location, "message": err.get("msg", "invalid"), "type": err.get("type")})
     return {"errors": errors}
+
+
+def _failure(exc: BaseException) -> str:
+    """An unexpected exception for the log: its type, the first line of its text and the traceback's
+    frames, never the rest of its text: a database error's carries the SQL parameters and PostgreSQL's
+    DETAIL line, which may hold e-mail addresses or names (DESIGN 10)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0][:300]
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    return f"{type(cause).__name__}: {first}\nTraceback (most recent call last):\n{frames}"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -92,7 +151,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
+        log.error("unexpected error: %s", _failure(exc))
         return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
 
 

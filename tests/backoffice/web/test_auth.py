@@ -177,3 +177,18 @@ def test_the_api_refuses_a_forged_session_cookie(web):
     web.cookies.set("tixtrace_session", "YWRtaW4|9999999999|forged")
     response = web.get("/api/contacts")
     assert response.status_code == 401
+
+
+def test_every_cookie_the_screens_set_is_httponly_and_samesite_lax(web: TestClient) -> None:
+    """Not only the session: the login form's nonce, the flash message and the cookie deletions too
+    (a cookie readable by scripts or sent cross-site would weaken the CSRF and session design)."""
+    headers = _set_cookie_headers(web.get("/login"))  # the login nonce
+    headers += _set_cookie_headers(sign_in(web))  # the session (and the nonce's deletion)
+    headers += _set_cookie_headers(post_form(web, "/tickets", "/logout", {}))  # flash, session deletion
+    names = {header.split("=", 1)[0] for header in headers}
+    assert {"tixtrace_login", SESSION_COOKIE, "tixtrace_flash"} <= names
+    for header in headers:
+        flags = [part.strip().lower() for part in header.split(";")]
+        if any(flag.startswith("max-age=0") for flag in flags) or 'expires=thu, 01 jan 1970' in header.lower():
+            continue  # a deletion carries no value to protect
+        assert "httponly" in flags and "samesite=lax" in flags, header

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tixtrace.backoffice.api.deps import ContactId, Ctx, Cursor, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.documents import ContactOut, ContactPage
 from tixtrace.backoffice.api.schemas import ContactIn, contact_json, page
 from tixtrace.backoffice.services.contacts import NewContact, create_contact, get_contact, list_contacts
+from tixtrace.kernel.web import documented, error_responses
 
-router = APIRouter(prefix="/api/contacts", tags=["contacts"])
+router = APIRouter(prefix="/api/contacts", tags=["contacts"], responses=error_responses(400, 401, 404, 409, 422, 429))
 
 
-@router.post("", status_code=201, summary="Create a contact")
+@router.post("", summary="Create a contact", **documented(ContactOut, 201))
 def post_contact(body: ContactIn, ctx: Ctx, _user: User) -> dict[str, Any]:
     new = NewContact(**body.model_dump())
     with ctx.write() as conn:
@@ -21,7 +23,8 @@ def post_contact(body: ContactIn, ctx: Ctx, _user: User) -> dict[str, Any]:
     return contact_json(row) or {}
 
 
-@router.get("", summary="List contacts, those sharing an e-mail (trimmed, case-folded) when given")
+@router.get("", summary="List contacts, those sharing an e-mail (trimmed, case-folded) when given",
+            **documented(ContactPage))
 def get_contacts(ctx: Ctx, _user: User, email: Annotated[str | None, Query(max_length=320)] = None,
                  cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor)
@@ -30,7 +33,7 @@ def get_contacts(ctx: Ctx, _user: User, email: Annotated[str | None, Query(max_l
     return page([contact_json(row) for row in rows], next_cursor(last))
 
 
-@router.get("/{contact_id}", summary="One contact")
+@router.get("/{contact_id}", summary="One contact", **documented(ContactOut))
 def get_one_contact(contact_id: ContactId, ctx: Ctx, _user: User) -> dict[str, Any]:
     with ctx.read() as conn:
         return contact_json(get_contact(conn, contact_id)) or {}

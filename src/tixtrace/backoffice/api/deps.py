@@ -2,6 +2,8 @@
 
 Every ``/api`` route requires a back-office user (HTTP Basic, or the screens' session); without
 one, or with a wrong one, the answer is 401 with the error envelope and ``WWW-Authenticate: Basic``.
+After too many failures for one user name the answer is 429 with ``Retry-After`` (see
+`tixtrace.backoffice.web.security.LoginThrottle`; shared with the login form).
 Ids in paths are bounded to the 64-bit range, so a huge number is a 422, never a database overflow.
 """
 
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sqlalchemy import Connection, Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
 from tixtrace.backoffice.services.users import Authenticator
@@ -30,6 +33,12 @@ MAX_PAGE = 1000
 
 def _refused() -> Unauthorized:
     return Unauthorized("a back-office user name and password are required (HTTP Basic)", code="UNAUTHORIZED")
+
+
+def _throttled(seconds: int) -> StarletteHTTPException:
+    """429 TOO_MANY_REQUESTS with Retry-After (the kernel's HTTP handler keeps the envelope and headers)."""
+    return StarletteHTTPException(429, f"too many failed sign-ins for this user name; try again in {seconds} s",
+                                  headers={"Retry-After": str(seconds)})
 
 
 class Basic(HTTPBasic):
@@ -64,8 +73,21 @@ def current_user(request: Request, credentials: Annotated[HTTPBasicCredentials |
         if user is None:
             raise _refused()
         return user
+    from tixtrace.backoffice.web.security import login_throttle
+
+    throttle = login_throttle(request.app)
+    name = credentials.username
+    wait = throttle.retry_after(name)
+    if wait is not None:
+        raise _throttled(wait)
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.authenticate(credentials.username, credentials.password)
+    try:
+        user = authenticator.authenticate(name, credentials.password)
+    except Unauthorized:
+        throttle.failed(name)
+        raise
+    throttle.succeeded(name)
+    return user
 
 
 User = Annotated[str, Depends(current_user)]
@@ -97,25 +119,31 @@ def context(request: Request) -> Context:
 Ctx = Annotated[Context, Depends(context)]
 
 
-def _path_id(name: str) -> Any:
-    return Path(ge=1, le=MAX_ID, description=f"the {name}'s id")
+#: events, interfaces and schedules have 32-bit ids (INTEGER columns); a larger one is a 422, not a
+#: PostgreSQL "integer out of range" (a 500) or a silent difference from SQLite
+MAX_SMALL_ID = 2**31 - 1
+
+
+def _path_id(name: str, maximum: int = MAX_ID) -> Any:
+    return Path(ge=1, le=maximum, description=f"the {name}'s id")
 
 
 ContactId = Annotated[int, _path_id("contact")]
-EventId = Annotated[int, _path_id("event")]
+EventId = Annotated[int, _path_id("event", MAX_SMALL_ID)]
 TicketId = Annotated[int, _path_id("ticket")]
-InterfaceId = Annotated[int, _path_id("interface")]
-ScheduleId = Annotated[int, _path_id("schedule")]
+InterfaceId = Annotated[int, _path_id("interface", MAX_SMALL_ID)]
+ScheduleId = Annotated[int, _path_id("schedule", MAX_SMALL_ID)]
 ExecutionId = Annotated[int, _path_id("execution")]
 
 Cursor = Annotated[str | None, Query(max_length=500, description="nextCursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
 
 
-def after_id(cursor: str | None) -> int:
-    """The id a page starts after; a cursor this server did not issue is a 422 INVALID_CURSOR."""
+def after_id(cursor: str | None, maximum: int = MAX_ID) -> int:
+    """The id a page starts after; a cursor this server did not issue is a 422 INVALID_CURSOR.
+    ``maximum``: MAX_SMALL_ID for the tables with 32-bit ids."""
     key = decode_int_cursor(cursor)
-    if key > MAX_ID:
+    if key > maximum:
         raise BadInput(f"cursor {cursor!r} is not a value this server issued; pass back the one from the last page",
                        code="INVALID_CURSOR", details={"parameter": "cursor", "value": cursor})
     return key

@@ -7,19 +7,23 @@ from typing import Any
 from fastapi import APIRouter
 
 from tixtrace.backoffice.api.deps import Ctx, Cursor, ExecutionId, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.documents import ExecutionOut, LogPage
 from tixtrace.backoffice.api.schemas import execution_view_json, log_json, page
 from tixtrace.backoffice.services.executions import execution_log, get_execution
+from tixtrace.kernel.web import documented, error_responses
 
-router = APIRouter(prefix="/api/executions", tags=["executions"])
+router = APIRouter(prefix="/api/executions", tags=["executions"],
+                   responses=error_responses(400, 401, 404, 409, 422, 429))
 
 
-@router.get("/{execution_id}", summary="One execution: counters and the first 1000 log lines (logCount: all)")
+@router.get("/{execution_id}", summary="One execution: counters and the first 1000 log lines (logCount: all)",
+            **documented(ExecutionOut))
 def get_one_execution(execution_id: ExecutionId, ctx: Ctx, _user: User) -> dict[str, Any]:
     with ctx.read() as conn:
         return execution_view_json(get_execution(conn, execution_id))
 
 
-@router.get("/{execution_id}/log", summary="The execution's log lines, in order, page by page")
+@router.get("/{execution_id}/log", summary="The execution's log lines, in order, page by page", **documented(LogPage))
 def get_log(execution_id: ExecutionId, ctx: Ctx, _user: User, cursor: Cursor = None,
             limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor)

@@ -2,39 +2,61 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from tixtrace.backoffice.api.deps import Ctx, ScheduleId, User
+from tixtrace.backoffice.api.deps import Context, Ctx, ScheduleId, User
+from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
 from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.executions import get_execution
 from tixtrace.backoffice.services.schedules import get_schedule
-from tixtrace.kernel.web import ApiModel
+from tixtrace.kernel.errors import TixtraceError
+from tixtrace.kernel.web import ApiModel, ApiResponse, documented, error_responses
 
-router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=error_responses(400, 401, 404, 409, 422, 429))
 
 
-@router.get("/{schedule_id}", summary="One schedule")
+@router.get("/{schedule_id}", summary="One schedule", **documented(ScheduleOut))
 def get_one_schedule(schedule_id: ScheduleId, ctx: Ctx, _user: User) -> dict[str, Any]:
     with ctx.read() as conn:
         return schedule_json(get_schedule(conn, schedule_id))
 
 
+class RunStarted(ApiResponse):
+    """The answer of ``run?wait=false``: the run is started in the background."""
+
+    schedule_id: int
+    status: Literal["STARTED"]
+
+
+def _run_in_background(ctx: Context, schedule_id: int) -> None:
+    """Run now without waiting: the caller already has its 202, so a refused start (409
+    RUN_ALREADY_ACTIVE: nothing recorded) or a vanished schedule is logged, not raised in the thread."""
+    try:
+        run_schedule(ctx.engine, schedule_id, clock=ctx.clock)
+    except TixtraceError as exc:
+        log.warning("run now of schedule %s without waiting did not start: %s", schedule_id, exc.code)
+
+
 @router.post("/{schedule_id}/run", summary="Run the schedule once now (Run now)",
              description="wait=true (default): answers the finished execution. wait=false: starts it in the "
-                         "background and answers 202; follow it in the schedule's executions. A feedback whose "
-                         "wallet organizer is already being read answers 409 RUN_ALREADY_ACTIVE.")
+                         "background and answers 202; follow it in the schedule's executions. 409 RUN_ALREADY_ACTIVE, "
+                         "nothing recorded: the schedule is running, or (feedback) its wallet organizer is "
+                         "already being read, or (injection, pushes) tickets are already being sent to it.",
+             **documented(ExecutionOut, also={202: {"model": RunStarted, "description": "wait=false: started"}}))
 def run_now(schedule_id: ScheduleId, ctx: Ctx, _user: User, response: Response,
             wait: Annotated[bool, Query(description="wait for the execution to end")] = True) -> dict[str, Any]:
     with ctx.read() as conn:
         get_schedule(conn, schedule_id)  # 404 before anything starts
     if not wait:
-        threading.Thread(target=run_schedule, args=(ctx.engine, schedule_id), kwargs={"clock": ctx.clock},
-                         daemon=True, name=f"run-now-{schedule_id}").start()
+        threading.Thread(target=_run_in_background, args=(ctx, schedule_id), daemon=True,
+                         name=f"run-now-{schedule_id}").start()
         response.status_code = 202
         return {"scheduleId": schedule_id, "status": "STARTED"}
     execution = run_schedule(ctx.engine, schedule_id, clock=ctx.clock)
@@ -49,7 +71,7 @@ class Upload(ApiModel):
 @router.post("/{schedule_id}/upload", summary="File to upload: process lifecycle records as if from the wallet",
              description="Support tool for a RETRIEVE_TICKET_STATUS schedule: the records are applied like a page "
                          "of the feed; the pagination key does not move; a record whose recordId is parked "
-                         "replaces the parked one. Answers the finished execution.")
+                         "replaces the parked one. Answers the finished execution.", **documented(ExecutionOut))
 def upload(schedule_id: ScheduleId, body: Upload, ctx: Ctx, _user: User) -> dict[str, Any]:
     with ctx.read() as conn:
         get_schedule(conn, schedule_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
+from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 from sqlalchemy import RowMapping
 
 from tixtrace.backoffice.services.executions import COUNTERS, ExecutionView
@@ -47,6 +47,13 @@ Price = StrictInt | StrictFloat | StrictStr
 
 
 class ContactIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {
+            "kind": "INDIVIDUAL", "firstName": "Ana", "lastName": "Lima", "email": "ana@example.com",
+            "hasInternetAccount": False,
+        },
+    ]})
+
     kind: StrictStr
     first_name: StrictStr | None = None
     last_name: StrictStr
@@ -73,6 +80,13 @@ class VenueIn(ApiModel):
 
 
 class EventIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {
+            "code": "WC26-M02", "name": "Second match", "startTime": "2026-06-12T19:00:00Z",
+            "venue": {"site": "Estadio Azteca", "city": "Mexico City", "zip": "04650", "countryCode": "MX"},
+        },
+    ]})
+
     code: StrictStr
     name: StrictStr
     start_time: DateTime
@@ -81,6 +95,12 @@ class EventIn(ApiModel):
 
 
 class TicketIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {
+            "eventCode": "WC26-M01", "culturalContactId": 1,
+        },
+    ]})
+
     event_code: StrictStr
     cultural_contact_id: Id
     buyer_contact_id: Id | None = None
@@ -94,6 +114,14 @@ class TicketIn(ApiModel):
 
 
 class InterfaceIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {
+            "name": "TIXNGO", "type": "TIXNGO", "url": "http://127.0.0.1:8001/organizer/tickets",
+            "login": "admin@organizer.example", "password": "api-key", "notificationEmails": [],
+            "customParameters": "TIXNGO_LIFECYCLE_MODE=lifecycle",
+        },
+    ]})
+
     name: StrictStr
     type: StrictStr
     url: StrictStr
@@ -110,6 +138,12 @@ class InterfaceUpdate(InterfaceIn):
 
 
 class ScheduleIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {
+            "function": "RETRIEVE_TICKET_STATUS", "launch": "MANUAL",
+        },
+    ]})
+
     function: StrictStr
     launch: StrictStr
     frequency_minutes: StrictInt | None = None

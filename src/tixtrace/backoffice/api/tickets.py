@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tixtrace.backoffice.api.deps import Ctx, Cursor, Limit, TicketId, User, after_id, next_cursor
+from tixtrace.backoffice.api.documents import LinePage, TicketOut, TicketPage
 from tixtrace.backoffice.api.schemas import TicketIn, line_json, page, ticket_json
 from tixtrace.backoffice.services.tickets import (
     NewTicket,
@@ -22,11 +23,12 @@ from tixtrace.backoffice.services.tickets import (
 from tixtrace.backoffice.services.validation import MAX_ID
 from tixtrace.kernel.cursors import decode_cursor, encode_cursor
 from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.web import documented, error_responses
 
-router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses=error_responses(400, 401, 404, 409, 422, 429))
 
 
-@router.post("", status_code=201, summary="Create a NOT_PRINTED ticket")
+@router.post("", summary="Create a NOT_PRINTED ticket", **documented(TicketOut, 201))
 def post_ticket(body: TicketIn, ctx: Ctx, user: User) -> dict[str, Any]:
     new = NewTicket(**body.model_dump())
     with ctx.write() as conn:
@@ -34,7 +36,7 @@ def post_ticket(body: TicketIn, ctx: Ctx, user: User) -> dict[str, Any]:
         return ticket_json(ticket_views(conn, [row])[0])
 
 
-@router.get("", summary="List tickets (by number or status when given)")
+@router.get("", summary="List tickets (by number or status when given)", **documented(TicketPage))
 def get_tickets(ctx: Ctx, _user: User, number: Annotated[str | None, Query(max_length=50)] = None,
                 status: Annotated[str | None, Query(max_length=20)] = None,
                 cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
@@ -45,7 +47,8 @@ def get_tickets(ctx: Ctx, _user: User, number: Annotated[str | None, Query(max_l
     return page(items, next_cursor(last))
 
 
-@router.get("/{ticket_id}", summary="One ticket with its contacts and what the wallet last said")
+@router.get("/{ticket_id}", summary="One ticket with its contacts and what the wallet last said",
+            **documented(TicketOut))
 def get_one_ticket(ticket_id: TicketId, ctx: Ctx, _user: User) -> dict[str, Any]:
     with ctx.read() as conn:
         return ticket_json(ticket_views(conn, [get_ticket(conn, ticket_id)])[0])
@@ -57,23 +60,24 @@ def _act(ctx: Ctx, ticket_id: int, action: TicketAction, user: str) -> dict[str,
         return ticket_json(ticket_views(conn, [row])[0])
 
 
-@router.post("/{ticket_id}/cancel", summary="NOT_PRINTED or PRINTED → CANCELLED")
+@router.post("/{ticket_id}/cancel", summary="NOT_PRINTED or PRINTED → CANCELLED", **documented(TicketOut))
 def cancel(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
     return _act(ctx, ticket_id, TicketAction.CANCEL, user)
 
 
-@router.post("/{ticket_id}/invalidate", summary="NOT_PRINTED or PRINTED → INVALIDATED")
+@router.post("/{ticket_id}/invalidate", summary="NOT_PRINTED or PRINTED → INVALIDATED", **documented(TicketOut))
 def invalidate(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
     return _act(ctx, ticket_id, TicketAction.INVALIDATE, user)
 
 
-@router.post("/{ticket_id}/control", summary="PRINTED → CONTROLLED")
+@router.post("/{ticket_id}/control", summary="PRINTED → CONTROLLED", **documented(TicketOut))
 def control(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
     return _act(ctx, ticket_id, TicketAction.CONTROL, user)
 
 
-@router.post("/{ticket_id}/reprint", status_code=201,
-             summary="PRINTED → INVALIDATED, and a new NOT_PRINTED ticket replacing it (returned)")
+@router.post("/{ticket_id}/reprint",
+             summary="PRINTED → INVALIDATED, and a new NOT_PRINTED ticket replacing it (returned)",
+             **documented(TicketOut, 201))
 def reprint(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
     return _act(ctx, ticket_id, TicketAction.REPRINT, user)
 
@@ -95,7 +99,8 @@ def _history_position(cursor: str | None) -> tuple[datetime, int] | None:
                        code="INVALID_CURSOR", details={"parameter": "cursor", "value": cursor}) from None
 
 
-@router.get("/{ticket_id}/distribution-history", summary="The ticket's distribution lines, oldest first")
+@router.get("/{ticket_id}/distribution-history", summary="The ticket's distribution lines, oldest first",
+            **documented(LinePage))
 def history(ticket_id: TicketId, ctx: Ctx, _user: User, cursor: Cursor = None,
             limit: Limit = 100) -> dict[str, Any]:
     position = _history_position(cursor)

@@ -35,7 +35,10 @@ def notify_error(interface: Any, view: Any) -> bool:
     try:
         with smtplib.SMTP(host, int(os.environ.get("TIXTRACE_SMTP_PORT", "25")), timeout=10) as smtp:
             smtp.send_message(message)
-    except (OSError, smtplib.SMTPException):
-        log.exception("could not send the ERROR notification of execution %s", execution["id"])
+    except (OSError, smtplib.SMTPException) as exc:
+        # the error's kind and SMTP code, not its text: a refusal lists the addresses (DESIGN 10)
+        code = getattr(exc, "smtp_code", None) or getattr(exc, "errno", None)
+        log.error("could not send the ERROR notification of execution %s: %s%s", execution["id"],
+                  type(exc).__name__, f" ({code})" if code else "")
         return False
     return True

@@ -1,7 +1,9 @@
 """Signing in and out of the screens (``/login``, ``/logout``) and the home page.
 
 A user is checked by the same `Authenticator` as the API's HTTP Basic; a wrong name and a wrong
-password get the same answer. See `security` for the cookies and tokens.
+password get the same answer. Failures are counted per user name by the same `LoginThrottle` as the
+API's: too many and the form answers 429 with Retry-After until the window passes. See `security` for
+the cookies and tokens.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from tixtrace.backoffice.web.pages import (
     session_user,
     signer,
 )
-from tixtrace.backoffice.web.security import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, new_login_nonce, safe_next
+from tixtrace.backoffice.web.security import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    login_throttle,
+    new_login_nonce,
+    safe_next,
+)
 from tixtrace.kernel.errors import Unauthorized
 
 router = APIRouter(include_in_schema=False)
@@ -62,12 +71,22 @@ def login_page(request: Request, next_path: NextPath = None) -> Response:
 def login(request: Request, form: LoginForm) -> Response:
     target = safe_next(form.get("next"))
     name, password = form.get("user").strip(), form.get("password")
+    throttle = login_throttle(request.app)
+    wait = throttle.retry_after(name)
+    if wait is not None:
+        minutes = max(1, -(-wait // 60))
+        response = _login_page(request, target, user_name=name[:100], status=429,
+                               error=f"Too many failed sign-ins for this user. Try again in {minutes} minute(s).")
+        response.headers["Retry-After"] = str(wait)
+        return response
     authenticator: Authenticator = request.app.state.authenticator
     try:
         user = authenticator.authenticate(name, password)
     except Unauthorized:
+        throttle.failed(name)
         return _login_page(request, target, error="Unknown user or wrong password.", user_name=name[:100],
                            status=401)
+    throttle.succeeded(name)
     response = redirect(request, target)
     response.set_cookie(SESSION_COOKIE, signer(request).session_cookie(user), max_age=SESSION_SECONDS,
                         **cookie_flags(request))

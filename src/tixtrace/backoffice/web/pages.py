@@ -51,7 +51,7 @@ MAX_FORM_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 200
 
 #: paths answered by the JSON handlers, never by an HTML error page
-_NOT_SCREENS = ("/api", "/health", "/docs", "/redoc", "/openapi.json", "/static")
+_NOT_SCREENS = ("/api", "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/static")
 
 _TONES = {
     # ticket status (back office)

@@ -13,6 +13,9 @@
 
 Logging out deletes the cookie; a copied cookie stays valid until it expires (stateless sessions), so
 sessions are short (`SESSION_SECONDS`).
+
+Sign-in attempts (the login form and the API's HTTP Basic) are throttled per user name by
+`LoginThrottle`: in memory, per process.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import secrets
+import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -149,3 +155,95 @@ def api_session_user(request: Any) -> str | None:
     if request.method not in SAFE_METHODS and not signer.csrf_ok(cookie, request.headers.get(CSRF_HEADER)):
         return None
     return user
+
+
+# --- login throttling ----------------------------------------------------------------------------
+
+THROTTLE_FAILURES = 10
+THROTTLE_WINDOW_SECONDS = 300
+THROTTLE_MAX_NAMES = 10_000
+
+
+class LoginThrottle:
+    """Refuses a user name for a while after too many failed sign-ins (the login form and HTTP Basic).
+
+    After `limit` failures for one name within `window` seconds, that name is refused (429 with
+    Retry-After) until the oldest of those failures is `window` seconds old, without checking the
+    password, even a right one (otherwise the throttle would only slow down guessing). A success clears
+    the name's failures. Unknown names count like known ones, so the answer says nothing about which
+    names exist.
+
+    Bounded: at most `max_names` names are tracked (the least recently failed are forgotten first) and at
+    most `limit` failure times per name. In memory, per process (per app): several processes behind one
+    address each allow `limit` failures, and a restart forgets everything. `now` gives Unix seconds
+    (from the app's clock, so tests move time without sleeping). Thread-safe.
+    """
+
+    def __init__(self, now: Callable[[], float] = time.time, *, limit: int = THROTTLE_FAILURES,
+                 window: float = THROTTLE_WINDOW_SECONDS, max_names: int = THROTTLE_MAX_NAMES) -> None:
+        self._now = now
+        self.limit = limit
+        self.window = window
+        self.max_names = max_names
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return name[:200]
+
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        times = self._failures.get(key)
+        if times is None:
+            return None
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+            return None
+        return times
+
+    def retry_after(self, name: str) -> int | None:
+        """Seconds until `name` may try again (at least 1), or None when it may try now."""
+        now = self._now()
+        with self._lock:
+            times = self._recent(self._key(name), now)
+            if times is None or len(times) < self.limit:
+                return None
+            return max(1, math.ceil(times[0] + self.window - now))
+
+    def failed(self, name: str) -> None:
+        now = self._now()
+        key = self._key(name)
+        with self._lock:
+            times = self._recent(key, now)
+            if times is None:
+                times = self._failures[key] = deque(maxlen=self.limit)
+            times.append(now)
+            self._failures.move_to_end(key)
+            while len(self._failures) > self.max_names:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(self._key(name), None)
+
+
+_THROTTLE_LOCK = threading.Lock()
+
+
+def login_throttle(app: Any) -> LoginThrottle:
+    """The app's throttle (``app.state.login_throttle``), made on first use with the app's clock.
+
+    Shared by the login form and the API's HTTP Basic: failures on either count for both."""
+    throttle = getattr(app.state, "login_throttle", None)
+    if throttle is None:
+        with _THROTTLE_LOCK:
+            throttle = getattr(app.state, "login_throttle", None)
+            if throttle is None:
+                context = getattr(app.state, "context", None)
+                clock = getattr(context, "clock", None)
+                now = (lambda: clock.now().timestamp()) if clock is not None else time.time
+                throttle = app.state.login_throttle = LoginThrottle(now)
+    assert isinstance(throttle, LoginThrottle)
+    return throttle

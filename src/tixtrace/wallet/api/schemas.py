@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from tixtrace.kernel.web import ApiModel
 from tixtrace.wallet.services.organizers import check_email
@@ -26,15 +26,18 @@ def _valid_email(value: str) -> str:
         raise ValueError(f"{value!r} is not an e-mail address (expected name@domain.tld)") from exc
 
 
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email)]
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email),
+                  Field(json_schema_extra={"format": "email"})]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
+# Numbers are numbers: ``true`` or ``"5"`` is refused (422), not read as 1 or 5; an integer is a valid float.
+Number = Annotated[float, Field(strict=True)]
 
 
 class Preference(ApiModel):
-    allow_promo_email: bool
-    allow_third_party_email: bool
+    allow_promo_email: StrictBool
+    allow_third_party_email: StrictBool
 
 
 class ProfileFields(ApiModel):
@@ -58,12 +61,18 @@ class SpectatorDetails(ProfileFields):
 
 
 class Holder(ProfileFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"firstName": "Ana", "lastName": "Lima"}]})
+
     first_name: Name
     last_name: Name
     email: Email | None = None
 
 
 class ProfileUpdate(ProfileFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"firstName": "Ana", "lastName": "Lima", "language": "en"},
+    ]})
+
     first_name: Name | None = None
     last_name: Name | None = None
 
@@ -86,7 +95,7 @@ class Event(ApiModel):
 class PurchaseDetails(ApiModel):
     file_number: Annotated[str, StringConstraints(max_length=50)] | None = None
     purchase_date: datetime | None = None
-    price: Annotated[float, Field(ge=0)] | None = None
+    price: Annotated[Number, Field(ge=0)] | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
 
 
@@ -95,7 +104,7 @@ class Security(ApiModel):
 
 
 class TransferRules(ApiModel):
-    max_transfers: Annotated[int, Field(ge=0, le=1000)] | None = None
+    max_transfers: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None
 
 
 class InjectedTicket(ApiModel):
@@ -108,6 +117,12 @@ class InjectedTicket(ApiModel):
 
 
 class InjectionRequest(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tickets": [{
+        "ticketId": "T-100", "security": {"barcode": "BC-T-100"},
+        "event": {"id": "WC26-M01", "name": "Opening match", "startTime": "2026-06-11T19:00:00Z",
+                  "address": {"site": "Estadio Azteca", "city": "Mexico City", "zip": "04650", "countryCode": "MX"}},
+        "spectatorDetails": {"firstName": "Ana", "lastName": "Lima", "email": "ana@wc26.example"}}]}]})
+
     tickets: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=10_000)] = Field(
         description="Tickets to inject (1 to 10,000), each an InjectedTicket; each is validated on its own "
                     "and refused alone (result REJECTED) when invalid.")
@@ -115,11 +130,15 @@ class InjectionRequest(ApiModel):
 
 class DeleteItem(ApiModel):
     ticket_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    show_deleted_ticket: bool
+    show_deleted_ticket: StrictBool
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 class DeleteRequest(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"tickets": [{"ticketId": "T-9", "showDeletedTicket": False}]},
+    ]})
+
     tickets: Annotated[list[DeleteItem], Field(min_length=1, max_length=10_000)]
 
 
@@ -129,26 +148,42 @@ class ControlItem(ApiModel):
 
 
 class ControlRequest(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tickets": [{"ticketId": "T-9"}]}]})
+
     tickets: Annotated[list[ControlItem], Field(min_length=1, max_length=10_000)]
 
 
 class OrganizerTransferRequest(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"recipientEmail": "friend@wc26.example", "reason": "seat change"},
+    ]})
+
     recipient_email: Email
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class SettingsUpdate(ApiModel):
-    transfer_timeout_seconds: int | None = None
-    acceptance_required: bool | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"transferTimeoutSeconds": 3600, "acceptanceRequired": True},
+    ]})
+
+    transfer_timeout_seconds: StrictInt | None = None
+    acceptance_required: StrictBool | None = None
 
 
 class SessionRequest(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "fan@wc26.example"}]})
+
     email: Email
 
 
 class TransferRequest(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"recipientEmail": "friend@wc26.example"}]})
+
     recipient_email: Email
 
 
 class ClockAdvance(ApiModel):
-    seconds: Annotated[float, Field(ge=0, le=10 * 365 * 24 * 3600)]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"seconds": 60}]})
+
+    seconds: Annotated[Number, Field(ge=0, le=10 * 365 * 24 * 3600)]

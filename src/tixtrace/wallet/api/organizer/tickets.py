@@ -9,7 +9,9 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from tixtrace.kernel.clock import isoformat
+from tixtrace.kernel.web import documented, error_responses
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, OrganizerDep
+from tixtrace.wallet.api.documents import BatchResults, DiffPage, InjectionResults, OrganizerTransferDone, TicketDetail
 from tixtrace.wallet.api.schemas import (
     ControlRequest,
     DeleteRequest,
@@ -20,7 +22,8 @@ from tixtrace.wallet.api.schemas import (
 from tixtrace.wallet.services import feed, injection
 from tixtrace.wallet.services import tickets as tickets_service
 
-router = APIRouter(prefix="/organizer/tickets", tags=["organizer"])
+router = APIRouter(prefix="/organizer/tickets", tags=["organizer"],
+                   responses=error_responses(400, 401, 404, 409, 422))
 _ticket = TypeAdapter(InjectedTicket)
 
 
@@ -45,7 +48,8 @@ def _new_ticket(item: InjectedTicket) -> injection.NewTicket:
     )
 
 
-@router.post("", summary="Inject tickets (W1): per-ticket results, idempotent by ticketId")
+@router.post("", summary="Inject tickets (W1): per-ticket results, idempotent by ticketId",
+             **documented(InjectionResults))
 def inject(body: InjectionRequest, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     batch: list[injection.NewTicket] = []
@@ -70,7 +74,8 @@ def inject(body: InjectionRequest, organizer: OrganizerDep, db: EngineDep, clock
     return {"results": results}
 
 
-@router.get("/diff", summary="Lifecycle records after a pagination key, in order (the status log)")
+@router.get("/diff", summary="Lifecycle records after a pagination key, in order (the status log)",
+            **documented(DiffPage))
 def diff(organizer: OrganizerDep, db: EngineDep, clock: ClockDep,
          pagination_key: Annotated[str | None, Query(alias="paginationKey", max_length=200)] = None,
          batch_size: Annotated[int, Query(alias="batchSize", ge=1, le=feed.MAX_BATCH_SIZE)] = 1000) -> Response:
@@ -80,20 +85,23 @@ def diff(organizer: OrganizerDep, db: EngineDep, clock: ClockDep,
     return Response(body, media_type="application/json")
 
 
-@router.post("/delete", summary="Delete tickets (W8): DELETION_PENDING, or DELETED if never downloaded")
+@router.post("/delete", summary="Delete tickets (W8): DELETION_PENDING, or DELETED if never downloaded",
+             **documented(BatchResults))
 def delete(body: DeleteRequest, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
     outcome = tickets_service.delete_tickets(db, clock, organizer.id,
                                              [(t.ticket_id, t.show_deleted_ticket) for t in body.tickets])
     return {"results": [{"ticketId": tid, **result} for tid, result in outcome.items()]}
 
 
-@router.post("/control", summary="Control tickets (W8): CONTROLLED, never transferable again")
+@router.post("/control", summary="Control tickets (W8): CONTROLLED, never transferable again",
+             **documented(BatchResults))
 def control(body: ControlRequest, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
     outcome = tickets_service.control_tickets(db, clock, organizer.id, [t.ticket_id for t in body.tickets])
     return {"results": [{"ticketId": tid, **result} for tid, result in outcome.items()]}
 
 
-@router.post("/{ticket_id}/transfer", summary="Organizer transfer (W7): TRANSFERRED at once")
+@router.post("/{ticket_id}/transfer", summary="Organizer transfer (W7): TRANSFERRED at once",
+             **documented(OrganizerTransferDone))
 def transfer(ticket_id: str, body: OrganizerTransferRequest, organizer: OrganizerDep, db: EngineDep,
              clock: ClockDep) -> dict[str, Any]:
     done = tickets_service.organizer_transfer(db, clock, organizer.id, ticket_id, body.recipient_email, body.reason)
@@ -101,6 +109,7 @@ def transfer(ticket_id: str, body: OrganizerTransferRequest, organizer: Organize
             "resolvedAt": isoformat(done.resolved_at)}
 
 
-@router.get("/{ticket_id}", summary="A ticket's current state and its full status log")
+@router.get("/{ticket_id}", summary="A ticket's current state and its full status log",
+            **documented(TicketDetail))
 def detail(ticket_id: str, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
     return tickets_service.ticket_detail(db, clock, organizer.id, ticket_id)

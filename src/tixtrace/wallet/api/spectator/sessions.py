@@ -6,23 +6,28 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from tixtrace.kernel.web import documented, error_responses
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
+from tixtrace.wallet.api.documents import ProfileOut, SessionOut
 from tixtrace.wallet.api.schemas import ProfileUpdate, SessionRequest
 from tixtrace.wallet.services import spectators
 
-router = APIRouter(prefix="/spectator", tags=["spectator"])
+router = APIRouter(prefix="/spectator", tags=["spectator"], responses=error_responses(400, 401, 404, 422))
 
 
-@router.post("/session", summary="Sign in; returns a bearer token (sandbox: no password)")
+@router.post("/session", summary="Sign in; returns a bearer token (sandbox: no password)",
+             **documented(SessionOut))
 def session(body: SessionRequest, request: Request, db: EngineDep, clock: ClockDep) -> dict[str, str]:
     return {"token": spectators.start_session(db, clock, body.email, sandbox=request.app.state.sandbox)}
 
 
-@router.get("/profile", summary="My profile")
+@router.get("/profile", summary="My profile",
+            **documented(ProfileOut))
 def get_profile(me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
     return spectators.get_profile(db, me)
 
 
-@router.put("/profile", summary="Update my profile (the e-mail cannot change)")
+@router.put("/profile", summary="Update my profile (the e-mail cannot change)",
+            **documented(ProfileOut))
 def put_profile(body: ProfileUpdate, me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
     return spectators.update_profile(db, me, body.wire())

@@ -6,14 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from tixtrace.kernel.web import documented, error_responses
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
+from tixtrace.wallet.api.documents import HolderAssigned, MyTickets
 from tixtrace.wallet.api.schemas import Holder
 from tixtrace.wallet.services import spectators
 
-router = APIRouter(prefix="/spectator/tickets", tags=["spectator"])
+router = APIRouter(prefix="/spectator/tickets", tags=["spectator"],
+                   responses=error_responses(400, 401, 403, 404, 409, 422))
 
 
-@router.get("", summary="My tickets (marks INJECTED ones DOWNLOADED)")
+@router.get("", summary="My tickets (marks INJECTED ones DOWNLOADED)",
+            **documented(MyTickets))
 def my_tickets(me: SpectatorDep, db: EngineDep, clock: ClockDep,
                cursor: Annotated[str | None, Query(max_length=200)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
@@ -21,6 +25,7 @@ def my_tickets(me: SpectatorDep, db: EngineDep, clock: ClockDep,
     return {"items": items, "nextCursor": next_cursor}
 
 
-@router.post("/{ticket_id}/holder", summary="Assign the ticket to a holder (status ASSIGNED)")
+@router.post("/{ticket_id}/holder", summary="Assign the ticket to a holder (status ASSIGNED)",
+             **documented(HolderAssigned))
 def holder(ticket_id: str, body: Holder, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
     return spectators.assign_holder(db, clock, me, ticket_id, body.wire())
