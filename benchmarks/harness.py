@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ def fresh_database(kind: str, name: str) -> Iterator[str]:
         return
     if kind != "postgresql":
         raise SystemExit(f"--database must be sqlite or postgresql, got {kind!r}")
-    database = f"tixtrace_bench_{name}"
+    database = f"tixtrace_bench_{name}_{os.getpid()}"  # two benchmarks at once never drop each other's
     admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1),
                           isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -61,7 +62,13 @@ def create_organizer(database_url: str, email: str = "bench@organizer.example") 
 
 @contextmanager
 def serve(args: list[str], port: int) -> Iterator[str]:
-    """Run ``tixtrace <args> --port PORT`` until the block ends; yields the base URL once healthy."""
+    """Run ``tixtrace <args> --port PORT`` until the block ends; yields the base URL once healthy.
+    Refuses a busy port: another server's health answer would be taken for this one's."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit(f"port {port} is busy; pass another --port") from None
     process = subprocess.Popen([*TIXTRACE, *args, "--port", str(port)], stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -113,3 +120,28 @@ def report(result: dict[str, object], as_json: bool) -> None:
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
+
+
+@contextmanager
+def sandbox_wallet(database: str, port: int, name: str = "wallet") -> Iterator[tuple[str, tuple[str, str]]]:
+    """A fresh wallet database ``name`` served on ``port`` in sandbox mode (passwordless spectator
+    sign-in, for benchmarks that act as spectators); yields its base URL and organizer credentials."""
+    with fresh_database(database, name) as url:
+        auth = create_organizer(url)
+        with serve(["wallet", "serve", "--database-url", url, "--sandbox"], port) as base:
+            yield base, auth
+
+
+@contextmanager
+def background(args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``tixtrace <args>`` (a process that serves no port, e.g. the scheduler) until the block
+    ends; it is stopped with SIGTERM, as an operator's service manager would."""
+    process = subprocess.Popen([*TIXTRACE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.2)
+        if process.poll() is not None:
+            raise SystemExit(f"{' '.join(args)} ended at once (exit {process.returncode})")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

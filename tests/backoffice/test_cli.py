@@ -127,9 +127,6 @@ BROKEN_EVENTS: dict[str, tuple[bytes, str]] = {
     "a quote never closed": (f'{EVENT_HEADER}\nX1,"Final,2026-07-19T19:00:00Z,S,C,Z,US\n{EVENT_ROW}\n'.encode(),
                              "line 2: a quoted cell is never closed"),
 }
-#: refused and nothing written, but the message is not yet the clear one: an xfail until imports.py says so
-UNCLEAR = {"a quote never closed": "services/imports.py reads CSV in non-strict mode: a quote never closed "
-                                   "swallows the rest of the file into one cell, reported as 'line N: has 2 cells'"}
 
 
 def _count(url: str, table) -> int:  # type: ignore[no-untyped-def]
@@ -162,8 +159,6 @@ def test_a_broken_csv_file_is_refused_whole_with_a_clear_message(backoffice_url:
     assert "broken.csv: refused, nothing written: " in result.output
     assert "Traceback" not in result.output and "contacts.csv" not in result.output
     assert _count(backoffice_url, events) == 1 and _count(backoffice_url, contacts) == 0
-    if case in UNCLEAR and says not in result.output:
-        pytest.xfail(UNCLEAR[case])
     assert says in result.output, result.output
 
 

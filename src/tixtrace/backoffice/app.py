@@ -2,7 +2,8 @@
 
 `create_backoffice_app` takes an engine whose database is already migrated
 (`open_backoffice_database`) and a clock (a TestClock in tests). ``GET /health`` needs no credentials;
-every ``/api`` route does. The screens (`tixtrace.backoffice.web`) are served beside the API, behind
+every ``/api`` route does, and so does ``GET /metrics`` (Prometheus). The screens
+(`tixtrace.backoffice.web`) are served beside the API, behind
 the login page, with their assets under ``/static``.
 """
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 
 from tixtrace.backoffice.api import contacts, events, executions, interfaces, schedules, tickets
 from tixtrace.backoffice.api.deps import Context
+from tixtrace.backoffice.metrics import install_metrics
 from tixtrace.backoffice.services.users import Authenticator
 from tixtrace.backoffice.web import install_web
 from tixtrace.kernel.clock import Clock, SystemClock
@@ -28,6 +30,7 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None) -> FastAPI
     app.state.authenticator = Authenticator(engine)
     install_error_handlers(app)
     add_health_route(app)
+    install_metrics(app)
     for module in (contacts, events, tickets, interfaces, schedules, executions):
         app.include_router(module.router)
     install_web(app)

@@ -12,6 +12,7 @@ from tixtrace.wallet.api.sandbox import clock as sandbox_clock
 from tixtrace.wallet.api.spectator import sessions
 from tixtrace.wallet.api.spectator import tickets as spectator_tickets
 from tixtrace.wallet.api.spectator import transfers as spectator_transfers
+from tixtrace.wallet.metrics import install_metrics
 from tixtrace.wallet.web import install_spectator_page
 
 
@@ -27,6 +28,7 @@ def create_wallet_app(engine: Engine, *, clock: Clock | None = None, sandbox: bo
     app.state.sandbox = sandbox
     install_error_handlers(app)
     add_health_route(app)
+    install_metrics(app)
     app.include_router(tickets.router)
     app.include_router(settings.router)
     app.include_router(sessions.router)

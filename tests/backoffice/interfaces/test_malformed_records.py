@@ -288,8 +288,6 @@ def test_a_record_of_an_unknown_ticket_is_skipped_and_logged(system: System, bo:
     assert [line["status"] for line in api_history(bo, second)] == ["CONFIRMED"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a record without a usable recordId is dropped with an ERROR line "
-                                       "but the execution still ends OK (feedback.py/_park; see the report)")
 def test_a_record_that_cannot_be_parked_does_not_end_ok(system: System, bo: TestClient) -> None:
     """doContinueInCaseOfSyncError=true and a record whose recordId is not a number: it cannot be parked
     (parked records are ordered by it), so it is dropped with an ERROR line and counted failed; the run

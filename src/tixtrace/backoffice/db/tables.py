@@ -162,6 +162,7 @@ distribution_lines = Table(
     Index("ix_distribution_lines_ticket_id_initiated_at", "ticket_id", "initiated_at", "id"),
     Index("ix_distribution_lines_old_contact_id", "old_contact_id"),
     Index("ix_distribution_lines_new_contact_id", "new_contact_id"),
+    Index("ix_distribution_lines_status", "status"),  # GET /metrics: lines by status
 )
 
 interfaces = Table(

@@ -5,11 +5,16 @@ calls the function with a ``Run`` context, and ends the execution OK, WARNING or
 commit their work page by page together with their counters and log lines (``Run.flush``), so a
 crash loses nothing that was reported. An execution that ends ERROR notifies the interface's
 notification e-mails by SMTP, after the commit, when an SMTP server is configured.
+
+Every execution runs under run locks (``run_locks_of``) that die with its process: a start that
+finds one held is refused, and an execution of the schedule still RUNNING when its lock is free was
+killed with its process, so the next run of that schedule ends it ERROR ("interrupted").
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +25,7 @@ from sqlalchemy import Connection, Engine, RowMapping, select, update
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.interfaces import notifications
-from tixtrace.backoffice.interfaces.locks import run_lock
+from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.services.executions import (
     ExecutionStatus,
@@ -36,7 +41,7 @@ from tixtrace.backoffice.services.interfaces import get_interface, interface_cre
 from tixtrace.backoffice.services.schedules import ScheduleFunction, get_schedule
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, TixtraceError
+from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +73,8 @@ class Run:
     def log(self, level: LogLevel, message: str, ticket_number: str | None = None) -> None:
         number = ticket_number[:TICKET_NUMBER_LENGTH] if ticket_number is not None else None
         self.lines.append(LogLine(level, message, number))
-        if level is LogLevel.WARNING and self.status is ExecutionStatus.OK:
+        # a record or ticket reported WARNING or ERROR while the run went on: the run cannot end OK
+        if level in (LogLevel.WARNING, LogLevel.ERROR) and self.status is ExecutionStatus.OK:
             self.status = ExecutionStatus.WARNING
 
     def flush(self, conn: Connection) -> None:
@@ -79,6 +85,14 @@ class Run:
 
 
 Function = Callable[[Run], None]
+
+
+def _log_failure(exc: BaseException, message: str, *args: object) -> None:
+    """Log an unexpected failure with its traceback (the frames) but only `describe`'s line of its text:
+    a database error's full text carries the SQL parameters and PostgreSQL's DETAIL line, which may
+    hold e-mail addresses or names (DESIGN 10: logs carry ticket numbers and ids only)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    log.error(message + ": %s\nTraceback (most recent call last):\n%s", *args, describe(exc), frames)
 
 
 def describe(exc: BaseException) -> str:
@@ -100,11 +114,36 @@ def _functions() -> dict[str, Function]:
     }
 
 
+def run_locks_of(schedule: RowMapping, credentials: Any) -> list[tuple[str, str]]:
+    """The run locks an execution of ``schedule`` holds, as ``(name, what)`` pairs, in taking order.
+
+    - its function group, per wallet organizer (interface URL + login): one feedback at a time
+      (DESIGN section 6), and one injection or push at a time, since they write to the wallet from
+      the same back-office tickets (two injections would send the same tickets twice; a push racing
+      an injection could delete or control a ticket before the injection that creates it lands);
+    - its schedule: the one lock that proves no live process runs this schedule whatever an operator
+      edits meanwhile (URL, login), so that RUNNING executions of the schedule found under it are dead.
+    """
+    organizer = f"{credentials.url.rstrip('/')}:{credentials.login.casefold()}"
+    if schedule["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
+        group = (f"feedback:{organizer}", f"the feedback of wallet organizer {credentials.login!r}")
+    else:
+        group = (f"outbound:{organizer}", f"an injection or push of wallet organizer {credentials.login!r}")
+    return [group, _schedule_lock(schedule["id"], schedule["function"])]
+
+
+def _schedule_lock(schedule_id: int, function: str) -> tuple[str, str]:
+    return f"schedule:{schedule_id}", f"schedule {schedule_id} ({function})"
+
+
 def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: httpx.BaseTransport | None = None,
                  client_options: dict[str, Any] | None = None, upload: list[Any] | None = None) -> RowMapping:
-    """One execution of the schedule; returns the execution row. Raises Conflict if the feedback of
-    the same wallet organizer is already running (nothing is recorded then). ``upload``: the records
-    of a "file to upload" (feedback only), processed as if they came from the wallet."""
+    """One execution of the schedule; returns the execution row. Raises Conflict RUN_ALREADY_ACTIVE
+    (nothing is recorded then) if the same schedule is running, if the feedback of the same wallet
+    organizer is running (feedback), or if an injection or push of the same wallet organizer is
+    running (injection, pushes). Executions of this schedule that a killed process left RUNNING are
+    ended ERROR first. ``upload``: the records of a "file to upload" (feedback only), processed as
+    if they came from the wallet."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
         interface = get_interface(conn, schedule["interface_id"])
@@ -113,26 +152,44 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
     if upload is not None and schedule["function"] != ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         raise BadInput("a file of records can only be processed by a RETRIEVE_TICKET_STATUS schedule",
                        code="UPLOAD_NOT_FEEDBACK", details={"scheduleId": schedule_id})
-    if schedule["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
-        name = f"feedback:{credentials.url.rstrip('/')}:{credentials.login.casefold()}"
-        with run_lock(engine, name, what=f"the feedback of wallet organizer {credentials.login!r}"):
-            _close_interrupted(engine, schedule_id, clock)
-            return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options,
-                            upload)
-    return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
+    with run_locks(engine, run_locks_of(schedule, credentials)):
+        _close_interrupted(engine, schedule_id, clock)
+        return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
 
 
-def _close_interrupted(engine: Engine, schedule_id: int, clock: Clock) -> None:
-    """Under the run lock no other execution of this feedback can be alive: one still RUNNING was
-    killed with its process. Its committed pages stand; it is ended ERROR so nobody waits for it."""
+#: the log line of an execution ended by the next run because its process died
+INTERRUPTED = ("interrupted: its process ended before it did; the pages it committed stand, "
+               "the next run went on")
+
+
+def close_interrupted_executions(engine: Engine, clock: Clock) -> list[int]:
+    """End ERROR ("interrupted") every RUNNING execution whose schedule's run lock is free, i.e. whose
+    process is dead; returns their ids. A sweep for start-up (scheduler, server): a schedule that is
+    never run again would otherwise show its killed execution RUNNING forever. A live one is skipped."""
+    with unit_of_work(engine, write=False) as conn:
+        running = conn.execute(select(executions.c.schedule_id, executions.c.function).distinct().where(
+            executions.c.status == ExecutionStatus.RUNNING.value)).all()
+    closed: list[int] = []
+    for schedule_id, function in sorted(running):
+        try:
+            with run_locks(engine, [_schedule_lock(schedule_id, function)]):
+                closed += _close_interrupted(engine, schedule_id, clock)
+        except Conflict:
+            continue  # its process is alive
+    return closed
+
+
+def _close_interrupted(engine: Engine, schedule_id: int, clock: Clock) -> list[int]:
+    """Under the schedule's run lock no other execution of the schedule can be alive (each runs
+    under that lock from before it is recorded until it has ended): one still RUNNING was killed
+    with its process. Its committed pages stand; it is ended ERROR so nobody waits for it."""
     with unit_of_work(engine) as conn:
         stale = list(conn.scalars(select(executions.c.id).where(
             executions.c.schedule_id == schedule_id, executions.c.status == ExecutionStatus.RUNNING.value)))
         for execution_id in stale:
-            append_log(conn, execution_id, [LogLine(LogLevel.ERROR, "interrupted: its process ended before it did; "
-                                                    "the pages it committed stand, the next run went on")],
-                       clock.now())
+            append_log(conn, execution_id, [LogLine(LogLevel.ERROR, INTERRUPTED)], clock.now())
             finish_execution(conn, execution_id, ExecutionStatus.ERROR, clock.now())
+    return stale
 
 
 def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowMapping, parameters: ParsedParameters,
@@ -151,7 +208,7 @@ def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowM
         run.status = ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, exc.message)
     except Exception as exc:  # an unexpected failure still ends the execution, with its type
-        log.exception("execution %s failed", execution["id"])
+        _log_failure(exc, "execution %s failed", execution["id"])
         run.status = ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, f"unexpected error: {describe(exc)}")
     finally:
@@ -164,7 +221,7 @@ def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowM
                              .values(dumped_calls=dump.text()))
             finished = finish_execution(conn, run.execution_id, run.status, clock.now())
     except Exception as exc:  # the report itself could not be written: still never leave it RUNNING
-        log.exception("execution %s: could not write its report", execution["id"])
+        _log_failure(exc, "execution %s: could not write its report", execution["id"])
         run.counts, run.lines, run.status = {}, [], ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, f"the execution's report could not be written: {describe(exc)}")
         with unit_of_work(engine) as conn:

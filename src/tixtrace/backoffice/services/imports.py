@@ -119,7 +119,7 @@ def _read(path: Path, kind: ImportKind) -> Iterator[_Row]:
     """Rows of the file; raises _FileRefused with the reason when the file itself is unusable."""
     required, optional = COLUMNS[kind]
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, strict=True)  # strict: a quote never closed is an error, not one huge cell
         try:
             header = next(reader, None)
         except UnicodeDecodeError:
@@ -140,6 +140,7 @@ def _read(path: Path, kind: ImportKind) -> Iterator[_Row]:
         if problems:
             raise _FileRefused("; ".join(problems))
         while True:
+            start = reader.line_num + 1  # the line the next row starts on
             try:
                 cells = next(reader)
             except StopIteration:
@@ -147,7 +148,9 @@ def _read(path: Path, kind: ImportKind) -> Iterator[_Row]:
             except UnicodeDecodeError:
                 raise _FileRefused(f"the file is not UTF-8 text (after line {reader.line_num})") from None
             except csv.Error as exc:
-                raise _FileRefused(f"line {reader.line_num}: {exc}") from None
+                if "unexpected end of data" in str(exc):
+                    raise _FileRefused(f"line {start}: a quoted cell is never closed") from None
+                raise _FileRefused(f"line {start}: {exc}") from None
             if not any(cell.strip() for cell in cells):
                 continue
             row = _Row(reader.line_num, dict(zip(names, cells, strict=False)))

@@ -82,6 +82,7 @@ tickets = Table(
     # ticket_id first: a page of ticket ids is an index range whatever the planner's statistics say
     UniqueConstraint("ticket_id", "organizer_id"),
     Index("ix_tickets_owner_id", "owner_id"),
+    Index("ix_tickets_organizer_id_status", "organizer_id", "status"),  # GET /metrics: tickets by status
 )
 
 transfers = Table(
