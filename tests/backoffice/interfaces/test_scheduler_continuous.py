@@ -74,6 +74,25 @@ def test_runs_back_to_back_while_there_is_news_then_pauses_when_idle(system: Sys
     assert len(_runs(system, feedback)) == 2
 
 
+def test_of_back_to_back_idle_runs_only_the_latest_is_kept(system: System) -> None:
+    """A quiet wallet must not leave one execution per idle run (tens of thousands a day): an idle run
+    replaces the idle run just before it; productive runs, and the idle run after one, stay."""
+    feedback = _continuous_feedback(system)
+    clock = TestClock(START)
+    scheduler = Scheduler(system.engine, clock, idle_pause_seconds=1)
+    assert _tick_and_wait(scheduler) == [feedback]
+    productive = _runs(system, feedback)[-1]
+    assert productive["records_read"] > 0
+    newest = []
+    for _ in range(3):
+        clock.advance(2)
+        assert _tick_and_wait(scheduler) == [feedback]
+        newest.append(_runs(system, feedback)[-1]["id"])
+    runs = _runs(system, feedback)
+    assert [r["id"] for r in runs] == [productive["id"], newest[-1]]
+    assert runs[1]["records_read"] == 0 and runs[1]["status"] == "OK"
+
+
 def test_waits_the_error_pause_after_a_failed_run(system: System) -> None:
     """A run that ends ERROR (here: the wallet refuses the interface's password) is not repeated back to
     back: the schedule waits the error pause, then tries again."""

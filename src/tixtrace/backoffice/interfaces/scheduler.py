@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 from tixtrace.backoffice.db.tables import executions, schedules
 from tixtrace.backoffice.domain.schedules import next_run_at
 from tixtrace.backoffice.interfaces.executions import close_interrupted_executions, run_schedule
-from tixtrace.backoffice.services.executions import ExecutionStatus
+from tixtrace.backoffice.services.executions import ExecutionStatus, forget_idle_predecessor
 from tixtrace.backoffice.services.interfaces import interface_parameters
 from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.db import unit_of_work
@@ -105,6 +105,9 @@ class Scheduler:
             log.info("schedule %s: execution %s ended %s", schedule_id, execution["id"], execution["status"])
             if execution["status"] != ExecutionStatus.ERROR.value:
                 pause = self.idle_pause if not execution["records_read"] else None
+            if continuous:
+                with unit_of_work(self.engine) as conn:
+                    forget_idle_predecessor(conn, execution)
         except TixtraceError as exc:
             # the code, not the message: a refusal's message names the wallet organizer's login, an
             # e-mail address, and logs carry ids only (DESIGN 10); the API shows the message

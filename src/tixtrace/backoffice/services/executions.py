@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from tixtrace.backoffice.db.tables import execution_logs, executions
 from tixtrace.backoffice.services.schedules import get_schedule
@@ -97,6 +97,27 @@ def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatu
         raise Conflict(f"execution {execution_id} has already ended {current['status']}",
                        code="EXECUTION_ENDED", details={"executionId": execution_id, "status": current["status"]})
     return row
+
+
+def _idle(execution: RowMapping) -> bool:
+    return execution["status"] == ExecutionStatus.OK.value and not any(execution[name] for name in COUNTERS)
+
+
+def forget_idle_predecessor(conn: Connection, execution: RowMapping) -> int | None:
+    """Continuous mode: of back-to-back runs that found nothing, keep only the latest. When
+    ``execution`` ended OK having counted nothing and the schedule's execution just before it did the
+    same, that one (and its log) is deleted; returns its id. A quiet wallet then leaves one row, not
+    one per idle run (tens of thousands a day), and the latest idle run still tells when the back
+    office last caught up."""
+    if not _idle(execution):
+        return None
+    previous = conn.execute(select(executions).where(
+        executions.c.schedule_id == execution["schedule_id"], executions.c.id < execution["id"])
+        .order_by(executions.c.id.desc()).limit(1)).mappings().first()
+    if previous is None or not _idle(previous):
+        return None
+    conn.execute(delete(executions).where(executions.c.id == previous["id"]))
+    return int(previous["id"])
 
 
 def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
