@@ -12,14 +12,18 @@
    (``tixtrace backoffice run``) into that back office, as its own process; its peak memory is read
    from the operating system when it exits.
 
-Prints {"tickets", "records", "seconds", "recordsPerSecond", "peakRssMb", "cpuSeconds", "database"}
-(cpuSeconds: the feedback process's own CPU time, the figure to compare when the machine is busy).
+4. Times 21 more runs, which find nothing new (in this process: no interpreter start-up).
+
+Prints {"tickets", "records", "seconds", "recordsPerSecond", "peakRssMb", "cpuSeconds", "database",
+"idleRunMs": {"median", "max"}} (cpuSeconds: the feedback process's own CPU time, the figure to
+compare when the machine is busy).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,7 +34,8 @@ from sqlalchemy import func, insert, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, events, interfaces, schedules, tickets
-from tixtrace.kernel.clock import TestClock
+from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import tickets as wallet_tickets
@@ -153,6 +158,21 @@ def seed_backoffice(url: str, n: int, wallet_base: str, api_key: str, progress: 
     return int(schedule_id)
 
 
+def idle_run_ms(backoffice_url: str, schedule_id: int, runs: int = 21) -> dict[str, float]:
+    """A run with nothing new, whole (execution recorded, one diff call, execution ended), in this
+    process so that interpreter start-up is not counted: median and slowest of ``runs``, in ms."""
+    engine = open_backoffice_database(backoffice_url)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        execution = run_schedule(engine, schedule_id, clock=SystemClock())
+        times.append((time.perf_counter() - started) * 1000)
+        if execution["records_read"] or execution["status"] != "OK":
+            raise SystemExit(f"a run after the catch-up found something: {dict(execution)}")
+    engine.dispose()
+    return {"median": round(statistics.median(times), 1), "max": round(max(times), 1)}
+
+
 def main() -> None:
     options = parser(__doc__, 18303)
     options.add_argument("--batch-size", type=int, default=2_000, help="records per diff page (schedule batch size)")
@@ -175,13 +195,15 @@ def main() -> None:
             output = process.stdout.read()
             _, status, usage = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - started
-        summary = json.loads(output)
-        if status != 0 or summary["status"] not in ("OK", "WARNING"):
-            raise SystemExit(f"the feedback did not end OK: {summary}")
+            summary = json.loads(output)
+            if status != 0 or summary["status"] not in ("OK", "WARNING"):
+                raise SystemExit(f"the feedback did not end OK: {summary}")
+            idle = idle_run_ms(backoffice_url, schedule_id)
     report({"tickets": args.tickets, "records": int(records), "seconds": round(seconds, 2),
             "recordsPerSecond": round(int(records) / seconds), "peakRssMb": round(usage.ru_maxrss / 1024, 1),
             "cpuSeconds": round(usage.ru_utime + usage.ru_stime, 2),
-            "database": args.database, "batchSize": args.batch_size, "counters": summary["counters"]}, args.json)
+            "database": args.database, "batchSize": args.batch_size, "idleRunMs": idle,
+            "counters": summary["counters"]}, args.json)
 
 
 if __name__ == "__main__":
