@@ -268,6 +268,7 @@ SPECIFIC_BAD: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("diff: batchSize negative", "org", "GET", DIFF, {"params": {"batchSize": -1}}),
     ("diff: batchSize a word", "org", "GET", DIFF, {"params": {"batchSize": "ten"}}),
     ("diff: batchSize fractional", "org", "GET", DIFF, {"params": {"batchSize": "1.5"}}),
+    ("diff: batchSize a float of integer value", "org", "GET", DIFF, {"params": {"batchSize": "120.00"}}),
     ("diff: batchSize huge", "org", "GET", DIFF, {"params": {"batchSize": "9" * 40}}),
     ("diff: key garbage", "org", "GET", DIFF, {"params": {"paginationKey": "garbage"}}),
     ("diff: key punctuation", "org", "GET", DIFF, {"params": {"paginationKey": "!!!***"}}),
@@ -292,6 +293,7 @@ SPECIFIC_BAD: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("transfers: cursor beyond 64 bits", "bea", "GET", "/spectator/transfers",
      {"params": {"cursor": encode_cursor(10**20)}}),
     ("transfers: limit a word", "bea", "GET", "/spectator/transfers", {"params": {"limit": "all"}}),
+    ("transfers: limit a float of integer value", "bea", "GET", "/spectator/transfers", {"params": {"limit": "5.0"}}),
     # path parameters no ticket or transfer can have
     ("detail: NUL in the ticket id", "org", "GET", "/organizer/tickets/T%001", {}),
     ("detail: very long ticket id", "org", "GET", "/organizer/tickets/" + "x" * 5000, {}),

@@ -9,13 +9,14 @@ the error responses they may give (`error_responses`) and routes the body model 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -159,3 +160,18 @@ def add_health_route(app: FastAPI) -> None:
     @app.get("/health", tags=["health"], summary="Liveness check, without credentials")
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, str) and not _WHOLE_NUMBER.fullmatch(value.strip()):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
+#: for an integer query parameter, after its ``Query(...)``: digits only ("120.00" is refused; pydantic
+#: alone reads it as 120). ``Annotated[int, Query(ge=1), WHOLE_NUMBER]``: the Query must come first, or
+#: FastAPI leaves its bounds out of the OpenAPI document.
+WHOLE_NUMBER = BeforeValidator(_whole_number)

@@ -27,6 +27,7 @@ from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Unauthorized
+from tixtrace.kernel.web import WHOLE_NUMBER
 
 MAX_PAGE = 1000
 
@@ -136,7 +137,7 @@ ScheduleId = Annotated[int, _path_id("schedule", MAX_SMALL_ID)]
 ExecutionId = Annotated[int, _path_id("execution")]
 
 Cursor = Annotated[str | None, Query(max_length=500, description="nextCursor of the previous page")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page"), WHOLE_NUMBER]
 
 
 def after_id(cursor: str | None, maximum: int = MAX_ID) -> int:

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from tixtrace.kernel.clock import isoformat
-from tixtrace.kernel.web import documented, error_responses
+from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, OrganizerDep
 from tixtrace.wallet.api.documents import BatchResults, DiffPage, InjectionResults, OrganizerTransferDone, TicketDetail
 from tixtrace.wallet.api.schemas import (
@@ -78,7 +78,8 @@ def inject(body: InjectionRequest, organizer: OrganizerDep, db: EngineDep, clock
             **documented(DiffPage))
 def diff(organizer: OrganizerDep, db: EngineDep, clock: ClockDep,
          pagination_key: Annotated[str | None, Query(alias="paginationKey", max_length=200)] = None,
-         batch_size: Annotated[int, Query(alias="batchSize", ge=1, le=feed.MAX_BATCH_SIZE)] = 1000) -> Response:
+         batch_size: Annotated[int, Query(alias="batchSize", ge=1, le=feed.MAX_BATCH_SIZE),
+                               WHOLE_NUMBER] = 1000) -> Response:
     page = feed.read_feed(db, clock, organizer.id, pagination_key, batch_size)
     body = (f'{{"records":[{",".join(page.records)}],"paginationKey":"{page.pagination_key}",'
             f'"hasMore":{"true" if page.has_more else "false"}}}')

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from tixtrace.kernel.web import documented, error_responses
+from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import HolderAssigned, MyTickets
 from tixtrace.wallet.api.schemas import Holder
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/spectator/tickets", tags=["spectator"],
             **documented(MyTickets))
 def my_tickets(me: SpectatorDep, db: EngineDep, clock: ClockDep,
                cursor: Annotated[str | None, Query(max_length=200)] = None,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+               limit: Annotated[int, Query(ge=1, le=500), WHOLE_NUMBER] = 100) -> dict[str, Any]:
     items, next_cursor = spectators.list_tickets(db, clock, me, cursor, limit)
     return {"items": items, "nextCursor": next_cursor}
 

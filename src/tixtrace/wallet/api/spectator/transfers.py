@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tixtrace.kernel.clock import isoformat
-from tixtrace.kernel.web import documented, error_responses
+from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import MyTransfers, TransferOut, TransferStarted
 from tixtrace.wallet.api.schemas import TransferRequest
@@ -29,7 +29,7 @@ def start(ticket_id: str, body: TransferRequest, me: SpectatorDep, db: EngineDep
             **documented(MyTransfers))
 def my_transfers(me: SpectatorDep, db: EngineDep, clock: ClockDep,
                  cursor: Annotated[str | None, Query(max_length=200)] = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+                 limit: Annotated[int, Query(ge=1, le=500), WHOLE_NUMBER] = 100) -> dict[str, Any]:
     items, next_cursor = transfers.list_transfers(db, clock, me, cursor, limit)
     return {"items": items, "nextCursor": next_cursor}
 
