@@ -65,6 +65,7 @@ def serve(args: list[str], port: int) -> Iterator[str]:
     """Run ``tixtrace <args> --port PORT`` until the block ends; yields the base URL once healthy.
     Refuses a busy port: another server's health answer would be taken for this one's."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is not busy
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
