@@ -74,9 +74,11 @@ def _read_feed(ctx: Run) -> None:
             page = pending.result()
             if page.has_more:
                 pending = prefetch.submit(ctx.client.diff, page.pagination_key, batch_size)
-            _apply(ctx, page.records, new_key=page.pagination_key)
+            if page.records or page.pagination_key != key:  # nothing new: nothing to write
+                _apply(ctx, page.records, new_key=page.pagination_key)
             if not page.has_more:
                 return
+            key = page.pagination_key
 
 
 def _retry_parked(ctx: Run) -> None:
