@@ -2,8 +2,8 @@
 
 One page costs a fixed number of statements whatever its size: one query each for its tickets, their
 lines for the page's transfers, the contacts of its e-mails and the references held on the temporary
-ones; then the fold (domain/distribution.py) runs in memory, and its result is written with bulk
-inserts and executemany updates. The caller commits it together with the pagination key (house
+ones; then the fold (domain/distribution.py) runs in memory, and its result is written with one
+statement per table (kernel/bulk.py). The caller commits it together with the pagination key (house
 rule 6). C2 (one contact created per e-mail) is held by the ``contact_emails`` claim: if a concurrent
 writer claimed an e-mail first, ``ContactClaimLost`` is raised, the caller rolls back and applies the
 page again, now matching the winner's contact.
