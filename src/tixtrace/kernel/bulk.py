@@ -106,7 +106,7 @@ def reserve_ids(conn: Connection, table: Table, count: int, column: str = "id") 
     """``count`` new ids, ascending, for rows of ``table`` inserted in this transaction, so that a page
     of rows can be inserted at once with its ids known. PostgreSQL draws them from the column's
     sequence; SQLite takes the ids after the largest, which only the writing transaction (BEGIN
-    IMMEDIATE) may do."""
+    IMMEDIATE) may do, and which holds until those rows are inserted (insert before reserving again)."""
     if count <= 0:
         return []
     name = table.c[column].name
