@@ -7,7 +7,23 @@ message and optional ``details``, and maps to one HTTP status. The JSON envelope
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
+
+
+def describe(exc: BaseException) -> str:
+    """An unexpected exception in one line for people (execution logs): its type and the first line of
+    its text, never the rest: a database error's text carries the SQL parameters and PostgreSQL's
+    DETAIL line, which may hold e-mail addresses or names (DESIGN 10)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first}"[:500]
+
+
+def failure_for_log(exc: BaseException) -> str:
+    """`describe` and the traceback's frames (code lines, no values): what the logs keep of a bug."""
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    return f"{describe(exc)}\nTraceback (most recent call last):\n{frames}"
 
 
 class TixtraceError(Exception):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tixtrace.kernel.errors import TixtraceError
+from tixtrace.kernel.errors import TixtraceError, failure_for_log
 
 log = logging.getLogger(__name__)
 
@@ -121,16 +120,6 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return {"errors": errors}
 
 
-def _failure(exc: BaseException) -> str:
-    """An unexpected exception for the log: its type, the first line of its text and the traceback's
-    frames, never the rest of its text: a database error's carries the SQL parameters and PostgreSQL's
-    DETAIL line, which may hold e-mail addresses or names (DESIGN 10)."""
-    cause = getattr(exc, "orig", None) or exc
-    first = (str(cause).strip().splitlines() or [""])[0][:300]
-    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
-    return f"{type(cause).__name__}: {first}\nTraceback (most recent call last):\n{frames}"
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TixtraceError)
     async def _ours(_request: Request, exc: TixtraceError) -> JSONResponse:
@@ -152,7 +141,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error: %s", _failure(exc))
+        log.error("unexpected error: %s", failure_for_log(exc))
         return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
 
 

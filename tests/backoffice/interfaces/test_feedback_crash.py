@@ -30,7 +30,7 @@ from tests.backoffice.interfaces.export import export
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.interfaces.executions import run_schedule
-from tixtrace.backoffice.interfaces.locks import run_lock
+from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Conflict
@@ -55,10 +55,10 @@ print(execution["status"], flush=True)
 #: holds the run lock of a schedule's wallet organizer until killed
 HOLD_LOCK = """
 import sys, time
-from tixtrace.backoffice.interfaces.locks import run_lock
+from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.kernel.db import make_engine
 engine = make_engine(sys.argv[1])
-with run_lock(engine, sys.argv[2], what="a test"):
+with run_locks(engine, [(sys.argv[2], "a test")]):
     print("locked", flush=True)
     time.sleep(600)
 """
@@ -339,7 +339,7 @@ def test_two_runs_started_together_one_runs_the_other_is_refused(system: System,
 def test_a_thread_holding_the_run_lock_refuses_a_run(system: System) -> None:
     scenario = Scenario(system, 1)
     name = f"feedback:{system.base_url}/organizer/tickets:{system.wallet.auth[0].casefold()}"
-    with run_lock(system.engine, name, what="a test"):
+    with run_locks(system.engine, [(name, "a test")]):
         with pytest.raises(Conflict) as refused:
             scenario.run()
         assert refused.value.code == "RUN_ALREADY_ACTIVE"

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from tests.backoffice.web.conftest import FEATURE, INTERFACE_PASSWORD, World, post_form, token_in
 from tixtrace.backoffice.db.tables import executions, interfaces, schedules
-from tixtrace.backoffice.interfaces.locks import run_lock
+from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.kernel.db import unit_of_work
 
 
@@ -178,7 +178,7 @@ def test_run_now_refused_while_the_feedback_runs_shows_a_flash(browser: TestClie
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with run_lock(engine, name, what="a test"):
+        with run_locks(engine, [(name, "a test")]):
             holding.set()
             release.wait(30)
 

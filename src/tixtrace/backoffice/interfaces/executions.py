@@ -14,7 +14,6 @@ killed with its process, so the next run of that schedule ends it ERROR ("interr
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +40,7 @@ from tixtrace.backoffice.services.interfaces import get_interface, interface_cre
 from tixtrace.backoffice.services.schedules import ScheduleFunction, get_schedule
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError
+from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError, describe, failure_for_log
 
 log = logging.getLogger(__name__)
 
@@ -85,22 +84,6 @@ class Run:
 
 
 Function = Callable[[Run], None]
-
-
-def _log_failure(exc: BaseException, message: str, *args: object) -> None:
-    """Log an unexpected failure with its traceback (the frames) but only `describe`'s line of its text:
-    a database error's full text carries the SQL parameters and PostgreSQL's DETAIL line, which may
-    hold e-mail addresses or names (DESIGN 10: logs carry ticket numbers and ids only)."""
-    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
-    log.error(message + ": %s\nTraceback (most recent call last):\n%s", *args, describe(exc), frames)
-
-
-def describe(exc: BaseException) -> str:
-    """An exception for an execution's log: its type and first line, never the SQL parameters or
-    the database's DETAIL line (they may hold e-mail addresses or names, DESIGN 10)."""
-    cause = getattr(exc, "orig", None) or exc
-    first = (str(cause).strip().splitlines() or [""])[0]
-    return f"{type(cause).__name__}: {first}"[:500]
 
 
 def _functions() -> dict[str, Function]:
@@ -208,7 +191,7 @@ def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowM
         run.status = ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, exc.message)
     except Exception as exc:  # an unexpected failure still ends the execution, with its type
-        _log_failure(exc, "execution %s failed", execution["id"])
+        log.error("execution %s failed: %s", execution["id"], failure_for_log(exc))
         run.status = ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, f"unexpected error: {describe(exc)}")
     finally:
@@ -221,7 +204,7 @@ def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowM
                              .values(dumped_calls=dump.text()))
             finished = finish_execution(conn, run.execution_id, run.status, clock.now())
     except Exception as exc:  # the report itself could not be written: still never leave it RUNNING
-        _log_failure(exc, "execution %s: could not write its report", execution["id"])
+        log.error("execution %s: could not write its report: %s", execution["id"], failure_for_log(exc))
         run.counts, run.lines, run.status = {}, [], ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, f"the execution's report could not be written: {describe(exc)}")
         with unit_of_work(engine) as conn:

@@ -36,13 +36,6 @@ def _refused(what: str) -> Conflict:
 
 
 @contextmanager
-def run_lock(engine: Engine, name: str, *, what: str) -> Iterator[None]:
-    """Hold the lock called ``name`` for the block, or raise Conflict RUN_ALREADY_ACTIVE at once."""
-    with run_locks(engine, [(name, what)]):
-        yield
-
-
-@contextmanager
 def run_locks(engine: Engine, locks: Sequence[tuple[str, str]]) -> Iterator[None]:
     """Hold every lock of ``locks`` (``(name, what)`` pairs, taken in order) for the block, or none:
     the first one held elsewhere raises Conflict RUN_ALREADY_ACTIVE naming its ``what``, after the

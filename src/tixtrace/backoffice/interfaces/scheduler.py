@@ -6,10 +6,10 @@ not started again. The feedback's run lock still guards against a second schedul
 Continuous mode (frequency 0): a run that applied records is followed at once by the next one (the
 loop wakes when a run ends, without waiting for the poll interval), so the back office trails the
 wallet by about one run. A run that found nothing new is followed by an idle pause
-(``IDLE_PAUSE_SECONDS``), so a quiet wallet costs one diff call and one execution per pause instead of
-a spinning loop; a run that ended ERROR, or could not run, waits ``ERROR_PAUSE_SECONDS`` so a wallet
-that is down is not hammered (nor the notification e-mails flooded). Pauses count on the scheduler's
-clock.
+(``IDLE_PAUSE_SECONDS``), so a quiet wallet costs one diff call per pause instead of a spinning loop
+(and one execution row in all: of back-to-back idle runs only the latest is kept); a run that ended
+ERROR, or could not run, waits ``ERROR_PAUSE_SECONDS`` so a wallet that is down is not hammered (nor
+the notification e-mails flooded). Pauses count on the scheduler's clock.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tixtrace.backoffice.services.executions import ExecutionStatus, forget_idle
 from tixtrace.backoffice.services.interfaces import interface_parameters
 from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import TixtraceError
+from tixtrace.kernel.errors import TixtraceError, failure_for_log
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ class Scheduler:
             log.warning("schedule %s not run: %s", schedule_id, exc.code)
             if exc.code == "RUN_ALREADY_ACTIVE":
                 pause = self.idle_pause  # another process runs it: look again soon
-        except Exception:  # keep scheduling; the failure is logged
-            log.exception("schedule %s failed", schedule_id)
+        except Exception as exc:  # keep scheduling; the failure is logged
+            log.error("schedule %s failed: %s", schedule_id, failure_for_log(exc))
         finally:
             with self._guard:
                 if continuous and pause is not None:
@@ -135,8 +135,8 @@ class Scheduler:
         while not stop.is_set():
             try:
                 self.tick()
-            except Exception:  # keep scheduling; the failure is logged
-                log.exception("scheduler tick failed")
+            except Exception as exc:  # keep scheduling; the failure is logged
+                log.error("scheduler tick failed: %s", failure_for_log(exc))
             self._sleep(stop, poll_seconds)
         for thread in list(self._running.values()):
             thread.join()
