@@ -41,9 +41,9 @@ from tests.wallet.conftest import Wallet, ticket_payload, wallet, wallet_url  # 
 from tixtrace.backoffice.api.deps import current_user
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import events, executions
+from tixtrace.backoffice.security import SESSION_COOKIE, LoginThrottle, Signer
 from tixtrace.backoffice.services.executions import start_execution
 from tixtrace.backoffice.web.pages import web_user
-from tixtrace.backoffice.web.security import SESSION_COOKIE, LoginThrottle, Signer
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.api import deps as wallet_deps

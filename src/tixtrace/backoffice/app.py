@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from tixtrace.backoffice.api import contacts, events, executions, interfaces, schedules, tickets
-from tixtrace.backoffice.api.deps import Context
+from tixtrace.backoffice.backend import Backend
 from tixtrace.backoffice.metrics import install_metrics
+from tixtrace.backoffice.security import install_security
 from tixtrace.backoffice.services.users import Authenticator
 from tixtrace.backoffice.web import install_web
 from tixtrace.kernel.clock import Clock, SystemClock
@@ -26,8 +27,9 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None) -> FastAPI
         title="tixtrace back office",
         summary="Contacts, events, tickets, distribution history, interfaces (the S-360 role).",
     )
-    app.state.context = Context(engine, clock or SystemClock())
-    app.state.authenticator = Authenticator(engine)
+    clock = clock or SystemClock()
+    app.state.backend = Backend(engine, clock)
+    install_security(app, Authenticator(engine), clock)
     install_error_handlers(app)
     add_health_route(app)
     install_metrics(app)

@@ -32,7 +32,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import Engine, func, select
 
-from tixtrace.backoffice.api.deps import Ctx, User
+from tixtrace.backoffice.api.deps import User
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.db.tables import distribution_lines, executions, parked_records, schedules
 from tixtrace.backoffice.domain.distribution import LineStatus
 from tixtrace.backoffice.services.executions import ExecutionStatus
@@ -135,5 +136,6 @@ def install_metrics(app: FastAPI) -> None:
              summary="Prometheus metrics: executions, feedback progress and lag, lines, request timings",
              responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition"},
                         **error_responses(401, 429)})
-    def metrics(request: Request, user: User, ctx: Ctx) -> Response:
-        return render(Collectors(registry, BackofficeFigures(ctx.engine, ctx.clock)), request.headers.get("accept"))
+    def metrics(request: Request, user: User, backend: BackendDep) -> Response:
+        figures = BackofficeFigures(backend.engine, backend.clock)
+        return render(Collectors(registry, figures), request.headers.get("accept"))

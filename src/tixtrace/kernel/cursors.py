@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Any
 
+from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput
 
 _PREFIX = "v1:"
@@ -42,15 +44,46 @@ def decode_cursor(cursor: str | None, *, name: str = "cursor") -> Any:
         ) from exc
 
 
-def decode_int_cursor(cursor: str | None, *, name: str = "cursor") -> int:
-    """Decode a cursor that must hold a non-negative integer key (0 when absent)."""
+def _not_issued(cursor: str | None, name: str) -> BadInput:
+    return BadInput(
+        f"{name} {cursor!r} is not a value this server issued; pass back the one from the last page",
+        code="INVALID_CURSOR",
+        details={"parameter": name, "value": cursor},
+    )
+
+
+def decode_int_cursor(cursor: str | None, *, name: str = "cursor", maximum: int = MAX_INT_KEY) -> int:
+    """Decode a cursor that must hold an integer key in 0..`maximum` (0 when absent). ``maximum``: the
+    largest id of the column paged (e.g. 2^31 - 1 for a 32-bit one), so a larger key is a 422, not a
+    database overflow."""
     key = decode_cursor(cursor, name=name)
     if key is None:
         return 0
-    if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= MAX_INT_KEY:
-        raise BadInput(
-            f"{name} {cursor!r} is not a value this server issued; pass back the one from the last page",
-            code="INVALID_CURSOR",
-            details={"parameter": name, "value": cursor},
-        )
+    if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= min(maximum, MAX_INT_KEY):
+        raise _not_issued(cursor, name)
     return key
+
+
+def encode_moment_cursor(key: tuple[str, int]) -> str:
+    """The cursor of a (time, id) keyset position: the time as RFC 3339 text, the id a positive integer."""
+    return encode_cursor(list(key))
+
+
+def decode_moment_cursor(cursor: str | None, *, name: str = "cursor") -> tuple[datetime, int] | None:
+    """The (UTC time, id) position an `encode_moment_cursor` cursor holds; None when absent.
+
+    Anything else is a 422 INVALID_CURSOR: another shape, a time without its offset, one that leaves
+    the calendar once in UTC, an id outside 1..2^63-1 (which no database could bind)."""
+    key = decode_cursor(cursor, name=name)
+    if key is None:
+        return None
+    try:
+        at, last_id = key
+        if not isinstance(at, str) or not isinstance(last_id, int) or isinstance(last_id, bool):
+            raise ValueError
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or not 0 < last_id <= MAX_INT_KEY:
+            raise ValueError
+        return as_utc(moment), last_id
+    except (TypeError, ValueError, OverflowError):
+        raise _not_issued(cursor, name) from None

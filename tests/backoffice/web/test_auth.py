@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 
 from tests.backoffice.helpers import PASSWORD, USER
 from tests.backoffice.web.conftest import post_form, sign_in, token_in
-from tixtrace.backoffice.web.security import SESSION_COOKIE, Signer, safe_next
+from tixtrace.backoffice.security import SESSION_COOKIE, Signer
+from tixtrace.backoffice.web.pages import safe_next
 
 
 def _set_cookie_headers(response) -> list[str]:  # type: ignore[no-untyped-def]

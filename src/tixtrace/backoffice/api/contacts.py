@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from tixtrace.backoffice.api.deps import ContactId, Ctx, Cursor, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.deps import ContactId, Cursor, Limit, User, after_id, next_cursor
 from tixtrace.backoffice.api.documents import ContactOut, ContactPage
 from tixtrace.backoffice.api.schemas import ContactIn, contact_json, page
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.contacts import NewContact, create_contact, get_contact, list_contacts
 from tixtrace.kernel.web import documented, error_responses
 
@@ -16,24 +17,24 @@ router = APIRouter(prefix="/api/contacts", tags=["contacts"], responses=error_re
 
 
 @router.post("", summary="Create a contact", **documented(ContactOut, 201))
-def post_contact(body: ContactIn, ctx: Ctx, _user: User) -> dict[str, Any]:
+def post_contact(body: ContactIn, backend: BackendDep, _user: User) -> dict[str, Any]:
     new = NewContact(**body.model_dump())
-    with ctx.write() as conn:
-        row = create_contact(conn, new, ctx.clock.now())
+    with backend.write() as conn:
+        row = create_contact(conn, new, backend.clock.now())
     return contact_json(row) or {}
 
 
 @router.get("", summary="List contacts, those sharing an e-mail (trimmed, case-folded) when given",
             **documented(ContactPage))
-def get_contacts(ctx: Ctx, _user: User, email: Annotated[str | None, Query(max_length=320)] = None,
+def get_contacts(backend: BackendDep, _user: User, email: Annotated[str | None, Query(max_length=320)] = None,
                  cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor)
-    with ctx.read() as conn:
+    with backend.read() as conn:
         rows, last = list_contacts(conn, email=email, after_id=start, limit=limit)
     return page([contact_json(row) for row in rows], next_cursor(last))
 
 
 @router.get("/{contact_id}", summary="One contact", **documented(ContactOut))
-def get_one_contact(contact_id: ContactId, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.read() as conn:
+def get_one_contact(contact_id: ContactId, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.read() as conn:
         return contact_json(get_contact(conn, contact_id)) or {}

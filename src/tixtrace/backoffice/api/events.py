@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from tixtrace.backoffice.api.deps import MAX_SMALL_ID, Ctx, Cursor, EventId, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.deps import MAX_SMALL_ID, Cursor, EventId, Limit, User, after_id, next_cursor
 from tixtrace.backoffice.api.documents import EventOut, EventPage
 from tixtrace.backoffice.api.schemas import EventIn, event_json, page
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.events import NewEvent, create_event, get_event, list_events
 from tixtrace.kernel.web import documented, error_responses
 
@@ -16,24 +17,24 @@ router = APIRouter(prefix="/api/events", tags=["events"], responses=error_respon
 
 
 @router.post("", summary="Create an event", **documented(EventOut, 201))
-def post_event(body: EventIn, ctx: Ctx, _user: User) -> dict[str, Any]:
+def post_event(body: EventIn, backend: BackendDep, _user: User) -> dict[str, Any]:
     new = NewEvent(code=body.code, name=body.name, start_time=body.start_time, end_time=body.end_time,
                    venue_site=body.venue.site, venue_city=body.venue.city, venue_zip=body.venue.zip,
                    venue_country_code=body.venue.country_code)
-    with ctx.write() as conn:
-        return event_json(create_event(conn, new, ctx.clock.now()))
+    with backend.write() as conn:
+        return event_json(create_event(conn, new, backend.clock.now()))
 
 
 @router.get("", summary="List events (only the one with `code` when given)", **documented(EventPage))
-def get_events(ctx: Ctx, _user: User, code: Annotated[str | None, Query(max_length=50)] = None,
+def get_events(backend: BackendDep, _user: User, code: Annotated[str | None, Query(max_length=50)] = None,
                cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor, MAX_SMALL_ID)
-    with ctx.read() as conn:
+    with backend.read() as conn:
         rows, last = list_events(conn, code=code, after_id=start, limit=limit)
     return page([event_json(row) for row in rows], next_cursor(last))
 
 
 @router.get("/{event_id}", summary="One event", **documented(EventOut))
-def get_one_event(event_id: EventId, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.read() as conn:
+def get_one_event(event_id: EventId, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.read() as conn:
         return event_json(get_event(conn, event_id))

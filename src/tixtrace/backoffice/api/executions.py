@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from tixtrace.backoffice.api.deps import Ctx, Cursor, ExecutionId, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.deps import Cursor, ExecutionId, Limit, User, after_id, next_cursor
 from tixtrace.backoffice.api.documents import ExecutionOut, LogPage
 from tixtrace.backoffice.api.schemas import execution_view_json, log_json, page
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.executions import execution_log, get_execution
 from tixtrace.kernel.web import documented, error_responses
 
@@ -18,16 +19,16 @@ router = APIRouter(prefix="/api/executions", tags=["executions"],
 
 @router.get("/{execution_id}", summary="One execution: counters and the first 1000 log lines (logCount: all)",
             **documented(ExecutionOut))
-def get_one_execution(execution_id: ExecutionId, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.read() as conn:
+def get_one_execution(execution_id: ExecutionId, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.read() as conn:
         return execution_view_json(get_execution(conn, execution_id))
 
 
 @router.get("/{execution_id}/log", summary="The execution's log lines, in order, page by page", **documented(LogPage))
-def get_log(execution_id: ExecutionId, ctx: Ctx, _user: User, cursor: Cursor = None,
+def get_log(execution_id: ExecutionId, backend: BackendDep, _user: User, cursor: Cursor = None,
             limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor)
-    with ctx.read() as conn:
+    with backend.read() as conn:
         get_execution(conn, execution_id)
         rows, last = execution_log(conn, execution_id, after_id=start, limit=limit)
     return page([log_json(row) for row in rows], next_cursor(last))

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from tixtrace.backoffice.api.deps import MAX_SMALL_ID, Ctx, Cursor, InterfaceId, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.deps import MAX_SMALL_ID, Cursor, InterfaceId, Limit, User, after_id, next_cursor
 from tixtrace.backoffice.api.documents import InterfaceOut, InterfacePage, ScheduleOut, SchedulePage
 from tixtrace.backoffice.api.schemas import (
     InterfaceIn,
@@ -16,6 +16,7 @@ from tixtrace.backoffice.api.schemas import (
     page,
     schedule_json,
 )
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.interfaces import (
     NewInterface,
     create_interface,
@@ -32,45 +33,45 @@ router = APIRouter(prefix="/api/interfaces", tags=["interfaces"],
 
 @router.post("", summary="Create an interface; 422 INVALID_CUSTOM_PARAMETERS lists bad lines",
              **documented(InterfaceOut, 201))
-def post_interface(body: InterfaceIn, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.write() as conn:
-        return interface_json(create_interface(conn, NewInterface(**body.model_dump()), ctx.clock.now()))
+def post_interface(body: InterfaceIn, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.write() as conn:
+        return interface_json(create_interface(conn, NewInterface(**body.model_dump()), backend.clock.now()))
 
 
 @router.get("", summary="List interfaces", **documented(InterfacePage))
-def get_interfaces(ctx: Ctx, _user: User, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
+def get_interfaces(backend: BackendDep, _user: User, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor, MAX_SMALL_ID)
-    with ctx.read() as conn:
+    with backend.read() as conn:
         rows, last = list_interfaces(conn, after_id=start, limit=limit)
     return page([interface_json(row) for row in rows], next_cursor(last))
 
 
 @router.get("/{interface_id}", summary="One interface (without its password)", **documented(InterfaceOut))
-def get_one_interface(interface_id: InterfaceId, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.read() as conn:
+def get_one_interface(interface_id: InterfaceId, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.read() as conn:
         return interface_json(get_interface(conn, interface_id))
 
 
 @router.put("/{interface_id}", summary="Replace an interface's settings; omit the password to keep it",
             **documented(InterfaceOut))
-def put_interface(interface_id: InterfaceId, body: InterfaceUpdate, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.write() as conn:
-        row = update_interface(conn, interface_id, NewInterface(**body.model_dump()), ctx.clock.now())
+def put_interface(interface_id: InterfaceId, body: InterfaceUpdate, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.write() as conn:
+        row = update_interface(conn, interface_id, NewInterface(**body.model_dump()), backend.clock.now())
         return interface_json(row)
 
 
 @router.post("/{interface_id}/schedules", summary="Add a schedule (one function) to the interface",
              **documented(ScheduleOut, 201))
-def post_schedule(interface_id: InterfaceId, body: ScheduleIn, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.write() as conn:
-        row = create_schedule(conn, interface_id, NewSchedule(**body.model_dump()), ctx.clock.now())
+def post_schedule(interface_id: InterfaceId, body: ScheduleIn, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.write() as conn:
+        row = create_schedule(conn, interface_id, NewSchedule(**body.model_dump()), backend.clock.now())
         return schedule_json(row)
 
 
 @router.get("/{interface_id}/schedules", summary="The interface's schedules", **documented(SchedulePage))
-def get_schedules(interface_id: InterfaceId, ctx: Ctx, _user: User, cursor: Cursor = None,
+def get_schedules(interface_id: InterfaceId, backend: BackendDep, _user: User, cursor: Cursor = None,
                   limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor, MAX_SMALL_ID)
-    with ctx.read() as conn:
+    with backend.read() as conn:
         rows, last = list_schedules(conn, interface_id, after_id=start, limit=limit)
     return page([schedule_json(row) for row in rows], next_cursor(last))

@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from tixtrace.backoffice.api.deps import Context, Ctx, ScheduleId, User
+from tixtrace.backoffice.api.deps import ScheduleId, User
 from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
 from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
+from tixtrace.backoffice.backend import Backend, BackendDep
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.executions import get_execution
 from tixtrace.backoffice.services.schedules import get_schedule
@@ -23,8 +24,8 @@ router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=error_
 
 
 @router.get("/{schedule_id}", summary="One schedule", **documented(ScheduleOut))
-def get_one_schedule(schedule_id: ScheduleId, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.read() as conn:
+def get_one_schedule(schedule_id: ScheduleId, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.read() as conn:
         return schedule_json(get_schedule(conn, schedule_id))
 
 
@@ -35,11 +36,11 @@ class RunStarted(ApiResponse):
     status: Literal["STARTED"]
 
 
-def _run_in_background(ctx: Context, schedule_id: int) -> None:
+def _run_in_background(backend: Backend, schedule_id: int) -> None:
     """Run now without waiting: the caller already has its 202, so a refused start (409
     RUN_ALREADY_ACTIVE: nothing recorded) or a vanished schedule is logged, not raised in the thread."""
     try:
-        run_schedule(ctx.engine, schedule_id, clock=ctx.clock)
+        run_schedule(backend.engine, schedule_id, clock=backend.clock)
     except TixtraceError as exc:
         log.warning("run now of schedule %s without waiting did not start: %s", schedule_id, exc.code)
 
@@ -50,17 +51,17 @@ def _run_in_background(ctx: Context, schedule_id: int) -> None:
                          "nothing recorded: the schedule is running, or (feedback) its wallet organizer is "
                          "already being read, or (injection, pushes) tickets are already being sent to it.",
              **documented(ExecutionOut, also={202: {"model": RunStarted, "description": "wait=false: started"}}))
-def run_now(schedule_id: ScheduleId, ctx: Ctx, _user: User, response: Response,
+def run_now(schedule_id: ScheduleId, backend: BackendDep, _user: User, response: Response,
             wait: Annotated[bool, Query(description="wait for the execution to end")] = True) -> dict[str, Any]:
-    with ctx.read() as conn:
+    with backend.read() as conn:
         get_schedule(conn, schedule_id)  # 404 before anything starts
     if not wait:
-        threading.Thread(target=_run_in_background, args=(ctx, schedule_id), daemon=True,
+        threading.Thread(target=_run_in_background, args=(backend, schedule_id), daemon=True,
                          name=f"run-now-{schedule_id}").start()
         response.status_code = 202
         return {"scheduleId": schedule_id, "status": "STARTED"}
-    execution = run_schedule(ctx.engine, schedule_id, clock=ctx.clock)
-    with ctx.read() as conn:
+    execution = run_schedule(backend.engine, schedule_id, clock=backend.clock)
+    with backend.read() as conn:
         return execution_view_json(get_execution(conn, execution["id"]))
 
 
@@ -72,9 +73,9 @@ class Upload(ApiModel):
              description="Support tool for a RETRIEVE_TICKET_STATUS schedule: the records are applied like a page "
                          "of the feed; the pagination key does not move; a record whose recordId is parked "
                          "replaces the parked one. Answers the finished execution.", **documented(ExecutionOut))
-def upload(schedule_id: ScheduleId, body: Upload, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.read() as conn:
+def upload(schedule_id: ScheduleId, body: Upload, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.read() as conn:
         get_schedule(conn, schedule_id)
-    execution = run_schedule(ctx.engine, schedule_id, clock=ctx.clock, upload=body.records)
-    with ctx.read() as conn:
+    execution = run_schedule(backend.engine, schedule_id, clock=backend.clock, upload=body.records)
+    with backend.read() as conn:
         return execution_view_json(get_execution(conn, execution["id"]))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from tixtrace.backoffice.api.deps import Ctx, Cursor, Limit, TicketId, User, after_id, next_cursor
+from tixtrace.backoffice.api.deps import Cursor, Limit, TicketId, User, after_id, next_cursor
 from tixtrace.backoffice.api.documents import LinePage, TicketOut, TicketPage
 from tixtrace.backoffice.api.schemas import TicketIn, line_json, page, ticket_json
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.tickets import (
     NewTicket,
     TicketAction,
@@ -20,28 +20,26 @@ from tixtrace.backoffice.services.tickets import (
     list_tickets,
     ticket_views,
 )
-from tixtrace.backoffice.services.validation import MAX_ID
-from tixtrace.kernel.cursors import decode_cursor, encode_cursor
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.cursors import decode_moment_cursor, encode_moment_cursor
 from tixtrace.kernel.web import documented, error_responses
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses=error_responses(400, 401, 404, 409, 422, 429))
 
 
 @router.post("", summary="Create a NOT_PRINTED ticket", **documented(TicketOut, 201))
-def post_ticket(body: TicketIn, ctx: Ctx, user: User) -> dict[str, Any]:
+def post_ticket(body: TicketIn, backend: BackendDep, user: User) -> dict[str, Any]:
     new = NewTicket(**body.model_dump())
-    with ctx.write() as conn:
-        row = create_ticket(conn, new, ctx.clock.now(), actor=user)
+    with backend.write() as conn:
+        row = create_ticket(conn, new, backend.clock.now(), actor=user)
         return ticket_json(ticket_views(conn, [row])[0])
 
 
 @router.get("", summary="List tickets (by number or status when given)", **documented(TicketPage))
-def get_tickets(ctx: Ctx, _user: User, number: Annotated[str | None, Query(max_length=50)] = None,
+def get_tickets(backend: BackendDep, _user: User, number: Annotated[str | None, Query(max_length=50)] = None,
                 status: Annotated[str | None, Query(max_length=20)] = None,
                 cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor)
-    with ctx.read() as conn:
+    with backend.read() as conn:
         rows, last = list_tickets(conn, number=number, status=status, after_id=start, limit=limit)
         items = [ticket_json(view) for view in ticket_views(conn, rows)]
     return page(items, next_cursor(last))
@@ -49,61 +47,44 @@ def get_tickets(ctx: Ctx, _user: User, number: Annotated[str | None, Query(max_l
 
 @router.get("/{ticket_id}", summary="One ticket with its contacts and what the wallet last said",
             **documented(TicketOut))
-def get_one_ticket(ticket_id: TicketId, ctx: Ctx, _user: User) -> dict[str, Any]:
-    with ctx.read() as conn:
+def get_one_ticket(ticket_id: TicketId, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.read() as conn:
         return ticket_json(ticket_views(conn, [get_ticket(conn, ticket_id)])[0])
 
 
-def _act(ctx: Ctx, ticket_id: int, action: TicketAction, user: str) -> dict[str, Any]:
-    with ctx.write() as conn:
-        row = apply_action(conn, ticket_id, action, ctx.clock.now(), actor=user)
+def _act(backend: BackendDep, ticket_id: int, action: TicketAction, user: str) -> dict[str, Any]:
+    with backend.write() as conn:
+        row = apply_action(conn, ticket_id, action, backend.clock.now(), actor=user)
         return ticket_json(ticket_views(conn, [row])[0])
 
 
 @router.post("/{ticket_id}/cancel", summary="NOT_PRINTED or PRINTED → CANCELLED", **documented(TicketOut))
-def cancel(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
-    return _act(ctx, ticket_id, TicketAction.CANCEL, user)
+def cancel(ticket_id: TicketId, backend: BackendDep, user: User) -> dict[str, Any]:
+    return _act(backend, ticket_id, TicketAction.CANCEL, user)
 
 
 @router.post("/{ticket_id}/invalidate", summary="NOT_PRINTED or PRINTED → INVALIDATED", **documented(TicketOut))
-def invalidate(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
-    return _act(ctx, ticket_id, TicketAction.INVALIDATE, user)
+def invalidate(ticket_id: TicketId, backend: BackendDep, user: User) -> dict[str, Any]:
+    return _act(backend, ticket_id, TicketAction.INVALIDATE, user)
 
 
 @router.post("/{ticket_id}/control", summary="PRINTED → CONTROLLED", **documented(TicketOut))
-def control(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
-    return _act(ctx, ticket_id, TicketAction.CONTROL, user)
+def control(ticket_id: TicketId, backend: BackendDep, user: User) -> dict[str, Any]:
+    return _act(backend, ticket_id, TicketAction.CONTROL, user)
 
 
 @router.post("/{ticket_id}/reprint",
              summary="PRINTED → INVALIDATED, and a new NOT_PRINTED ticket replacing it (returned)",
              **documented(TicketOut, 201))
-def reprint(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
-    return _act(ctx, ticket_id, TicketAction.REPRINT, user)
-
-
-def _history_position(cursor: str | None) -> tuple[datetime, int] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        at, last_id = key
-        if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id <= MAX_ID:
-            raise ValueError
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError
-        return moment, last_id
-    except (TypeError, ValueError):
-        raise BadInput(f"cursor {cursor!r} is not a value this server issued; pass back the one from the last page",
-                       code="INVALID_CURSOR", details={"parameter": "cursor", "value": cursor}) from None
+def reprint(ticket_id: TicketId, backend: BackendDep, user: User) -> dict[str, Any]:
+    return _act(backend, ticket_id, TicketAction.REPRINT, user)
 
 
 @router.get("/{ticket_id}/distribution-history", summary="The ticket's distribution lines, oldest first",
             **documented(LinePage))
-def history(ticket_id: TicketId, ctx: Ctx, _user: User, cursor: Cursor = None,
+def history(ticket_id: TicketId, backend: BackendDep, _user: User, cursor: Cursor = None,
             limit: Limit = 100) -> dict[str, Any]:
-    position = _history_position(cursor)
-    with ctx.read() as conn:
+    position = decode_moment_cursor(cursor)
+    with backend.read() as conn:
         views, last = distribution_history(conn, ticket_id, after=position, limit=limit)
-    return page([line_json(view) for view in views], encode_cursor(list(last)) if last else None)
+    return page([line_json(view) for view in views], encode_moment_cursor(last) if last else None)

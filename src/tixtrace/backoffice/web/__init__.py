@@ -11,15 +11,12 @@ from starlette.staticfiles import StaticFiles
 
 from tixtrace.backoffice.web import auth, contacts, executions, interfaces, schedules, tickets
 from tixtrace.backoffice.web.pages import STATIC, install_error_pages
-from tixtrace.backoffice.web.security import app_secret
 
 
-def install_web(app: FastAPI, *, secret: bytes | None = None) -> None:
-    """Mount the screens on `app`; call it after the API's error handlers are installed.
-
-    `secret` signs sessions and form tokens; by default ``TIXTRACE_SECRET_KEY`` or random per process.
+def install_web(app: FastAPI) -> None:
+    """Mount the screens on `app`; call it after the API's error handlers are installed and
+    `tixtrace.backoffice.security.install_security` (which gives the secret signing sessions and tokens).
     """
-    app.state.secret = secret or app_secret()
     install_error_pages(app)
     for module in (auth, tickets, contacts, interfaces, schedules, executions):
         app.include_router(module.router)

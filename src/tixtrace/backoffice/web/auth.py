@@ -2,8 +2,8 @@
 
 A user is checked by the same `Authenticator` as the API's HTTP Basic; a wrong name and a wrong
 password get the same answer. Failures are counted per user name by the same `LoginThrottle` as the
-API's: too many and the form answers 429 with Retry-After until the window passes. See `security` for
-the cookies and tokens.
+API's (`tixtrace.backoffice.security.sign_in`): too many and the form answers 429 with Retry-After until
+the window passes. See `tixtrace.backoffice.security` for the cookies and tokens.
 """
 
 from __future__ import annotations
@@ -13,25 +13,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from tixtrace.backoffice.services.users import Authenticator
-from tixtrace.backoffice.web.pages import (
-    LoginForm,
-    PostedForm,
-    cookie_flags,
-    redirect,
-    render,
-    session_user,
-    signer,
-)
-from tixtrace.backoffice.web.security import (
+from tixtrace.backoffice.security import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_SECONDS,
-    login_throttle,
-    new_login_nonce,
-    safe_next,
+    Throttled,
+    session_user,
+    sign_in,
+    signer,
 )
+from tixtrace.backoffice.web.pages import LoginForm, PostedForm, redirect, render, safe_next
+from tixtrace.kernel.cookies import clear_cookie, set_cookie
+from tixtrace.kernel.csrf import new_nonce
 from tixtrace.kernel.errors import Unauthorized
+from tixtrace.kernel.flash import Flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,14 +43,14 @@ def _login_page(request: Request, next_path: str, *, error: str | None = None, u
     nonce = request.cookies.get(LOGIN_COOKIE)
     fresh = not nonce or len(nonce) > 100
     if fresh:
-        nonce = new_login_nonce()
+        nonce = new_nonce()
     assert nonce is not None
     response = render(request, "auth/login.html", {
         "next": next_path, "error": error, "user_name": user_name,
         "login_token": signer(request).csrf_token(nonce),
     }, status=status)
     if fresh:
-        response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, **cookie_flags(request))
+        set_cookie(response, request, LOGIN_COOKIE, nonce, max_age=3600)
     return response
 
 
@@ -71,31 +66,25 @@ def login_page(request: Request, next_path: NextPath = None) -> Response:
 def login(request: Request, form: LoginForm) -> Response:
     target = safe_next(form.get("next"))
     name, password = form.get("user").strip(), form.get("password")
-    throttle = login_throttle(request.app)
-    wait = throttle.retry_after(name)
-    if wait is not None:
-        minutes = max(1, -(-wait // 60))
+    try:
+        user = sign_in(request, name, password)
+    except Throttled as throttled:
+        minutes = max(1, -(-throttled.seconds // 60))
         response = _login_page(request, target, user_name=name[:100], status=429,
                                error=f"Too many failed sign-ins for this user. Try again in {minutes} minute(s).")
-        response.headers["Retry-After"] = str(wait)
+        response.headers["Retry-After"] = str(throttled.seconds)
         return response
-    authenticator: Authenticator = request.app.state.authenticator
-    try:
-        user = authenticator.authenticate(name, password)
     except Unauthorized:
-        throttle.failed(name)
         return _login_page(request, target, error="Unknown user or wrong password.", user_name=name[:100],
                            status=401)
-    throttle.succeeded(name)
     response = redirect(request, target)
-    response.set_cookie(SESSION_COOKIE, signer(request).session_cookie(user), max_age=SESSION_SECONDS,
-                        **cookie_flags(request))
-    response.delete_cookie(LOGIN_COOKIE, path="/")
+    set_cookie(response, request, SESSION_COOKIE, signer(request).session_cookie(user), max_age=SESSION_SECONDS)
+    clear_cookie(response, request, LOGIN_COOKIE)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, _form: PostedForm) -> Response:
-    response = redirect(request, "/login", flash=("info", "You are signed out."))
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response = redirect(request, "/login", flash=Flash("info", "You are signed out."))
+    clear_cookie(response, request, SESSION_COOKIE)
     return response

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from tixtrace.backoffice.api.deps import Ctx
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.contacts import get_contact
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import WebUser, cursor_id, path_id, query_text, render, with_query
-from tixtrace.kernel.cursors import encode_cursor
+from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
+from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,13 +20,13 @@ Text = Annotated[str | None, Query(max_length=500)]
 
 
 @router.get("/contacts")
-def contact_list(request: Request, ctx: Ctx, user: WebUser, q: Text = None, temporary: Text = None,
+def contact_list(request: Request, backend: BackendDep, user: WebUser, q: Text = None, temporary: Text = None,
                  cursor: Text = None) -> Response:
     text = query_text(q, "search", 320)
     temporary_only = temporary in ("1", "on", "true")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         rows, last = queries.search_contacts(conn, text=text, temporary_only=temporary_only,
-                                             after_id=cursor_id(cursor), limit=PAGE)
+                                             after_id=decode_int_cursor(cursor), limit=PAGE)
     filters = {"q": text, "temporary": "1" if temporary_only else None}
     return render(request, "contacts/list.html", {
         "nav": "contacts", "contacts": rows, "q": text or "", "temporary_only": temporary_only,
@@ -36,9 +36,9 @@ def contact_list(request: Request, ctx: Ctx, user: WebUser, q: Text = None, temp
 
 
 @router.get("/contacts/{contact_id}")
-def contact_page(request: Request, contact_id: str, ctx: Ctx, user: WebUser) -> Response:
+def contact_page(request: Request, contact_id: str, backend: BackendDep, user: WebUser) -> Response:
     cid = path_id(contact_id, "contact")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         contact = get_contact(conn, cid)
         tickets, more_tickets = queries.contact_tickets(conn, cid)
         lines_in, more_in = queries.contact_lines(conn, cid, incoming=True)

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from tixtrace.backoffice.api.deps import Ctx
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.executions import COUNTERS, execution_log, get_execution
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.schedules import get_schedule
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import WebUser, cursor_id, path_id, render, with_query
-from tixtrace.kernel.cursors import encode_cursor
+from tixtrace.backoffice.web.pages import WebUser, path_id, render, with_query
+from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,11 +22,11 @@ LOG_PAGE = 1000
 
 
 @router.get("/executions/{execution_id}")
-def execution_page(request: Request, execution_id: str, ctx: Ctx, user: WebUser,
+def execution_page(request: Request, execution_id: str, backend: BackendDep, user: WebUser,
                    cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
     eid = path_id(execution_id, "execution")
-    after = cursor_id(cursor)
-    with ctx.read() as conn:
+    after = decode_int_cursor(cursor)
+    with backend.read() as conn:
         view = get_execution(conn, eid)
         execution = view.execution
         if after:

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from tixtrace.backoffice.api.deps import Ctx
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.parameters import (
     LIFECYCLE,
     InvalidParameters,
@@ -49,6 +49,7 @@ from tixtrace.backoffice.services.schedules import (
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, path_id, redirect, render
 from tixtrace.kernel.errors import BadInput, Conflict
+from tixtrace.kernel.flash import Flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -162,13 +163,13 @@ def _schedule_defaults() -> dict[str, Any]:
             "skip_ticket_numbers": "", "event_codes": ""}
 
 
-def _page(request: Request, ctx: Ctx, interface_id: int | None, values: dict[str, Any], *,
+def _page(request: Request, backend: BackendDep, interface_id: int | None, values: dict[str, Any], *,
           errors: dict[str, str] | None = None, schedule_values: dict[str, Any] | None = None,
           schedule_errors: dict[str, str] | None = None, status: int = 200) -> Response:
     interface = None
     schedules: list[Any] = []
     if interface_id is not None:
-        with ctx.read() as conn:
+        with backend.read() as conn:
             interface = get_interface(conn, interface_id)
             schedules, _ = list_schedules(conn, interface_id, limit=1000)
     return render(request, "interfaces/detail.html", {
@@ -181,8 +182,8 @@ def _page(request: Request, ctx: Ctx, interface_id: int | None, values: dict[str
 
 
 @router.get("/interfaces")
-def interface_list(request: Request, ctx: Ctx, user: WebUser) -> Response:
-    with ctx.read() as conn:
+def interface_list(request: Request, backend: BackendDep, user: WebUser) -> Response:
+    with backend.read() as conn:
         rows, _ = list_interfaces(conn, limit=1000)
         counts = queries.schedule_counts(conn, [row["id"] for row in rows])
     items = []
@@ -196,24 +197,24 @@ def interface_list(request: Request, ctx: Ctx, user: WebUser) -> Response:
 
 
 @router.get("/interfaces/new")
-def new_interface_page(request: Request, ctx: Ctx, user: WebUser) -> Response:
+def new_interface_page(request: Request, backend: BackendDep, user: WebUser) -> Response:
     values = {"name": "", "type": INTERFACE_TYPES[0], "url": "", "login": "", "notification_emails": "",
               "custom_parameters": f"{LIFECYCLE_ENTRY}\n{ENABLE_ENTRY}\n{OVERLAY_ENTRY}"}
-    return _page(request, ctx, None, values)
+    return _page(request, backend, None, values)
 
 
 @router.post("/interfaces/new")
-def create_interface_form(request: Request, ctx: Ctx, form: PostedForm) -> Response:
+def create_interface_form(request: Request, backend: BackendDep, form: PostedForm) -> Response:
     values = _interface_values(form)
     new = NewInterface(name=values["name"], type=values["type"], url=values["url"], login=values["login"],
                        password=form.get("password"), notification_emails=_split(values["notification_emails"]),
                        custom_parameters=values["custom_parameters"])
     try:
-        with ctx.write() as conn:
-            row = create_interface(conn, new, ctx.clock.now())
+        with backend.write() as conn:
+            row = create_interface(conn, new, backend.clock.now())
     except (BadInput, Conflict) as exc:
-        return _page(request, ctx, None, values, errors=_field_errors(exc), status=422)
-    return redirect(request, f"/interfaces/{row['id']}", flash=("success", f"Interface {row['name']} created."))
+        return _page(request, backend, None, values, errors=_field_errors(exc), status=422)
+    return redirect(request, f"/interfaces/{row['id']}", flash=Flash("success", f"Interface {row['name']} created."))
 
 
 @router.post("/interfaces/check-parameters")
@@ -224,17 +225,17 @@ def check_parameters(request: Request, form: PostedForm) -> Response:
 
 
 @router.get("/interfaces/{interface_id}")
-def interface_page(request: Request, interface_id: str, ctx: Ctx, user: WebUser) -> Response:
+def interface_page(request: Request, interface_id: str, backend: BackendDep, user: WebUser) -> Response:
     iid = path_id(interface_id, "interface")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         row = get_interface(conn, iid)
-    return _page(request, ctx, iid, _stored_values(row))
+    return _page(request, backend, iid, _stored_values(row))
 
 
 @router.post("/interfaces/{interface_id}")
-def update_interface_form(request: Request, interface_id: str, ctx: Ctx, form: PostedForm) -> Response:
+def update_interface_form(request: Request, interface_id: str, backend: BackendDep, form: PostedForm) -> Response:
     iid = path_id(interface_id, "interface")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         get_interface(conn, iid)  # 404 page before anything else
     values = _interface_values(form)
     new = NewInterface(name=values["name"], type=values["type"], url=values["url"], login=values["login"],
@@ -242,11 +243,11 @@ def update_interface_form(request: Request, interface_id: str, ctx: Ctx, form: P
                        notification_emails=_split(values["notification_emails"]),
                        custom_parameters=values["custom_parameters"])
     try:
-        with ctx.write() as conn:
-            row = update_interface(conn, iid, new, ctx.clock.now())
+        with backend.write() as conn:
+            row = update_interface(conn, iid, new, backend.clock.now())
     except (BadInput, Conflict) as exc:
-        return _page(request, ctx, iid, values, errors=_field_errors(exc), status=422)
-    return redirect(request, f"/interfaces/{iid}", flash=("success", f"Interface {row['name']} saved."))
+        return _page(request, backend, iid, values, errors=_field_errors(exc), status=422)
+    return redirect(request, f"/interfaces/{iid}", flash=Flash("success", f"Interface {row['name']} saved."))
 
 
 def _number(form: Form, name: str, label: str, errors: dict[str, str]) -> int | None:
@@ -260,9 +261,9 @@ def _number(form: Form, name: str, label: str, errors: dict[str, str]) -> int | 
 
 
 @router.post("/interfaces/{interface_id}/schedules")
-def add_schedule(request: Request, interface_id: str, ctx: Ctx, form: PostedForm) -> Response:
+def add_schedule(request: Request, interface_id: str, backend: BackendDep, form: PostedForm) -> Response:
     iid = path_id(interface_id, "interface")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         stored = _stored_values(get_interface(conn, iid))
     typed = {name: form.get(name) for name in _schedule_defaults()}
     errors: dict[str, str] = {}
@@ -274,11 +275,11 @@ def add_schedule(request: Request, interface_id: str, ctx: Ctx, form: PostedForm
     )
     if not errors:
         try:
-            with ctx.write() as conn:
-                row = create_schedule(conn, iid, new, ctx.clock.now())
+            with backend.write() as conn:
+                row = create_schedule(conn, iid, new, backend.clock.now())
         except (BadInput, Conflict) as exc:
             errors = _field_errors(exc) if isinstance(exc, BadInput) else {"form": exc.message}
         else:
-            return redirect(request, f"/interfaces/{iid}",
-                            flash=("success", f"Schedule {row['id']} ({row['function'].replace('_', ' ')}) added."))
-    return _page(request, ctx, iid, stored, schedule_values=typed, schedule_errors=errors, status=422)
+            added = f"Schedule {row['id']} ({row['function'].replace('_', ' ')}) added."
+            return redirect(request, f"/interfaces/{iid}", flash=Flash("success", added))
+    return _page(request, backend, iid, stored, schedule_values=typed, schedule_errors=errors, status=422)

@@ -19,31 +19,32 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from tixtrace.backoffice.services.validation import MAX_ID
-from tixtrace.backoffice.web.security import (
+from tixtrace.backoffice.security import (
     CSRF_FIELD,
     CSRF_HEADER,
     FLASH_COOKIE,
     LOGIN_COOKIE,
     SESSION_COOKIE,
-    Signer,
-    safe_next,
+    session_user,
+    signer,
 )
+from tixtrace.backoffice.services.validation import MAX_ID
 from tixtrace.kernel.clock import as_utc
-from tixtrace.kernel.cursors import decode_int_cursor
+from tixtrace.kernel.cookies import clear_cookie, set_cookie
 from tixtrace.kernel.errors import BadInput, NotFound, TixtraceError
+from tixtrace.kernel.flash import Flash, decode_flash, encode_flash
+from tixtrace.kernel.forms import Form, read_form
+from tixtrace.kernel.templates import html_page, security_headers, template_environment
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -107,38 +108,13 @@ def _yes_no(value: object) -> str:
     return "—" if value is None else ("yes" if value else "no")
 
 
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(("html",)),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+templates = template_environment(HERE / "templates")
 templates.filters.update(when=_when, when_short=_when_short, tone=_tone, person=_person, yes_no=_yes_no)
 templates.globals["static_version"] = _static_version()
 
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-
-def signer(request: Request) -> Signer:
-    """The signer of the app's secret (``app.state.secret``, set by `install_web`)."""
-    secret: bytes = request.app.state.secret
-    return Signer(secret)
-
-
-def cookie_flags(request: Request) -> dict[str, Any]:
-    return {"httponly": True, "samesite": "lax", "path": "/", "secure": request.url.scheme == "https"}
-
-
-def session_user(request: Request) -> str | None:
-    return signer(request).session_user(request.cookies.get(SESSION_COOKIE))
+#: scripts and styles from this site only (the vendored htmx)
+_HEADERS = security_headers("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 def csrf_token(request: Request) -> str | None:
@@ -183,6 +159,19 @@ def web_user(request: Request) -> str:
 WebUser = Annotated[str, Depends(web_user)]
 
 
+def safe_next(target: str | None, default: str = "/tickets") -> str:
+    """`target` if it is a path on this site (``/...``) other than the login itself, else `default`: never
+    another host or scheme, so the login cannot be used to send someone elsewhere (open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(c) < 0x20 or c == "\x7f" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):  # no loop through the login
+        return default
+    return target
+
+
 def login_url(next_path: str | None) -> str:
     """The login page, coming back to `next_path` afterwards when it is a path of this site."""
     target = safe_next(next_path, default="")
@@ -192,40 +181,8 @@ def login_url(next_path: str | None) -> str:
 # --- forms -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Form:
-    """A posted form: every value as text (absent fields read as ``""``)."""
-
-    fields: dict[str, list[str]]
-
-    def get(self, name: str) -> str:
-        values = self.fields.get(name)
-        return values[0] if values else ""
-
-    def optional(self, name: str) -> str | None:
-        """The value, or None when absent or blank (blank = "not given")."""
-        value = self.get(name)
-        return value if value.strip() else None
-
-
 async def _read_form(request: Request) -> Form:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in ("application/x-www-form-urlencoded", ""):
-        raise BadInput("forms are posted as application/x-www-form-urlencoded", code="UNSUPPORTED_FORM")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise BadInput(f"the form is larger than {MAX_FORM_BYTES // 1024} KB", code="FORM_TOO_LARGE")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise BadInput(f"the form is larger than {MAX_FORM_BYTES // 1024} KB", code="FORM_TOO_LARGE")
-    try:
-        fields = parse_qs(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict",
-                          max_num_fields=MAX_FORM_FIELDS)
-    except (UnicodeDecodeError, ValueError):
-        raise BadInput("the form is not valid UTF-8 url-encoded text", code="INVALID_FORM") from None
-    return Form(fields)
+    return await read_form(request, max_bytes=MAX_FORM_BYTES, max_fields=MAX_FORM_FIELDS)
 
 
 def _token(request: Request, form: Form) -> str | None:
@@ -252,7 +209,7 @@ PostedForm = Annotated[Form, Depends(posted_form)]
 LoginForm = Annotated[Form, Depends(login_form)]
 
 
-# --- ids and cursors -------------------------------------------------------------------------------
+# --- ids and search fields ---------------------------------------------------------------------------
 
 
 def path_id(value: str, what: str) -> int:
@@ -260,13 +217,6 @@ def path_id(value: str, what: str) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 19 or not 1 <= int(value) <= MAX_ID:
         raise NotFound(f"there is no {what} {value!r}", code=f"{what.upper()}_NOT_FOUND")
     return int(value)
-
-
-def cursor_id(cursor: str | None) -> int:
-    key = decode_int_cursor(cursor)
-    if key > MAX_ID:
-        raise BadInput("this page link is not one this server made", code="INVALID_CURSOR")
-    return key
 
 
 def query_text(value: str | None, name: str, max_length: int = 200) -> str | None:
@@ -293,27 +243,26 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     """Render a screen (or, `partial`, an htmx fragment) with the common context and headers."""
     user = session_user(request)
     partial = partial or is_htmx(request)  # a fragment never consumes the flash meant for a page
-    flash = None if partial else signer(request).flash(request.cookies.get(FLASH_COOKIE))
+    flash = None if partial else decode_flash(request.cookies.get(FLASH_COOKIE), request.app.state.secret)
     values: dict[str, Any] = {
         "user": user,
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,
-        "flash": {"kind": flash[0], "message": flash[1]} if flash else None,
+        "flash": flash,
         "path": request.url.path,
     }
     values.update(context or {})
-    response = HTMLResponse(templates.get_template(template).render(values), status_code=status)
-    response.headers.update(_SECURITY_HEADERS)
+    response = html_page(templates, template, values, headers=_HEADERS, status=status)
     if FLASH_COOKIE in request.cookies and not partial:
-        response.delete_cookie(FLASH_COOKIE, path="/")
+        clear_cookie(response, request, FLASH_COOKIE)
     return response
 
 
-def redirect(request: Request, url: str, *, flash: tuple[str, str] | None = None) -> Response:
+def redirect(request: Request, url: str, *, flash: Flash | None = None) -> Response:
     """A 303 to `url` (a path of this site), with a flash message shown by the next page."""
     response = RedirectResponse(url, status_code=303)
     if flash is not None:
-        response.set_cookie(FLASH_COOKIE, signer(request).flash_cookie(*flash), max_age=120, **cookie_flags(request))
+        set_cookie(response, request, FLASH_COOKIE, encode_flash(flash, request.app.state.secret), max_age=120)
     return response
 
 

@@ -12,14 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from tixtrace.backoffice.api.deps import Ctx
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.executions import list_executions
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.schedules import get_schedule
-from tixtrace.backoffice.web.pages import PostedForm, WebUser, cursor_id, path_id, redirect, render, with_query
-from tixtrace.kernel.cursors import encode_cursor
+from tixtrace.backoffice.web.pages import PostedForm, WebUser, path_id, redirect, render, with_query
+from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import BadInput, Conflict
+from tixtrace.kernel.flash import Flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,25 +29,25 @@ _FLASH_OF_STATUS = {"OK": "success", "WARNING": "warning", "ERROR": "error"}
 
 
 @router.post("/schedules/{schedule_id}/run")
-def run_now(request: Request, schedule_id: str, ctx: Ctx, _form: PostedForm) -> Response:
+def run_now(request: Request, schedule_id: str, backend: BackendDep, _form: PostedForm) -> Response:
     sid = path_id(schedule_id, "schedule")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         schedule = get_schedule(conn, sid)
     try:
-        execution = run_schedule(ctx.engine, sid, clock=ctx.clock)
+        execution = run_schedule(backend.engine, sid, clock=backend.clock)
     except (Conflict, BadInput) as exc:
-        return redirect(request, f"/interfaces/{schedule['interface_id']}", flash=("error", exc.message))
+        return redirect(request, f"/interfaces/{schedule['interface_id']}", flash=Flash("error", exc.message))
     status = str(execution["status"])
     return redirect(request, f"/executions/{execution['id']}",
-                    flash=(_FLASH_OF_STATUS.get(status, "info"), f"Execution {execution['id']} ended {status}."))
+                    flash=Flash(_FLASH_OF_STATUS.get(status, "info"), f"Execution {execution['id']} ended {status}."))
 
 
 @router.get("/schedules/{schedule_id}/executions")
-def execution_list(request: Request, schedule_id: str, ctx: Ctx, user: WebUser,
+def execution_list(request: Request, schedule_id: str, backend: BackendDep, user: WebUser,
                    cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
     sid = path_id(schedule_id, "schedule")
-    before = cursor_id(cursor) or None
-    with ctx.read() as conn:
+    before = decode_int_cursor(cursor) or None
+    with backend.read() as conn:
         schedule = get_schedule(conn, sid)
         interface = get_interface(conn, schedule["interface_id"])
         rows, last = list_executions(conn, sid, before_id=before, limit=PAGE)

@@ -6,20 +6,19 @@ Tabs are plain links (``?tab=mobile``) that work without JavaScript; with htmx t
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from tixtrace.backoffice.api.deps import Ctx
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.events import get_event
 from tixtrace.backoffice.services.tickets import TicketStatus, distribution_history, get_ticket, ticket_views
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import WebUser, cursor_id, path_id, query_text, render, with_query
-from tixtrace.kernel.cursors import decode_cursor, encode_cursor
-from tixtrace.kernel.errors import BadInput, NotFound
+from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
+from tixtrace.kernel.cursors import decode_int_cursor, decode_moment_cursor, encode_cursor, encode_moment_cursor
+from tixtrace.kernel.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,7 +29,7 @@ Text = Annotated[str | None, Query(max_length=500)]
 
 
 @router.get("/tickets")
-def ticket_list(request: Request, ctx: Ctx, user: WebUser, number: Text = None, contact: Text = None,
+def ticket_list(request: Request, backend: BackendDep, user: WebUser, number: Text = None, contact: Text = None,
                 status: Text = None, mobile_status: Text = None, cursor: Text = None) -> Response:
     filters = {
         "number": query_text(number, "number", 50),
@@ -38,8 +37,8 @@ def ticket_list(request: Request, ctx: Ctx, user: WebUser, number: Text = None, 
         "status": status if status in {s.value for s in TicketStatus} else None,
         "mobile_status": mobile_status if mobile_status in (*queries.MOBILE_STATUSES, queries.NEVER_SYNCED) else None,
     }
-    with ctx.read() as conn:
-        rows, last = queries.search_tickets(conn, **filters, after_id=cursor_id(cursor), limit=PAGE)
+    with backend.read() as conn:
+        rows, last = queries.search_tickets(conn, **filters, after_id=decode_int_cursor(cursor), limit=PAGE)
     next_url = with_query("/tickets", **filters, cursor=encode_cursor(last)) if last is not None else None
     return render(request, "tickets/list.html", {
         "nav": "tickets", "tickets": rows, "filters": filters, "next_url": next_url,
@@ -47,20 +46,6 @@ def ticket_list(request: Request, ctx: Ctx, user: WebUser, number: Text = None, 
         "statuses": [s.value for s in TicketStatus], "mobile_statuses": queries.MOBILE_STATUSES,
         "never_synced": queries.NEVER_SYNCED,
     })
-
-
-def _history_position(cursor: str | None) -> tuple[datetime, int] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        at, last_id = key
-        moment = datetime.fromisoformat(at)
-        if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 1 or moment.tzinfo is None:
-            raise ValueError
-        return moment, last_id
-    except (TypeError, ValueError):
-        raise BadInput("this page link is not one this server made", code="INVALID_CURSOR") from None
 
 
 def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None) -> dict[str, Any]:
@@ -75,29 +60,30 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None)
         "lines": [], "history_next": None,
     }
     if tab == "distribution":
-        lines, last = distribution_history(conn, ticket_id, after=_history_position(cursor), limit=HISTORY_PAGE)
+        lines, last = distribution_history(conn, ticket_id, after=decode_moment_cursor(cursor), limit=HISTORY_PAGE)
         context["lines"] = lines
         if last is not None:
             context["history_next"] = with_query(f"/tickets/{ticket_id}", tab="distribution",
-                                                 cursor=encode_cursor(list(last)))
+                                                 cursor=encode_moment_cursor(last))
     return context
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_page(request: Request, ticket_id: str, ctx: Ctx, user: WebUser, tab: Text = None,
+def ticket_page(request: Request, ticket_id: str, backend: BackendDep, user: WebUser, tab: Text = None,
                 cursor: Text = None) -> Response:
     tid = path_id(ticket_id, "ticket")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
     return render(request, "tickets/detail.html", context)
 
 
 @router.get("/tickets/{ticket_id}/tabs/{tab}")
-def ticket_tab(request: Request, ticket_id: str, tab: str, ctx: Ctx, user: WebUser, cursor: Text = None) -> Response:
+def ticket_tab(request: Request, ticket_id: str, tab: str, backend: BackendDep, user: WebUser,
+               cursor: Text = None) -> Response:
     """The tab bar and one panel (an htmx fragment)."""
     tid = path_id(ticket_id, "ticket")
     if tab not in TABS:
         raise NotFound(f"a ticket has no tab {tab!r}", code="TAB_NOT_FOUND")
-    with ctx.read() as conn:
+    with backend.read() as conn:
         context = _tab_context(conn, tid, tab, cursor)
     return render(request, "tickets/_tabs.html", context, partial=True)

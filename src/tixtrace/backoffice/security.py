@@ -1,21 +1,25 @@
-"""The screens' session and CSRF tokens: stdlib HMAC under a per-app secret, no server-side state.
+"""Who is calling the back office: users, their sessions, and the throttle on sign-ins.
+
+Both the JSON API (HTTP Basic, or the screens' session) and the screens (the login form) authenticate
+here, so this module sits below ``api/`` and ``web/`` and imports neither.
 
 - Session cookie ``tixtrace_session`` = ``b64url(user)|expiry|signature``: the user name (base64url so
   any name is a legal cookie value), the expiry in Unix seconds, and HMAC-SHA256 of both under the
-  app's secret. It is HttpOnly, SameSite=Lax, Path=/ (and Secure when served over https). A cookie
-  whose signature does not verify, or whose expiry has passed, is no session.
-- CSRF token of a session = HMAC of ``"csrf|" + the session cookie``: every POST form carries it in a
-  hidden ``csrf_token`` field (htmx requests in the ``X-CSRF-Token`` header); a POST without the right
-  one is refused with a 403 page. The login form, posted before any session exists, is tied the same
-  way to a random ``tixtrace_login`` cookie set when the form is shown.
+  app's secret. It is HttpOnly, SameSite=Lax, Path=/ (and Secure over https: `kernel.cookies`). A
+  cookie whose signature does not verify, or whose expiry has passed, is no session.
+- CSRF token of a session = `kernel.csrf` token of the session cookie under the app's secret: every POST
+  form carries it in a hidden ``csrf_token`` field (htmx requests and API calls in the ``X-CSRF-Token``
+  header). The login form, posted before any session exists, is tied the same way to a random
+  ``tixtrace_login`` cookie set when the form is shown.
 - The secret is ``TIXTRACE_SECRET_KEY`` when set (so sessions survive restarts and are shared by the
   processes behind one address), otherwise random per process (everyone signs in again after a restart).
+  It also signs the screens' flash messages (``tixtrace_flash``).
 
 Logging out deletes the cookie; a copied cookie stays valid until it expires (stateless sessions), so
 sessions are short (`SESSION_SECONDS`).
 
-Sign-in attempts (the login form and the API's HTTP Basic) are throttled per user name by
-`LoginThrottle`: in memory, per process.
+Sign-in attempts (the login form and the API's HTTP Basic) go through `sign_in`, throttled per user name
+by `LoginThrottle`: in memory, per process; failures on either count for both.
 """
 
 from __future__ import annotations
@@ -32,8 +36,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from starlette.requests import HTTPConnection, Request
+
+from tixtrace.backoffice.services.users import Authenticator
+from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.csrf import csrf_ok, csrf_token
+from tixtrace.kernel.errors import Unauthorized
 
 SESSION_COOKIE = "tixtrace_session"
 LOGIN_COOKIE = "tixtrace_login"
@@ -42,6 +52,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_SECONDS = 8 * 3600
 SECRET_ENV = "TIXTRACE_SECRET_KEY"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def app_secret() -> bytes:
@@ -60,26 +71,24 @@ def _unb64(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class Signer:
-    """Signs and checks the screens' cookies and tokens with one secret. `now` gives Unix seconds."""
+    """Signs and checks sessions and their CSRF tokens with one secret. `now` gives Unix seconds."""
 
     secret: bytes
     now: Callable[[], float] = time.time
 
-    def _mac(self, purpose: str, value: str) -> str:
-        return _b64(hmac.digest(self.secret, f"{purpose}|{value}".encode(), hashlib.sha256))
-
-    # --- session ---------------------------------------------------------------------------------
+    def _mac(self, value: str) -> str:
+        return _b64(hmac.digest(self.secret, f"session|{value}".encode(), hashlib.sha256))
 
     def session_cookie(self, user: str, seconds: int = SESSION_SECONDS) -> str:
         body = f"{_b64(user.encode())}|{int(self.now()) + seconds}"
-        return f"{body}|{self._mac('session', body)}"
+        return f"{body}|{self._mac(body)}"
 
     def session_user(self, cookie: str | None) -> str | None:
         """The user a session cookie names, or None when absent, forged, malformed or expired."""
         if not cookie or len(cookie) > 1000:
             return None
         body, _, signature = cookie.rpartition("|")
-        if not hmac.compare_digest(signature.encode(), self._mac("session", body).encode()):
+        if not hmac.compare_digest(signature.encode(), self._mac(body).encode()):
             return None
         encoded, _, expiry = body.partition("|")
         try:
@@ -89,75 +98,42 @@ class Signer:
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
 
-    # --- CSRF ------------------------------------------------------------------------------------
-
     def csrf_token(self, anchor: str) -> str:
         """The token of a session (or login) cookie value."""
-        return self._mac("csrf", anchor)
+        return csrf_token(anchor, self.secret)
 
     def csrf_ok(self, anchor: str | None, token: str | None) -> bool:
-        if not anchor or not token:
-            return False
-        return hmac.compare_digest(token.encode(), self.csrf_token(anchor).encode())
-
-    # --- flash -----------------------------------------------------------------------------------
-
-    def flash_cookie(self, kind: str, message: str) -> str:
-        body = f"{kind}|{_b64(message.encode())}"
-        return f"{body}|{self._mac('flash', body)}"
-
-    def flash(self, cookie: str | None) -> tuple[str, str] | None:
-        if not cookie or len(cookie) > 4000:
-            return None
-        body, _, signature = cookie.rpartition("|")
-        if not hmac.compare_digest(signature.encode(), self._mac("flash", body).encode()):
-            return None
-        kind, _, encoded = body.partition("|")
-        try:
-            return kind, _unb64(encoded).decode()
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            return None
+        return csrf_ok(anchor, token, self.secret)
 
 
-def new_login_nonce() -> str:
-    return secrets.token_urlsafe(24)
+def signer(request: HTTPConnection) -> Signer:
+    """The signer of the app's secret (``app.state.secret``, set by `install_security`)."""
+    secret: bytes = request.app.state.secret
+    return Signer(secret)
 
 
-def safe_next(target: str | None, default: str = "/tickets") -> str:
-    """`target` if it is a path on this site (``/...``) other than the login itself, else `default`: never
-    another host or scheme, so the login cannot be used to send someone elsewhere (open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    if any(ord(c) < 0x20 or c == "\x7f" for c in target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):  # no loop through the login
-        return default
-    return target
+def session_user(request: HTTPConnection) -> str | None:
+    """The user of the request's session cookie, or None."""
+    return signer(request).session_user(request.cookies.get(SESSION_COOKIE))
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def api_session_user(request: Any) -> str | None:
+def api_session_user(request: Request) -> str | None:
     """The user of a screens' session calling the JSON API (DESIGN 7: "or the web session").
 
     A change (POST, PUT ...) also needs the session's CSRF token in the X-CSRF-Token header, so another
     site cannot make a logged-in browser call the API."""
-    secret = getattr(request.app.state, "secret", None)
     cookie = request.cookies.get(SESSION_COOKIE)
-    if secret is None or cookie is None:
+    if cookie is None:
         return None
-    signer = Signer(secret)
-    user = signer.session_user(cookie)
+    user = signer(request).session_user(cookie)
     if user is None:
         return None
-    if request.method not in SAFE_METHODS and not signer.csrf_ok(cookie, request.headers.get(CSRF_HEADER)):
+    if request.method not in SAFE_METHODS and not signer(request).csrf_ok(cookie, request.headers.get(CSRF_HEADER)):
         return None
     return user
 
 
-# --- login throttling ----------------------------------------------------------------------------
+# --- sign-in and its throttle ----------------------------------------------------------------------
 
 THROTTLE_FAILURES = 10
 THROTTLE_WINDOW_SECONDS = 300
@@ -229,21 +205,37 @@ class LoginThrottle:
             self._failures.pop(self._key(name), None)
 
 
-_THROTTLE_LOCK = threading.Lock()
+class Throttled(Exception):
+    """Too many failed sign-ins for this user name: try again in `seconds` (at least 1)."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {seconds} s")
+        self.seconds = seconds
 
 
-def login_throttle(app: Any) -> LoginThrottle:
-    """The app's throttle (``app.state.login_throttle``), made on first use with the app's clock.
+def sign_in(request: HTTPConnection, name: str, password: str) -> str:
+    """The user `name` once its password is checked; the one way the API and the login form sign in.
 
-    Shared by the login form and the API's HTTP Basic: failures on either count for both."""
-    throttle = getattr(app.state, "login_throttle", None)
-    if throttle is None:
-        with _THROTTLE_LOCK:
-            throttle = getattr(app.state, "login_throttle", None)
-            if throttle is None:
-                context = getattr(app.state, "context", None)
-                clock = getattr(context, "clock", None)
-                now = (lambda: clock.now().timestamp()) if clock is not None else time.time
-                throttle = app.state.login_throttle = LoginThrottle(now)
-    assert isinstance(throttle, LoginThrottle)
-    return throttle
+    Raises `Throttled` while the name is throttled (without checking the password) and `Unauthorized`
+    for a wrong name or password (the same for both, counted as a failure)."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    wait = throttle.retry_after(name)
+    if wait is not None:
+        raise Throttled(wait)
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        user = authenticator.authenticate(name, password)
+    except Unauthorized:
+        throttle.failed(name)
+        raise
+    throttle.succeeded(name)
+    return user
+
+
+def install_security(app: FastAPI, authenticator: Authenticator, clock: Clock, *,
+                     secret: bytes | None = None) -> None:
+    """Give `app` what sign-ins and sessions need: the authenticator, the login throttle on the app's
+    clock and the signing secret (by default `app_secret`)."""
+    app.state.authenticator = authenticator
+    app.state.login_throttle = LoginThrottle(lambda: clock.now().timestamp())
+    app.state.secret = secret or app_secret()
