@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.backoffice.web.conftest import World
 from tixtrace.backoffice.web import tickets as ticket_screens
+from tixtrace.kernel.cursors import encode_cursor
 
 
 def _numbers(html: str) -> list[str]:
@@ -116,6 +117,33 @@ def test_the_history_pages_when_long(browser: TestClient, world: World, monkeypa
     assert later
     second = browser.get(later.group(1).replace("&amp;", "&")).text
     assert re.findall(r'data-status="(\w+)" data-line', second) == ["PENDING"]
+
+
+FORGED_HISTORY_CURSORS = [
+    encode_cursor(["2026-06-01T12:00:00+00:00", 2**70]),  # an id no database column can hold
+    encode_cursor(["2026-06-01T12:00:00+00:00", 2**63]),
+    encode_cursor(["0001-01-01T00:00:00+14:00", 1]),  # before year 1 once in UTC
+    encode_cursor(["2026-06-01T12:00:00", 1]),  # no offset
+    encode_cursor([20260601, 1]),
+    encode_cursor(["2026-06-01T12:00:00+00:00", True]),
+    encode_cursor(["2026-06-01T12:00:00+00:00", 0]),
+    encode_cursor({"at": 1, "id": 2}),
+    encode_cursor([1, 2, 3]),
+    "not-a-cursor",
+]
+
+
+@pytest.mark.parametrize("forged", FORGED_HISTORY_CURSORS)
+def test_a_forged_history_cursor_is_a_422_page_like_the_api(browser: TestClient, world: World, forged: str) -> None:
+    """The screen and the API decode the history's cursor the same way: a 4xx, never a 500."""
+    for path in (f"/tickets/{world.t1}?tab=distribution&cursor={forged}",
+                 f"/tickets/{world.t1}/tabs/distribution?cursor={forged}"):
+        response = browser.get(path)
+        assert response.status_code == 422, path
+        assert "text/html" in response.headers["content-type"]
+        assert 'id="error" data-status="422"' in response.text
+    api = browser.get(f"/api/tickets/{world.t1}/distribution-history?cursor={forged}")
+    assert api.status_code == 422 and api.json()["error"]["code"] == "INVALID_CURSOR"
 
 
 @pytest.mark.parametrize("bad", ["999999", "0", "-1", "abc", "1.5", "99999999999999999999", "٣"])
