@@ -1,21 +1,22 @@
-"""Reading the page's HTML forms: URL-encoded bodies parsed with the stdlib, validated with the API's models.
+"""Reading the page's HTML forms: bounded URL-encoded bodies (`tixtrace.kernel.forms`), validated with the
+API's models.
 
-The project does not depend on python-multipart, and plain ``<form method="post">`` only ever sends
-``application/x-www-form-urlencoded``, so the body is parsed here with ``urllib.parse``. Anything odd
-(another content type, a body over 64 KiB, invalid UTF-8, NUL characters) is a ``BadInput`` shown
-as a flash message, never a 500. Field values go through the same pydantic models as the JSON API
-(``ProfileUpdate``, ``Holder``) so the page cannot store what the API would refuse.
+Anything odd (another content type, a body over 64 KiB, invalid UTF-8, NUL characters) is a ``BadInput``
+shown as a flash message, never a 500; messages name fields by the labels the page shows. Field values
+go through the same pydantic models as the JSON API (``ProfileUpdate``, ``Holder``) so the page cannot
+store what the API would refuse.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from tixtrace.kernel import forms
 from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.forms import Form
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,42 +32,9 @@ LABELS = {
 }
 
 
-class Form(dict[str, str]):
-    """The fields of a posted form (the last value wins when a name repeats)."""
-
-    def text(self, name: str) -> str:
-        return self.get(name, "").strip()
-
-
 async def read_form(request: Request) -> Form:
     """The URL-encoded body of a POST; an empty Form when there is none. Raises BadInput."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BadInput("the form is too large", code="FORM_TOO_LARGE")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise BadInput("the form is too large", code="FORM_TOO_LARGE")
-    if not body:
-        return Form()
-    if content_type != "application/x-www-form-urlencoded":
-        raise BadInput("send the page's form (application/x-www-form-urlencoded)", code="UNSUPPORTED_FORM")
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
-                          max_num_fields=MAX_FIELDS, errors="strict")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadInput("the form could not be read (invalid encoding or too many fields)",
-                       code="INVALID_FORM") from exc
-    form = Form()
-    for name, value in pairs:
-        if "\x00" in name or "\x00" in value:
-            label = LABELS.get(name, name.replace("\x00", ""))
-            raise BadInput(f"{label}: text must not contain NUL characters", code="INVALID_INPUT",
-                           details={"field": name.replace("\x00", "")})
-        form[name] = value
-    return form
+    return await forms.read_form(request, max_bytes=MAX_BODY_BYTES, max_fields=MAX_FIELDS, labels=LABELS)
 
 
 def validated(model: type[M], data: dict[str, Any]) -> M:

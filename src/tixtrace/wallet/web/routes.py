@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -31,27 +30,25 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tixtrace.kernel.clock import Clock, isoformat
+from tixtrace.kernel.cookies import clear_cookie, set_cookie
+from tixtrace.kernel.csrf import csrf_ok, csrf_token, new_nonce
 from tixtrace.kernel.errors import BadInput, Forbidden, TixtraceError, Unauthorized
+from tixtrace.kernel.flash import Flash, decode_flash, encode_flash
+from tixtrace.kernel.forms import Form
+from tixtrace.kernel.templates import html_page, security_headers, template_environment
 from tixtrace.wallet.api.schemas import Holder, ProfileUpdate
 from tixtrace.wallet.services import spectators, transfers
 from tixtrace.wallet.services.spectators import Account
 from tixtrace.wallet.web import security, views
-from tixtrace.wallet.web.forms import Form, read_form, validated
-from tixtrace.wallet.web.security import Flash
+from tixtrace.wallet.web.forms import read_form, validated
 
 PREFIX = "/app"
 HERE = Path(__file__).parent
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_env = template_environment(HERE / "templates")
 
-HTML_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+#: no scripts at all; only our stylesheet
+HTML_HEADERS = security_headers("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'")
 
 #: profile fields of the form besides first and last name, in the order shown
 OPTIONAL_PROFILE_FIELDS = ("title", "dateOfBirth", "phoneNumber", "nationality", "residenceCountry",
@@ -97,7 +94,7 @@ def _signed_in(request: Request, form: Form | None = None) -> Session:
     session = _session(request)
     if session is None:
         raise _SignInRequired
-    if form is not None and not security.csrf_ok(session.token, form.get(security.CSRF_FIELD)):
+    if form is not None and not csrf_ok(session.token, form.get(security.CSRF_FIELD)):
         raise Forbidden("this form has expired or did not come from this page; reload the page and try again",
                         code="CSRF_FAILED")
     return session
@@ -120,32 +117,32 @@ def _render(request: Request, template: str, *, status: int = 200, session: Sess
     values = {
         "base": _base(request), "flash": flash, "sandbox": bool(request.app.state.sandbox),
         "me": session.account if session else None,
-        "csrf": security.csrf_token(session.token) if session else "",
+        "csrf": csrf_token(session.token) if session else "",
         "clock_now": views.when(isoformat(_clock(request).now())),
         **context,
     }
-    response = HTMLResponse(_env.get_template(template).render(values), status_code=status, headers=HTML_HEADERS)
+    response = html_page(_env, template, values, headers=HTML_HEADERS, status=status)
     if request.cookies.get(security.FLASH_COOKIE):
-        security.clear_cookie(response, request, security.FLASH_COOKIE, _base(request))
+        clear_cookie(response, request, security.FLASH_COOKIE, path=_base(request))
     return response
 
 
 def _redirect(request: Request, path: str, flash: Flash | None = None) -> RedirectResponse:
     response = RedirectResponse(_base(request) + path, status_code=303, headers={"Cache-Control": "no-store"})
     if flash is not None:
-        security.set_cookie(response, request, security.FLASH_COOKIE, security.encode_flash(flash), _base(request))
+        set_cookie(response, request, security.FLASH_COOKIE, encode_flash(flash), path=_base(request))
     return response
 
 
 def _to_login(request: Request) -> RedirectResponse:
     response = _redirect(request, "/login")
     if request.cookies.get(security.SESSION_COOKIE):
-        security.clear_cookie(response, request, security.SESSION_COOKIE, _base(request))
+        clear_cookie(response, request, security.SESSION_COOKIE, path=_base(request))
     return response
 
 
 def _pending_flash(request: Request) -> Flash | None:
-    return security.decode_flash(request.cookies.get(security.FLASH_COOKIE))
+    return decode_flash(request.cookies.get(security.FLASH_COOKIE))
 
 
 Handler = Callable[[Request, Form], Response]
@@ -185,12 +182,12 @@ def _endpoint(handler: Handler, on_error: OnError) -> Callable[[Request], Awaita
 # -- sign in, sign out -----------------------------------------------------------------------------
 
 def _login_page(request: Request, *, status: int = 200, flash: Flash | None = None, email: str = "") -> Response:
-    nonce = request.cookies.get(security.LOGIN_COOKIE) or security.new_login_nonce()
+    nonce = request.cookies.get(security.LOGIN_COOKIE) or new_nonce()
     response = _render(request, "login.html", status=status, session=_session(request),
                        flash=flash or _pending_flash(request), email=email,
-                       login_csrf=security.csrf_token(nonce))
+                       login_csrf=csrf_token(nonce))
     if request.cookies.get(security.LOGIN_COOKIE) != nonce:
-        security.set_cookie(response, request, security.LOGIN_COOKIE, nonce, _base(request))
+        set_cookie(response, request, security.LOGIN_COOKIE, nonce, path=_base(request))
     return response
 
 
@@ -199,7 +196,7 @@ def login_form(request: Request, _form: Form) -> Response:
 
 
 def login(request: Request, form: Form) -> Response:
-    if not security.csrf_ok(request.cookies.get(security.LOGIN_COOKIE), form.get(security.CSRF_FIELD)):
+    if not csrf_ok(request.cookies.get(security.LOGIN_COOKIE), form.get(security.CSRF_FIELD)):
         raise Forbidden("this sign-in form has expired; please try again", code="CSRF_FAILED")
     email = form.text("email")
     if not email:
@@ -207,8 +204,8 @@ def login(request: Request, form: Form) -> Response:
     token = spectators.start_session(_engine(request), _clock(request), email, sandbox=request.app.state.sandbox)
     account = spectators.authenticate(_engine(request), token)
     response = _redirect(request, "", Flash("success", f"Signed in as {account.email}."))
-    security.set_cookie(response, request, security.SESSION_COOKIE, token, _base(request))
-    security.clear_cookie(response, request, security.LOGIN_COOKIE, _base(request))
+    set_cookie(response, request, security.SESSION_COOKIE, token, path=_base(request))
+    clear_cookie(response, request, security.LOGIN_COOKIE, path=_base(request))
     return response
 
 
@@ -220,7 +217,7 @@ def logout(request: Request, form: Form) -> Response:
     session = _signed_in(request, form)
     spectators.end_session(_engine(request), session.token)
     response = _redirect(request, "/login", Flash("success", "Signed out."))
-    security.clear_cookie(response, request, security.SESSION_COOKIE, _base(request))
+    clear_cookie(response, request, security.SESSION_COOKIE, path=_base(request))
     return response
 
 
