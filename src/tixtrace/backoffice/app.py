@@ -17,7 +17,7 @@ from tixtrace.backoffice.backend import Backend
 from tixtrace.backoffice.metrics import install_metrics
 from tixtrace.backoffice.security import install_security
 from tixtrace.backoffice.services.users import Authenticator
-from tixtrace.backoffice.web import install_web
+from tixtrace.backoffice.web.screens import install_web
 from tixtrace.kernel.clock import Clock, SystemClock
 from tixtrace.kernel.web import add_health_route, install_error_handlers
 

@@ -13,7 +13,7 @@ from tixtrace.wallet.api.spectator import sessions
 from tixtrace.wallet.api.spectator import tickets as spectator_tickets
 from tixtrace.wallet.api.spectator import transfers as spectator_transfers
 from tixtrace.wallet.metrics import install_metrics
-from tixtrace.wallet.web import install_spectator_page
+from tixtrace.wallet.web.routes import install_spectator_page
 
 
 def create_wallet_app(engine: Engine, *, clock: Clock | None = None, sandbox: bool = False) -> FastAPI:

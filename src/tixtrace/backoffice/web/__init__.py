@@ -1,26 +1,5 @@
 """The back office's screens: server-rendered pages (Jinja2) with htmx, behind a signed session cookie.
 
-`install_web` adds them to the back-office app: the routes, ``/static`` (our CSS and the vendored
-htmx with its licence) and the HTML error pages for screen paths. The JSON API is unchanged.
+`tixtrace.backoffice.web.screens.install_web` mounts them on the back-office app. This package module
+imports nothing, so the screens' modules import each other without a cycle through it.
 """
-
-from __future__ import annotations
-
-from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
-
-from tixtrace.backoffice.web import auth, contacts, executions, interfaces, schedules, tickets
-from tixtrace.backoffice.web.pages import STATIC, install_error_pages
-
-
-def install_web(app: FastAPI) -> None:
-    """Mount the screens on `app`; call it after the API's error handlers are installed and
-    `tixtrace.backoffice.security.install_security` (which gives the secret signing sessions and tokens).
-    """
-    install_error_pages(app)
-    for module in (auth, tickets, contacts, interfaces, schedules, executions):
-        app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-
-__all__ = ["install_web"]

@@ -1,5 +1,7 @@
 """What every screen shares: templates, the signed-in user, POST forms with their CSRF check, flash
-messages, ids in paths, and the HTML error pages.
+messages, the login redirect, ids in paths, and the HTML error pages. The mechanics (Jinja setup and
+security headers, bounded forms, CSRF tokens, flash cookies, cookie flags) are the kernel's, shared with
+the wallet page; sessions and sign-in are `tixtrace.backoffice.security`'s.
 
 Invariants:
 - Every screen route depends on `WebUser`: without a valid session a GET is redirected (303) to
@@ -10,6 +12,7 @@ Invariants:
 - Screens render through `render`, which adds the security headers (CSP: scripts and styles from this
   site only) and ``Cache-Control: no-store``, and consumes the flash message it shows.
 - An id in a path that is not a whole number in 1..2^63-1 is a 404 page, like an unknown id.
+- After the login, `safe_next` only ever sends the browser to a path of this site (no open redirect).
 - Errors on screen paths are HTML pages with the same status the API would use; on ``/api``,
   ``/health`` and the docs the JSON handlers installed before ours answer, unchanged.
 """
