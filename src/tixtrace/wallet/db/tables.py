@@ -120,7 +120,7 @@ status_log = Table(
     Index("ix_status_log_ticket_pk_record_id", "ticket_pk", "record_id"),
 )
 
-#: W9: the wallet's clock is the real time plus this offset (one row, id 1). The sandbox's advances add
+#: W9: the wallet's clock is the real time plus this offset (one row, id 1; none = 0). The sandbox's advances add
 #: to it and a starting wallet raises it so that no record is newer than its clock; kept here, not in
 #: memory, so a restarted wallet, and every process serving the same database, shows the same time.
 sandbox_clock = Table(

@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0003
 Create Date: 2026-12-01
 
-One row, id 1, offset 0: a wallet that never ran in sandbox mode keeps the real time.
+No row means offset 0 (the real time); the first write of the offset inserts row 1.
 (Written in parallel with 0004; the down revision is re-chained to 0004 when both are merged.)
 """
 import sqlalchemy as sa
@@ -17,13 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    table = op.create_table(
+    op.create_table(
         "sandbox_clock",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("offset_microseconds", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_clock")),
     )
-    op.bulk_insert(table, [{"id": 1, "offset_microseconds": 0}])
 
 
 def downgrade() -> None:
