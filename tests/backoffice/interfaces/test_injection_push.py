@@ -317,7 +317,8 @@ def organizer_transfer(system: System, ticket: dict[str, Any], recipient: str) -
 
 
 def test_i3_max_transfers_is_sent_and_organizer_transfers_neither_obey_nor_consume_it(system: System) -> None:
-    ana, bea, eve = system.contact(ANA), system.contact("bea@example.com", "Bea", "Cruz"), system.contact("eve@x.example")
+    ana, bea = system.contact(ANA), system.contact("bea@example.com", "Bea", "Cruz")
+    eve = system.contact("eve@x.example")
     with unit_of_work(system.engine) as conn:
         create_event(conn, NewEvent("WC26-M09", "Limited match", START, "Estadio BBVA", "Monterrey", "64000", "MX",
                                     max_transfers=1), datetime.now(UTC))
