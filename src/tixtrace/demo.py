@@ -33,12 +33,13 @@ from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface, update_interface
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
-from tixtrace.kernel.clock import SystemClock, TestClock
+from tixtrace.kernel.clock import AdjustableClock, SystemClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Conflict
 from tixtrace.kernel.serving import BackgroundServer, port_is_free
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.services.clock import WalletClock
 from tixtrace.wallet.services.organizers import create_organizer
 
 ORGANIZER_EMAIL = "organizer@demo.tixtrace.example"
@@ -161,7 +162,7 @@ def _run(backoffice: Engine, round_: Round, function: str, console: Console, lab
     return execution
 
 
-def _play(app: Spectators, clock: TestClock, round_: Round, backoffice: Engine, console: Console) -> list[dict]:
+def _play(app: Spectators, clock: AdjustableClock, round_: Round, backoffice: Engine, console: Console) -> list[dict]:
     n, r = len(round_.tickets), round_.number
     executions = []
     with _progress(console) as progress:
@@ -255,7 +256,7 @@ def run_demo(data_dir: Path, n: int, *, wallet_port: int = 8001, console: Consol
     try:
         console.rule(f"tixtrace demo — {n} tickets in {data_dir}")
         round_ = _setup_round(backoffice, n, console)
-        clock = TestClock()
+        clock = WalletClock(wallet)  # kept in the wallet database: `serve` goes on from where the demo left it (W9)
         app = create_wallet_app(wallet, clock=clock, sandbox=True)
         with BackgroundServer(app, port=wallet_port) as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
             _configure(backoffice, wallet, base_url, round_)

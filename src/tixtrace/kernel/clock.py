@@ -7,9 +7,18 @@ window is tested without sleeping. All times are timezone-aware UTC.
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from tixtrace.kernel.errors import BadInput
+
+#: one move of a test clock is at most this long (W9)
+MAX_ADVANCE_SECONDS = 366 * 24 * 3600
+#: a test clock never goes past this: years of room before ``datetime.max`` for the times computed
+#: from ``now`` (a transfer's expiresAt, a schedule's next run), so none of them can overflow
+END_OF_TIME = datetime(9990, 1, 1, tzinfo=UTC)
 
 
 def utcnow() -> datetime:
@@ -32,6 +41,30 @@ def isoformat(value: datetime | None) -> str | None:
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+@runtime_checkable
+class AdjustableClock(Clock, Protocol):
+    """A clock a sandbox may move forward (``POST /sandbox/clock/advance``)."""
+
+    def advance(self, seconds: float) -> datetime: ...
+
+
+def check_advance(seconds: float, now: datetime) -> timedelta:
+    """The move of a test clock by ``seconds`` from ``now``, or BadInput (422) naming the value and the
+    limit: more than 0, at most MAX_ADVANCE_SECONDS, never past END_OF_TIME."""
+    if not seconds > 0 or seconds > MAX_ADVANCE_SECONDS:  # `not >` also refuses NaN
+        shown = seconds if math.isfinite(seconds) else str(seconds)  # JSON has no NaN or Infinity
+        raise BadInput(f"seconds must be more than 0 and at most {MAX_ADVANCE_SECONDS} (366 days); got {shown}",
+                       code="INVALID_CLOCK_ADVANCE",
+                       details={"seconds": shown, "min": 0, "max": MAX_ADVANCE_SECONDS})
+    step = timedelta(seconds=seconds)
+    if now + step > END_OF_TIME:
+        raise BadInput(f"advancing by {seconds} s would move the clock past {isoformat(END_OF_TIME)}, "
+                       f"the latest time it may show; it is {isoformat(now)}",
+                       code="CLOCK_OUT_OF_RANGE",
+                       details={"seconds": seconds, "now": isoformat(now), "max": isoformat(END_OF_TIME)})
+    return step
 
 
 class SystemClock:
@@ -64,3 +97,28 @@ class TestClock:
         with self._lock:
             self._now = self._now + timedelta(seconds=seconds)
             return self._now
+
+
+class OffsetClock:
+    """Real time plus an offset that only grows: a test clock that keeps ticking between moves.
+
+    Whoever owns the offset (the wallet keeps it in its database, W9) sets it with ``raise_to``; a
+    lower offset than the current one is ignored, so the time this clock shows never goes back while
+    the real time does not.
+    """
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self._offset = offset
+        self._lock = threading.Lock()
+
+    @property
+    def offset(self) -> timedelta:
+        with self._lock:
+            return self._offset
+
+    def raise_to(self, offset: timedelta) -> None:
+        with self._lock:
+            self._offset = max(self._offset, offset)
+
+    def now(self) -> datetime:
+        return utcnow() + self.offset

@@ -81,6 +81,8 @@ def test_event_shape_and_utc_times(api: TestClient) -> None:
     event = new_event(api, startTime="2026-06-11T21:00:00+02:00", endTime="2026-06-11T23:00:00+02:00")
     assert event["startTime"] == "2026-06-11T19:00:00.000Z" and event["endTime"] == "2026-06-11T21:00:00.000Z"
     assert event["venue"] == {"site": "Estadio Azteca", "city": "Mexico City", "zip": "04650", "countryCode": "MX"}
+    assert set(event) == {"id", "code", "name", "startTime", "endTime", "venue", "maxTransfers", "createdAt"}
+    assert event["maxTransfers"] is None  # I3: no limit unless set
     assert api.get(f"/api/events/{event['id']}").json() == event
     assert api.get("/api/events", params={"code": event["code"]}).json()["items"] == [event]
     again = api.post("/api/events", json=event_body(code=event["code"]))
@@ -97,3 +99,23 @@ def test_bad_event_fields(api: TestClient) -> None:
     body = event_body(startTime="2026-06-11T19:00:00Z", endTime="2026-06-10T19:00:00Z")
     response = api.post("/api/events", json=body)
     assert [e["field"] for e in response.json()["error"]["details"]["errors"]] == ["endTime"]
+
+
+def test_i3_an_event_may_set_max_transfers(api: TestClient) -> None:
+    for value in (0, 1, 1000, None):
+        event = new_event(api, maxTransfers=value)
+        assert event["maxTransfers"] == value
+        assert api.get(f"/api/events/{event['id']}").json()["maxTransfers"] == value
+
+
+def test_i3_max_transfers_out_of_range_is_a_clear_422(api: TestClient) -> None:
+    for value in (-1, 1001, 10**6):
+        response = api.post("/api/events", json=event_body(maxTransfers=value))
+        assert response.status_code == 422, response.text
+        [error] = response.json()["error"]["details"]["errors"]
+        assert error["field"] == "maxTransfers" and error["value"] == value
+        assert "0 to 1000" in error["message"] and str(value) in error["message"]
+    for value in ("3", 2.5, True):
+        response = api.post("/api/events", json=event_body(maxTransfers=value))
+        assert response.status_code == 422, response.text
+        assert "maxTransfers" in response.text

@@ -303,3 +303,43 @@ def test_push_controlled_controls_injected_tickets_once_failing_a_pending_transf
     assert (line["status"], line["reason"], line["newContact"]) == ("CANCELLED", "TICKET_CONTROLLED", None)
     assert api_ticket(bo, controlled)["mobileStatus"] == "CONTROLLED"
     assert api(bo, "/api/contacts", email=BOB)["items"] == []
+
+
+# --- I3 -----------------------------------------------------------------------------------------
+
+CAI, DAN = "cai@example.com", "dan@example.com"
+
+
+def organizer_transfer(system: System, ticket: dict[str, Any], recipient: str) -> None:
+    response = system.wallet.client.post(f"/organizer/tickets/{ticket['number']}/transfer", auth=system.wallet.auth,
+                                         json={"recipientEmail": recipient, "reason": "re-seated"})
+    assert response.status_code == 200, response.text
+
+
+def test_i3_max_transfers_is_sent_and_organizer_transfers_neither_obey_nor_consume_it(system: System) -> None:
+    ana, bea = system.contact(ANA), system.contact("bea@example.com", "Bea", "Cruz")
+    eve = system.contact("eve@x.example")
+    with unit_of_work(system.engine) as conn:
+        create_event(conn, NewEvent("WC26-M09", "Limited match", START, "Estadio BBVA", "Monterrey", "64000", "MX",
+                                    max_transfers=1), datetime.now(UTC))
+        unlimited = create_ticket(conn, NewTicket("WC26-M01", eve), datetime.now(UTC))
+        spectator_first = create_ticket(conn, NewTicket("WC26-M09", ana), datetime.now(UTC))
+        organizer_first = create_ticket(conn, NewTicket("WC26-M09", bea), datetime.now(UTC))
+    run_ok(system, system.schedule(system.interface(BASIC), INJECTION))
+    for ticket, limit in ((spectator_first, 1), (organizer_first, 1), (unlimited, None)):
+        detail = in_wallet(system, dict(ticket))
+        assert detail is not None and detail["maxTransfers"] == limit, detail
+
+    # the spectator's one transfer, then the organizer's: the limit is reached, and stays so
+    accept(system, BOB, send(system, ANA, dict(spectator_first), BOB), "Bob", "Stone")
+    organizer_transfer(system, dict(spectator_first), CAI)
+    response = system.wallet.transfer(CAI, spectator_first["number"], DAN)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "MAX_TRANSFERS_REACHED", response.text
+    detail = in_wallet(system, dict(spectator_first))
+    assert detail is not None and (detail["transferLevel"], detail["transfersDone"]) == (2, 1)
+
+    # only an organizer transfer so far: the spectator may still transfer once, not twice
+    organizer_transfer(system, dict(organizer_first), CAI)
+    accept(system, DAN, send(system, CAI, dict(organizer_first), DAN), "Dan", "Ross")
+    response = system.wallet.transfer(DAN, organizer_first["number"], ANA)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "MAX_TRANSFERS_REACHED", response.text

@@ -139,3 +139,24 @@ def test_count_rows(tmp_path: Path) -> None:
     assert count_rows(write(tmp_path, "a.csv", "h\n1\n2\n")) == 2
     assert count_rows(write(tmp_path, "b.csv", "h\n1\n2")) == 2
     assert count_rows(write(tmp_path, "c.csv", "")) == 0
+
+
+def test_i3_events_may_carry_max_transfers(engine: Engine, tmp_path: Path) -> None:
+    """The optional maxTransfers column: empty = no limit; 0 to 1000 otherwise, a bad one named with its line."""
+    good = ("code,name,startTime,venueSite,venueCity,venueZip,venueCountryCode,maxTransfers\n"
+            "E-1,One,2026-06-11T19:00:00Z,Azteca,Mexico City,04650,MX,1\n"
+            "E-2,Two,2026-06-11T19:00:00Z,Azteca,Mexico City,04650,MX,\n"
+            "E-3,Three,2026-06-11T19:00:00Z,Azteca,Mexico City,04650,MX, 1000 \n")
+    assert run(engine, ImportKind.EVENTS, write(tmp_path, "good.csv", good)).ok
+    with unit_of_work(engine, write=False) as conn:
+        limits = dict(conn.execute(select(events.c.code, events.c.max_transfers)).all())
+    assert limits == {"E-1": 1, "E-2": None, "E-3": 1000}
+    bad = ("code,name,startTime,venueSite,venueCity,venueZip,venueCountryCode,maxTransfers\n"
+           "E-4,Four,2026-06-11T19:00:00Z,Azteca,Mexico City,04650,MX,1001\n"
+           "E-5,Five,2026-06-11T19:00:00Z,Azteca,Mexico City,04650,MX,two\n"
+           "E-6,Six,2026-06-11T19:00:00Z,Azteca,Mexico City,04650,MX,-1\n")
+    report = run(engine, ImportKind.EVENTS, write(tmp_path, "bad.csv", bad))
+    assert not report.ok and [problem.line for problem in report.problems] == [2, 3, 4]
+    for problem, value in zip(report.problems, ("1001", "two", "-1"), strict=True):
+        assert any("maxTransfers" in m and "0 to 1000" in m and repr(value) in m for m in problem.messages), problem
+    assert count(engine, events) == 3

@@ -481,11 +481,26 @@ def test_w7_organizer_transfer_immediate_ignores_max_transfers() -> None:
     assert transfer.initiated_by is Initiator.ORGANIZER and transfer.direction is Direction.FORWARD
     assert transfer.recipient == BEA and transfer.sender == ANA and transfer.expires_at is None
     assert transfer.reason == "re-seated by the organizer" and transfer.state is TransferState.ACCEPTED
-    assert ticket.owner == BEA and ticket.transfer_level == 1 and ticket.transfers_done == 1
+    assert ticket.owner == BEA and ticket.transfer_level == 1 and ticket.transfers_done == 0
     transfer, changes = ticket.organizer_transfer(CAI, None, at(20))
     log += changes
-    assert ticket.owner == CAI and ticket.transfer_level == 2 and ticket.transfers_done == 2
+    assert ticket.owner == CAI and ticket.transfer_level == 2 and ticket.transfers_done == 0
     assert_replays(ticket, log)
+
+
+def test_i3_organizer_transfers_do_not_consume_max_transfers() -> None:
+    """I3: a ticket whose only move was an organizer transfer may still be transferred once by a spectator
+    when maxTransfers=1, and an organizer transfer after the spectator's leaves the limit reached."""
+    ticket, _ = downloaded(max_transfers=1)
+    ticket.organizer_transfer(BEA, "re-seat", at(10))
+    ticket.sync(at(11))
+    transfer, _ = ticket.start_transfer(BEA, CAI, at(20))
+    ticket.accept(CAI, transfer.transfer_id, at(30), profile_complete=True)
+    assert ticket.owner == CAI and ticket.transfers_done == 1
+    refused(Conflict, "MAX_TRANSFERS_REACHED", ticket, ticket.start_transfer, CAI, DAN, at(40))
+    ticket.organizer_transfer(DAN, None, at(50))
+    assert ticket.owner == DAN and ticket.transfers_done == 1
+    refused(Conflict, "MAX_TRANSFERS_REACHED", ticket, ticket.start_transfer, DAN, ANA, at(60))
 
 
 def test_w7_organizer_transfer_to_previous_owner_is_backward() -> None:

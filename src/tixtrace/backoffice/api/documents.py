@@ -51,6 +51,7 @@ class EventOut(ApiResponse):
     end_time: datetime | None
     venue: Venue
     created_at: datetime
+    max_transfers: int | None
 
 
 class TicketOut(ApiResponse):

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/events", tags=["events"], responses=error_respon
 def post_event(body: EventIn, backend: BackendDep, _user: User) -> dict[str, Any]:
     new = NewEvent(code=body.code, name=body.name, start_time=body.start_time, end_time=body.end_time,
                    venue_site=body.venue.site, venue_city=body.venue.city, venue_zip=body.venue.zip,
-                   venue_country_code=body.venue.country_code)
+                   venue_country_code=body.venue.country_code, max_transfers=body.max_transfers)
     with backend.write() as conn:
         return event_json(create_event(conn, new, backend.clock.now()))
 

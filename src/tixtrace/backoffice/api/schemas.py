@@ -92,6 +92,10 @@ class EventIn(ApiModel):
     start_time: DateTime
     end_time: DateTime | None = None
     venue: VenueIn
+    #: I3: null or absent = no limit; the range is checked by the service (422 naming value and range)
+    max_transfers: Annotated[StrictInt | None, Field(
+        description="Spectator transfers allowed per ticket, 0 to 1000; null: no limit.",
+        json_schema_extra={"minimum": 0, "maximum": 1000})] = None
 
 
 class TicketIn(ApiModel):
@@ -197,6 +201,7 @@ def event_json(row: RowMapping) -> dict[str, Any]:
         "endTime": isoformat(row["end_time"]),
         "venue": {"site": row["venue_site"], "city": row["venue_city"], "zip": row["venue_zip"],
                   "countryCode": row["venue_country_code"]},
+        "maxTransfers": row["max_transfers"],
         "createdAt": isoformat(row["created_at"]),
     }
 

@@ -92,6 +92,7 @@ events = Table(
     Column("venue_zip", String(20), nullable=False),
     Column("venue_country_code", String(2), nullable=False),
     Column("created_at", Time, nullable=False),
+    Column("max_transfers", Integer),  # I3: the wallet's transferRules.maxTransfers; NULL = no limit
 )
 
 tickets = Table(

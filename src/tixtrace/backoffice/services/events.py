@@ -19,6 +19,8 @@ from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
 
 CHUNK = 5000
+#: I3: the most spectator transfers an event may allow per ticket (the wallet's own limit)
+MAX_TRANSFERS_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,25 @@ class NewEvent:
     venue_zip: str | None
     venue_country_code: str | None
     end_time: datetime | None = None
+    #: I3: None = no limit; an int from the API, the cell's text from a CSV file
+    max_transfers: int | str | None = None
+
+
+def max_transfers_value(field: str, value: int | str | None, checker: Checker) -> int | None:
+    """A whole number from 0 to MAX_TRANSFERS_LIMIT, or None (no limit); otherwise a problem naming
+    the value and the range."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not 0 <= number <= MAX_TRANSFERS_LIMIT:
+        checker.fail(field, value, f"{field} must be a whole number from 0 to {MAX_TRANSFERS_LIMIT}, "
+                                   f"or empty for no limit; got {value!r}")
+        return None
+    return number
 
 
 def event_values(new: NewEvent, checker: Checker) -> dict[str, Any]:
@@ -48,6 +69,7 @@ def event_values(new: NewEvent, checker: Checker) -> dict[str, Any]:
         "venue_city": checker.text("venue.city", new.venue_city, max_length=100, required=True),
         "venue_zip": checker.text("venue.zip", new.venue_zip, max_length=20, required=True),
         "venue_country_code": checker.country("venue.countryCode", new.venue_country_code, required=True),
+        "max_transfers": max_transfers_value("maxTransfers", new.max_transfers, checker),
     }
 
 

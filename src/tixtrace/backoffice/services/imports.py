@@ -45,7 +45,7 @@ class ImportKind(StrEnum):
 #: kind -> (required columns, optional columns); documented in ``tixtrace backoffice import --help``
 COLUMNS: dict[ImportKind, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ImportKind.EVENTS: (("code", "name", "startTime", "venueSite", "venueCity", "venueZip", "venueCountryCode"),
-                        ("endTime",)),
+                        ("endTime", "maxTransfers")),
     ImportKind.CONTACTS: (("kind", "lastName"),
                           ("reference", "title", "firstName", "email", "phone", "mobilePhone", "birthDate",
                            "nationality", "idNumber", "country", "language", "allowPromoEmail",
@@ -192,7 +192,8 @@ def _events(conn: Connection, chunk: list[_Row], seen: _Seen) -> None:
         end = parse_datetime("endTime", row.cell("endTime") or "", c) if row.cell("endTime") else None
         new = NewEvent(code=row.cell("code"), name=row.cell("name"), start_time=start, end_time=end,
                        venue_site=row.cell("venueSite"), venue_city=row.cell("venueCity"),
-                       venue_zip=row.cell("venueZip"), venue_country_code=row.cell("venueCountryCode"))
+                       venue_zip=row.cell("venueZip"), venue_country_code=row.cell("venueCountryCode"),
+                       max_transfers=row.cell("maxTransfers"))
         row.values = event_values(new, c)
         seen.check(row, row.values["code"])
     codes = [row.values["code"] for row in chunk if row.values["code"]]

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
+from tixtrace.kernel.clock import MAX_ADVANCE_SECONDS
 from tixtrace.kernel.web import ApiModel
 from tixtrace.wallet.services.organizers import check_email
 
@@ -186,4 +187,7 @@ class TransferRequest(ApiModel):
 class ClockAdvance(ApiModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"seconds": 60}]})
 
-    seconds: Annotated[Number, Field(ge=0, le=10 * 365 * 24 * 3600)]
+    #: the range is checked by ``check_advance``, whose 422 names the value and the limit (W9)
+    seconds: Annotated[Number, Field(
+        description=f"More than 0, at most {MAX_ADVANCE_SECONDS} (366 days).",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_ADVANCE_SECONDS})]

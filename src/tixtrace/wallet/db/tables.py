@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -117,4 +118,13 @@ status_log = Table(
     Column("body", Text, nullable=False),
     Index("ix_status_log_organizer_id_record_id", "organizer_id", "record_id"),
     Index("ix_status_log_ticket_pk_record_id", "ticket_pk", "record_id"),
+)
+
+#: W9: the wallet's clock is the real time plus this offset (one row, id 1; none = 0). The sandbox's advances add
+#: to it and a starting wallet raises it so that no record is newer than its clock; kept here, not in
+#: memory, so a restarted wallet, and every process serving the same database, shows the same time.
+sandbox_clock = Table(
+    "sandbox_clock", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("offset_microseconds", BigInteger, nullable=False),
 )

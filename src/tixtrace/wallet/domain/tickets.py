@@ -150,13 +150,16 @@ class Ticket:
         self.pending = None
         return self._change(status, at, transfer)
 
-    def _move_to(self, recipient: str, direction: Direction) -> None:
-        if direction is Direction.BACKWARD:
+    def _move_to(self, transfer: Transfer) -> None:
+        """Hand the ticket over. ``transfers_done`` counts the spectators' forward transfers only: it is
+        what ``maxTransfers`` limits, and organizer transfers neither obey nor consume the limit (I3)."""
+        if transfer.direction is Direction.BACKWARD:
             self.previous_owners.pop()
         else:
             self.previous_owners.append(self.owner)
-            self.transfers_done += 1
-        self.owner = recipient
+            if transfer.initiated_by is Initiator.SPECTATOR:
+                self.transfers_done += 1
+        self.owner = transfer.recipient
         self.holder = None
         self.downloaded = False
 
@@ -249,7 +252,7 @@ class Ticket:
         transfer.state = TransferState.ACCEPTED
         transfer.resolved_at = now
         self.pending = None
-        self._move_to(transfer.recipient, transfer.direction)
+        self._move_to(transfer)
         return self._change(Status.TRANSFERRED, now, transfer)
 
     def accept(self, actor: str, transfer_id: str, now: datetime, *, profile_complete: bool) -> list[Change]:

@@ -47,6 +47,7 @@ def _page(conn: Connection, ctx: Run, after: int, size: int) -> list[Any]:
     query = (
         select(tickets, events.c.code, events.c.name.label("event_name"), events.c.start_time, events.c.end_time,
                events.c.venue_site, events.c.venue_city, events.c.venue_zip, events.c.venue_country_code,
+               events.c.max_transfers,
                *[c.label(f"cc_{c.name}") for c in contacts.c],
                replaced.c.wallet_owner.label("replaced_wallet_owner"))
         .join(events, events.c.id == tickets.c.event_id)
@@ -68,7 +69,8 @@ class _Prefixed:
 
 
 def payload(row: Any, *, overlay: bool) -> dict[str, Any]:
-    """I1 payload; I2: a reprint goes to the replaced ticket's last wallet owner unless overlay=true."""
+    """I1 payload; I2: a reprint goes to the replaced ticket's last wallet owner unless overlay=true;
+    I3: the event's maxTransfers, when it sets one, as transferRules.maxTransfers."""
     spectator = spectator_details(_Prefixed(row))
     if not overlay and row.replaces_ticket_id is not None and row.replaced_wallet_owner:
         last_owner = {k: v for k, v in dict(row.replaced_wallet_owner).items() if v is not None}
@@ -81,9 +83,12 @@ def payload(row: Any, *, overlay: bool) -> dict[str, Any]:
                          "countryCode": row.venue_country_code}}
     if row.end_time is not None:
         event["expirationDate"] = isoformat(row.end_time)
-    return {"ticketId": row.number, "event": event,
-            "purchaseDetails": {k: v for k, v in purchase.items() if v is not None},
-            "security": {"barcode": row.barcode}, "spectatorDetails": spectator}
+    body: dict[str, Any] = {"ticketId": row.number, "event": event,
+                            "purchaseDetails": {k: v for k, v in purchase.items() if v is not None},
+                            "security": {"barcode": row.barcode}, "spectatorDetails": spectator}
+    if row.max_transfers is not None:  # I3: no transferRules at all means no limit
+        body["transferRules"] = {"maxTransfers": row.max_transfers}
+    return body
 
 
 def run(ctx: Run) -> None:
