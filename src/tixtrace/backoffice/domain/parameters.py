@@ -10,8 +10,8 @@ the line, ``;`` included: so a ``#`` line is a comment as a whole, and ``ticketI
 1000; or 2000`` holds one entry. A ``#`` inside a value is part of the value. Blank entries are ignored,
 spaces around names and values are trimmed, the value runs from the first ``=`` to the end of the entry.
 Byte-order marks and zero-width characters (`INVISIBLE`) are removed from the whole text first: pasted
-from an editor or a mail, they are invisible in the box yet made ``\ufeffTIXNGO_LIFECYCLE_MODE`` an
-unknown name, silently switching the feature off.
+from an editor or a mail, they are invisible in the box, yet a byte-order mark before
+``TIXNGO_LIFECYCLE_MODE`` made it an unknown name and silently switched the feature off.
 
 Names are exact. A name that is not a known one but matches it when case-folded, or is within
 `MAX_NEAR_MISS_EDITS` edits of it (case-folded, `edit_distance`), is a typo of it, and an error: a typo
@@ -36,7 +36,9 @@ from enum import Enum, StrEnum
 from typing import Final, Literal
 
 __all__ = [
+    "INVISIBLE",
     "LIFECYCLE",
+    "MAX_NEAR_MISS_EDITS",
     "SPECS",
     "InvalidParameters",
     "LifecycleMode",
@@ -45,8 +47,6 @@ __all__ = [
     "ParameterSpec",
     "ParameterValue",
     "ParsedParameters",
-    "INVISIBLE",
-    "MAX_NEAR_MISS_EDITS",
     "ValueKind",
     "edit_distance",
     "format_parameters",
