@@ -3,7 +3,8 @@
 On both databases, through a real table (the back office's contacts: texts, a date, booleans,
 timezone-aware times), every value written by ``bulk_insert`` / ``bulk_update`` reads back as Core
 reads it, ``constants`` and ``only_if`` behave as documented, ``one_of`` selects exactly its values
-however many, and ``reserve_ids`` hands out new ascending ids in the writing transaction.
+however many, and ``reserve_ids`` hands out new ascending ids in the writing transaction, never one
+handed out before, not even a deleted row's (C4).
 """
 
 from __future__ import annotations
@@ -110,3 +111,30 @@ def test_reserved_ids_are_new_after_rows_inserted_by_core(engine: Engine) -> Non
         second = reserve_ids(conn, contacts, 3)
     assert core not in first and not set(first) & set(second) and core not in second
     assert second == sorted(second) and min(second) > max(first)
+
+
+def test_reserved_ids_never_include_a_deleted_rows_id(engine: Engine) -> None:
+    """C4: the newest row deleted (as F5 deletes a temporary contact), its id is not handed out again,
+    neither by a reservation nor by a Core insert."""
+    with unit_of_work(engine) as conn:
+        ids = reserve_ids(conn, contacts, 3)
+        bulk_insert(conn, contacts, [{"id": pk, **_contact(i)} for i, pk in enumerate(ids)])
+    with unit_of_work(engine) as conn:
+        conn.execute(contacts.delete().where(contacts.c.id == ids[-1]))
+    with unit_of_work(engine) as conn:
+        [reserved] = reserve_ids(conn, contacts, 1)
+        bulk_insert(conn, contacts, [{"id": reserved, **_contact(7)}])
+    with unit_of_work(engine) as conn:
+        conn.execute(contacts.delete().where(contacts.c.id == reserved))
+    with unit_of_work(engine) as conn:
+        core = conn.execute(insert(contacts).values(_contact(8)).returning(contacts.c.id)).scalar_one()
+    assert reserved > ids[-1] and core > reserved
+
+
+def test_a_reservation_holds_before_its_rows_are_inserted(engine: Engine) -> None:
+    with unit_of_work(engine) as conn:
+        first = reserve_ids(conn, contacts, 2)
+        second = reserve_ids(conn, contacts, 2)  # nothing inserted in between
+        core = conn.execute(insert(contacts).values(_contact(1)).returning(contacts.c.id)).scalar_one()
+        bulk_insert(conn, contacts, [{"id": pk, **_contact(i)} for i, pk in enumerate(first + second, start=2)])
+    assert first == sorted(first) and second == sorted(second) and max(first) < min(second) < max(second) < core

@@ -104,16 +104,29 @@ def bulk_update(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
 
 def reserve_ids(conn: Connection, table: Table, count: int, column: str = "id") -> list[int]:
     """``count`` new ids, ascending, for rows of ``table`` inserted in this transaction, so that a page
-    of rows can be inserted at once with its ids known. PostgreSQL draws them from the column's
-    sequence; SQLite takes the ids after the largest, which only the writing transaction (BEGIN
-    IMMEDIATE) may do, and which holds until those rows are inserted (insert before reserving again)."""
+    of rows can be inserted at once with its ids known. Never an id handed out before, not even a
+    deleted row's (C4). PostgreSQL draws them from the column's sequence. SQLite takes the ids after
+    the table's AUTOINCREMENT counter (``sqlite_sequence``: the largest id ever handed out, or the
+    largest present if higher) and moves the counter past them at once, so they are the reservation's
+    whether or not rows are inserted with them; only the writing transaction (BEGIN IMMEDIATE) may do
+    that, and the table must be declared with ``sqlite_autoincrement=True``, or SQLite itself would
+    hand a deleted top id out again."""
     if count <= 0:
         return []
     name = table.c[column].name
     if _is_sqlite(conn):
         if not conn.in_transaction():
             raise RuntimeError("reserve_ids needs the write transaction")
-        top = conn.execute(text(f"SELECT coalesce(max({name}), 0) FROM {table.name}")).scalar_one()
+        if not table.dialect_options["sqlite"]["autoincrement"]:
+            raise ValueError(f"{table.name} is not declared with sqlite_autoincrement=True")
+        top = conn.execute(text(
+            f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = :table), 0), "
+            f"coalesce((SELECT max({name}) FROM {table.name}), 0))"), {"table": table.name}).scalar_one()
+        moved = conn.execute(text("UPDATE sqlite_sequence SET seq = :seq WHERE name = :table"),
+                             {"seq": top + count, "table": table.name})
+        if moved.rowcount == 0:  # no row handed out yet: SQLite adds the table's counter on its first insert
+            conn.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES (:table, :seq)"),
+                         {"seq": top + count, "table": table.name})
         return list(range(top + 1, top + 1 + count))
     return sorted(conn.execute(text(
         f"SELECT nextval(pg_get_serial_sequence('{table.name}', '{name}')) FROM generate_series(1, :n)"),

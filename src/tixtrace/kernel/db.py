@@ -122,7 +122,10 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
 def migrate(engine: Engine, script_location: str, version_table: str) -> None:
     """Bring the database to the latest migration of ``script_location`` ("package:folder").
 
-    On PostgreSQL an advisory lock keeps two processes from migrating the same database at once.
+    On PostgreSQL an advisory lock keeps two processes from migrating the same database at once. On
+    SQLite foreign keys are off while migrations run: rebuilding a table (batch mode) drops the old one,
+    which with foreign keys on would first delete its rows and cascade to their children (a migration
+    that rebuilds tables checks the references itself, ``PRAGMA foreign_key_check``).
     """
     config = Config()
     config.set_main_option("script_location", script_location)
@@ -131,6 +134,8 @@ def migrate(engine: Engine, script_location: str, version_table: str) -> None:
         if not is_sqlite(engine):
             conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": version_table})
             conn.commit()
+        else:
+            _sqlite_foreign_keys(conn, on=False)
         try:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -139,6 +144,15 @@ def migrate(engine: Engine, script_location: str, version_table: str) -> None:
             if not is_sqlite(engine):
                 conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": version_table})
                 conn.commit()
+            else:
+                _sqlite_foreign_keys(conn, on=True)
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Switch SQLite's foreign keys on this connection; the pragma is ignored inside a transaction, so
+    whatever is open is ended first (after a commit, a rollback does nothing)."""
+    conn.rollback()
+    conn.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")  # type: ignore[union-attr]
 
 
 def run_migrations_online(context: Any, target_metadata: MetaData) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select, update
 
 from tests.backoffice.helpers import START, created, interface_body, new_event
+from tixtrace.backoffice.db.tables import executions, interfaces
+from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.executions import (
     ExecutionStatus,
     LogLevel,
@@ -15,6 +17,7 @@ from tixtrace.backoffice.services.executions import (
     finish_execution,
     start_execution,
 )
+from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 
 INTERFACE_FIELDS = {"id", "name", "type", "url", "login", "notificationEmails", "customParameters", "parameters",
@@ -169,3 +172,53 @@ def test_execution_counters_and_log(api: TestClient, engine: Engine) -> None:
     rest = api.get(f"/api/executions/{eid}/log", params={"cursor": page["nextCursor"]}).json()
     assert [x["message"] for x in page["items"] + rest["items"]] == ["3 records read", "unknown ticket, skipped"]
     assert api.get("/api/executions/999").status_code == 404
+
+
+def test_typos_of_known_names_are_refused_and_invisible_characters_ignored(api: TestClient) -> None:
+    """Section 5: a name within two edits of a known one is an error saying "did you mean"; a byte-order
+    mark or zero-width character is removed before parsing."""
+    text = "TIXNGO_LIFECYCLE_MODE=lifecycle\nenableTicketDistributionToCulturalContct=true\n" \
+           "overlaySpectatirDetailsWithLastOwner=true\nsomethingElse=1"
+    response = api.post("/api/interfaces", json=interface_body(customParameters=text))
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_CUSTOM_PARAMETERS"
+    assert [(e["line"], e["parameter"], e["value"], e["message"]) for e in error["details"]["errors"]] == [
+        (2, "enableTicketDistributionToCulturalContct", "true",
+         "'enableTicketDistributionToCulturalContct' (value 'true') is not a parameter: "
+         "did you mean enableTicketDistributionToCulturalContact?"),
+        (3, "overlaySpectatirDetailsWithLastOwner", "true",
+         "'overlaySpectatirDetailsWithLastOwner' (value 'true') is not a parameter: "
+         "did you mean overlaySpectatorDetailsWithLastOwner?")]
+    assert api.get("/api/interfaces").json()["items"] == []
+
+    text = "\ufeffTIXNGO_LIFECYCLE_MODE=lifecycle\r\nenableTicketDistribution\u200bToCulturalContact=true\r\n" \
+           "overlaySpectatorDetailsWithLastOwner=true\u200b"
+    interface = created(api, "/api/interfaces", interface_body(customParameters=text))
+    assert interface["parameters"]["TIXNGO_LIFECYCLE_MODE"] == "lifecycle"
+    assert interface["parameters"]["enableTicketDistributionToCulturalContact"] is True
+    assert interface["parameters"]["overlaySpectatorDetailsWithLastOwner"] is True
+    assert interface["warnings"] == []
+
+
+def test_a_text_saved_before_near_misses_were_errors_fails_its_runs_naming_them(api: TestClient,
+                                                                              engine: Engine) -> None:
+    iid = created(api, "/api/interfaces", interface_body())["id"]
+    feedback = created(api, f"/api/interfaces/{iid}/schedules", {"function": "RETRIEVE_TICKET_STATUS",
+                                                                 "launch": "AUTOMATIC"})
+    with unit_of_work(engine) as conn:  # as an older version saved it: the typo was only a warning
+        conn.execute(update(interfaces).where(interfaces.c.id == iid).values(
+            custom_parameters="TIXNGO_LIFECYCLE_MODE=lifecycle\nenableTicketDistributionToCulturalContct=true"))
+
+    response = api.post(f"/api/schedules/{feedback['id']}/run")
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_CUSTOM_PARAMETERS"
+    [problem] = error["details"]["errors"]
+    assert (problem["line"], problem["parameter"]) == (2, "enableTicketDistributionToCulturalContct")
+    assert problem["message"].endswith("did you mean enableTicketDistributionToCulturalContact?")
+    with unit_of_work(engine, write=False) as conn:
+        assert conn.scalar(select(func.count()).select_from(executions)) == 0  # refused before it started
+    # the scheduler keeps going: the schedule is still due (its runs fail, logged), others are not held up
+    assert feedback["id"] in Scheduler(engine, TestClock(START)).due(START)

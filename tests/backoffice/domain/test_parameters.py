@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tixtrace.backoffice.domain.parameters import (
+    INVISIBLE,
     LIFECYCLE,
+    MAX_NEAR_MISS_EDITS,
     SPECS,
     InvalidParameters,
     ParameterError,
@@ -15,6 +19,7 @@ from tixtrace.backoffice.domain.parameters import (
     ParameterValue,
     ParsedParameters,
     ValueKind,
+    edit_distance,
     format_parameters,
     parse_parameters,
 )
@@ -293,6 +298,94 @@ def test_value_may_contain_equals_signs() -> None:
     assert parse_parameters("token = a=b=c").unknown == {"token": "a=b=c"}
 
 
+# --- near misses: typos of known names are errors ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "known"),
+    [
+        ("enableTicketDistributionToCulturalContct", ENABLE),  # the issue's: one letter left out
+        ("EnabbleTicketDistributionToCulturalContact", ENABLE),  # a case change and a letter added
+        ("overlaySpectatirDetailsWithLastOwner", OVERLAY),  # a substitution
+        ("overlaySpectatorDetialsWithLastOwner", OVERLAY),  # a transposition counts as one edit
+        ("ENABLETICKETDISTRIBUTIONTOCULTURALCONTCT", ENABLE),  # case is not counted as edits
+        ("TIXNGO_LIFECYCLE-MODE", MODE),
+        ("ticketIterationSizes", SIZE),
+        ("ticketIterationSizeXY", SIZE),  # exactly two edits
+        ("stickToTheHo", STICK),
+        ("maxLengthDumpedCallInKb", DUMP),
+        ("doContinueInCaseOfSyncErrors", CONTINUE),
+    ],
+)
+def test_name_within_two_edits_of_a_known_one_is_an_error_saying_did_you_mean(written: str, known: str) -> None:
+    assert only_error(f"# first line\n {written} = true ") == ParameterError(
+        line=2,
+        parameter=written,
+        value="true",
+        message=f"{written!r} (value 'true') is not a parameter: did you mean {known}?",
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["ticketIterationSizeXYZ", "Enabble", "stickToTheHourAlways", "overlay", "enableTicketDistribution", "legacyMode"],
+)
+def test_name_three_or_more_edits_from_every_known_one_stays_a_warning(written: str) -> None:
+    parsed = parse_parameters(f"{written}=true")
+    assert parsed.unknown == {written: "true"}
+    assert parsed.warnings == [f"line 1: unknown parameter {written!r} is kept but has no effect"]
+
+
+def test_a_typo_of_the_feature_flag_no_longer_leaves_it_quietly_off() -> None:
+    error = only_error(f"{MODE}=lifecycle\nenableTicketDistributionToCulturalContct=true\n{OVERLAY}=true")
+    assert (error.line, error.value) == (2, "true") and error.message.endswith(f"did you mean {ENABLE}?")
+
+
+def test_known_names_are_more_than_twice_two_edits_apart() -> None:
+    """So a near miss names one known parameter without doubt, and no known name is a near miss."""
+    folded = sorted(_known_folded)
+    assert min(edit_distance(a, b) for a in folded for b in folded if a < b) > 2 * MAX_NEAR_MISS_EDITS
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [
+        ("", "", 0),
+        ("", "abc", 3),
+        ("abc", "abc", 0),
+        ("kitten", "sitting", 3),
+        ("ab", "ba", 1),  # a transposition
+        ("abcdef", "badcfe", 3),  # three transpositions
+        ("ca", "abc", 2),  # transposed, then a letter inserted between (not 3 as "optimal string alignment")
+        ("flaw", "lawn", 2),
+        ("stickToTheHour", "stickToTheHo", 2),
+    ],
+)
+def test_edit_distance_examples(a: str, b: str, distance: int) -> None:
+    assert edit_distance(a, b) == distance == edit_distance(b, a)
+
+
+# --- invisible characters are removed before parsing --------------------------------------------------
+
+
+def test_a_byte_order_mark_at_the_start_no_longer_switches_the_feature_off() -> None:
+    parsed = parse_parameters(f"\ufeff{MODE}=lifecycle\r\n{ENABLE}=true\r\n{OVERLAY}=true")
+    assert parsed.feature_active and parsed.warnings == [] and parsed.unknown == {}
+
+
+@pytest.mark.parametrize("invisible", list(INVISIBLE))
+def test_zero_width_characters_anywhere_are_removed(invisible: str) -> None:
+    text = f"{invisible}{SIZE[:4]}{invisible}{SIZE[4:]} ={invisible} 5{invisible}0\n{invisible}custom=a{invisible}b"
+    parsed = parse_parameters(text)
+    assert parsed.given == {SIZE: 50} and parsed.unknown == {"custom": "ab"}
+    assert parsed.warnings == ["line 2: unknown parameter 'custom' is kept but has no effect"]
+
+
+def test_errors_keep_their_line_numbers_once_invisible_characters_are_removed() -> None:
+    error = only_error(f"\ufeff\n\u200b\n{SIZE}=\u200b0")
+    assert (error.line, error.parameter, error.value) == (3, SIZE, "0")
+
+
 # --- unknown names -------------------------------------------------------------------------------
 
 
@@ -456,6 +549,11 @@ def _value_strategy(name: ParameterName) -> st.SearchStrategy[ParameterValue]:
 
 _known_folded = {name.casefold() for name in ParameterName}
 
+
+def _near_a_known_name(name: str) -> bool:
+    return any(edit_distance(name.casefold(), known) <= MAX_NEAR_MISS_EDITS for known in _known_folded)
+
+
 unknown_names = (
     st.text(st.characters(codec="utf-8"), min_size=1, max_size=12)
     .map(str.strip)
@@ -463,15 +561,16 @@ unknown_names = (
         lambda n: (
             bool(n)
             and not n.startswith("#")
-            and not any(c in n for c in "=;\n")
+            and not any(c in n for c in "=;\n" + INVISIBLE)
             and n.casefold() not in _known_folded
+            and not _near_a_known_name(n)
         )
     )
 )
 unknown_values = (
     st.text(st.characters(codec="utf-8"), max_size=12)
     .map(str.strip)
-    .filter(lambda v: not any(c in v for c in ";\n"))
+    .filter(lambda v: not any(c in v for c in ";\n" + INVISIBLE))
 )
 
 
@@ -559,3 +658,65 @@ def test_arbitrary_text_parses_or_reports_located_errors(text: str) -> None:
     assert parse_parameters(format_parameters(parsed)) == parsed
     for warning in parsed.warnings:
         assert 1 <= int(warning.split(":")[0].removeprefix("line ")) <= line_count
+
+
+_words = st.text("abcT_", max_size=8)  # a small alphabet, so that words share letters
+
+
+@given(_words, _words, _words)
+def test_edit_distance_is_a_metric_bounded_by_the_lengths(a: str, b: str, c: str) -> None:
+    distance = edit_distance(a, b)
+    assert distance == edit_distance(b, a)
+    assert (distance == 0) == (a == b)
+    assert abs(len(a) - len(b)) <= distance <= max(len(a), len(b))
+    assert distance <= edit_distance(a, c) + edit_distance(c, b)
+
+
+_edits = st.tuples(st.sampled_from(["insert", "delete", "substitute", "transpose"]), st.integers(0, 50),
+                   st.sampled_from(string.ascii_letters + string.digits + "_-. "))
+
+
+def _edited(word: str, edit: tuple[str, int, str]) -> str:
+    kind, at, char = edit
+    if not word:
+        return char
+    at %= len(word)
+    if kind == "insert":
+        return word[:at] + char + word[at:]
+    if kind == "delete":
+        return word[:at] + word[at + 1:]
+    if kind == "substitute":
+        return word[:at] + char + word[at + 1:]
+    at = min(at, len(word) - 2) if len(word) > 1 else 0
+    return word[:at] + word[at + 1:at + 2] + word[at:at + 1] + word[at + 2:]
+
+
+@given(_words, st.lists(_edits, max_size=4))
+def test_k_edits_are_at_most_distance_k(word: str, edits: list[tuple[str, int, str]]) -> None:
+    edited = word
+    for edit in edits:
+        edited = _edited(edited, edit)
+    assert edit_distance(word, edited) <= len(edits)
+
+
+@given(st.sampled_from(list(ParameterName)), st.lists(_edits, min_size=1, max_size=MAX_NEAR_MISS_EDITS))
+def test_any_typo_of_a_known_name_is_refused_naming_it(name: ParameterName, edits: list[tuple[str, int, str]]) -> None:
+    typo = name.value
+    for edit in edits:
+        typo = _edited(typo, edit)
+    typo = typo.strip()
+    assume(typo != name.value)
+    with pytest.raises(InvalidParameters) as caught:
+        parse_parameters(f"{typo}=1")
+    [error] = caught.value.errors
+    assert error.parameter == typo and error.message.endswith((f"did you mean {name.value}?", f"write {name.value}"))
+
+
+@given(laid_out_texts(), st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(INVISIBLE)), max_size=6))
+def test_invisible_characters_anywhere_change_nothing(case: tuple[str, ParsedParameters],
+                                                      insertions: list[tuple[int, str]]) -> None:
+    text, expected = case
+    for at, char in insertions:
+        at %= len(text) + 1
+        text = text[:at] + char + text[at:]
+    assert parse_parameters(text) == expected

@@ -218,3 +218,19 @@ def test_unknown_interfaces_are_404_pages(browser: TestClient, world: World) -> 
         response = browser.get(path)
         assert response.status_code == 404 and 'data-status="404"' in response.text, path
     assert post_form(browser, "/interfaces", "/interfaces/31337", _form()).status_code == 404
+
+
+def test_the_parameters_check_shows_typos_with_did_you_mean_and_ignores_a_byte_order_mark(
+        browser: TestClient, world: World) -> None:
+    token = token_in(browser.get(f"/interfaces/{world.interface}").text)
+    headers = {"HX-Request": "true", "X-CSRF-Token": token}
+    typo = browser.post("/interfaces/check-parameters", headers=headers,
+                        data={"custom_parameters": "TIXNGO_LIFECYCLE_MODE=lifecycle\r\n"
+                                                   "enableTicketDistributionToCulturalContct=true"})
+    item = r'<li class="parameter-error" data-line="(\d+)" data-parameter="([^"]*)">(.*?)</li>'
+    [(line, parameter, body)] = re.findall(item, typo.text, re.S)
+    assert (line, parameter) == ("2", "enableTicketDistributionToCulturalContct")
+    assert "did you mean enableTicketDistributionToCulturalContact?" in body
+    bom = browser.post("/interfaces/check-parameters", headers=headers, data={"custom_parameters": "\ufeff" + FEATURE})
+    assert 'data-active="true"' in bom.text
+    assert "parameter-error" not in bom.text and "unknown parameter" not in bom.text

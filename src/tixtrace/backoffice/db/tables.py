@@ -13,6 +13,8 @@ Shaped for the bulk feedback over a million tickets:
   its line instead of adding one (F6). Their contact references are SET NULL when a temporary contact
   is deleted (F5): the line keeps ``recipient_email``.
 - The interface password is stored (it is needed to call the wallet) and never rendered back.
+- Every integer surrogate key is ``AUTOINCREMENT`` on SQLite (``sqlite_autoincrement``): an id is never
+  handed out twice, not even the id of a deleted row (C4), as PostgreSQL's sequences already ensure.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ users = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("password_hash", String(300), nullable=False),
     Column("created_at", Time, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 contacts = Table(
@@ -70,6 +73,7 @@ contacts = Table(
     Column("updated_at", Time, nullable=False),
     Column("erased_at", Time),  # data protection: set when the person was erased (services.contacts)
     Index("ix_contacts_email_key", "email_key"),
+    sqlite_autoincrement=True,
 )
 
 contact_emails = Table(
@@ -93,6 +97,7 @@ events = Table(
     Column("venue_country_code", String(2), nullable=False),
     Column("created_at", Time, nullable=False),
     Column("max_transfers", Integer),  # I3: the wallet's transferRules.maxTransfers; NULL = no limit
+    sqlite_autoincrement=True,
 )
 
 tickets = Table(
@@ -128,6 +133,7 @@ tickets = Table(
     Index("ix_tickets_owner_contact_id", "owner_contact_id"),
     Index("ix_tickets_buyer_contact_id", "buyer_contact_id"),
     Index("ix_tickets_replaces_ticket_id", "replaces_ticket_id"),
+    sqlite_autoincrement=True,
 )
 
 ticket_actions = Table(
@@ -141,6 +147,7 @@ ticket_actions = Table(
     Column("actor", String(100)),
     Column("at", Time, nullable=False),
     Index("ix_ticket_actions_ticket_id", "ticket_id"),
+    sqlite_autoincrement=True,
 )
 
 distribution_lines = Table(
@@ -164,6 +171,7 @@ distribution_lines = Table(
     Index("ix_distribution_lines_old_contact_id", "old_contact_id"),
     Index("ix_distribution_lines_new_contact_id", "new_contact_id"),
     Index("ix_distribution_lines_status", "status"),  # GET /metrics: lines by status
+    sqlite_autoincrement=True,
 )
 
 interfaces = Table(
@@ -180,6 +188,7 @@ interfaces = Table(
     Column("warnings", JSON, nullable=False),  # unknown names, one text each
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 schedules = Table(
@@ -199,6 +208,7 @@ schedules = Table(
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Index("ix_schedules_interface_id", "interface_id"),
+    sqlite_autoincrement=True,
 )
 
 executions = Table(
@@ -221,6 +231,7 @@ executions = Table(
     Column("parked", BigInteger, nullable=False, default=0),
     Column("dumped_calls", Text),  # payloads exchanged, up to maxLengthDumpedCallsInKbs
     Index("ix_executions_schedule_id_id", "schedule_id", "id"),
+    sqlite_autoincrement=True,
 )
 
 execution_logs = Table(
@@ -232,6 +243,7 @@ execution_logs = Table(
     Column("message", Text, nullable=False),
     Column("logged_at", Time, nullable=False),
     Index("ix_execution_logs_execution_id_id", "execution_id", "id"),
+    sqlite_autoincrement=True,
 )
 
 parked_records = Table(
@@ -245,4 +257,5 @@ parked_records = Table(
     Column("parked_at", Time, nullable=False),
     UniqueConstraint("schedule_id", "record_id"),
     Index("ix_parked_records_schedule_id_ticket_number", "schedule_id", "ticket_number"),
+    sqlite_autoincrement=True,
 )

@@ -9,14 +9,22 @@ starts (first non-blank character of a line, or after a ``;``) begins a comment 
 the line, ``;`` included: so a ``#`` line is a comment as a whole, and ``ticketIterationSize=500; # was
 1000; or 2000`` holds one entry. A ``#`` inside a value is part of the value. Blank entries are ignored,
 spaces around names and values are trimmed, the value runs from the first ``=`` to the end of the entry.
-Names are exact.
+Byte-order marks and zero-width characters (`INVISIBLE`) are removed from the whole text first: pasted
+from an editor or a mail, they are invisible in the box, yet a byte-order mark before
+``TIXNGO_LIFECYCLE_MODE`` made it an unknown name and silently switched the feature off.
+
+Names are exact. A name that is not a known one but matches it when case-folded, or is within
+`MAX_NEAR_MISS_EDITS` edits of it (case-folded, `edit_distance`), is a typo of it, and an error: a typo
+must not quietly disable the feature on match day. The known names are 14 to 41 characters long and
+far apart from each other, so two edits never confuse one with another or with a deliberate name.
 
 Invariants:
 - `parse_parameters` either returns a `ParsedParameters` or raises `InvalidParameters` carrying every
   error of the text (never only the first), each with its 1-based line number.
 - A `ParsedParameters` only ever holds valid typed values for known names, and unknown names and values
   that survive a trip through the text; so `parse_parameters(format_parameters(p)) == p` always.
-- Unknown names are kept, never an error, and each produces one warning.
+- Unknown names (none of them a case variant or near miss of a known name) are kept and each produces
+  one warning.
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from enum import Enum, StrEnum
 from typing import Final, Literal
 
 __all__ = [
+    "INVISIBLE",
     "LIFECYCLE",
+    "MAX_NEAR_MISS_EDITS",
     "SPECS",
     "InvalidParameters",
     "LifecycleMode",
@@ -38,6 +48,7 @@ __all__ = [
     "ParameterValue",
     "ParsedParameters",
     "ValueKind",
+    "edit_distance",
     "format_parameters",
     "parse_parameters",
 ]
@@ -140,6 +151,64 @@ SPECS: Final[dict[ParameterName, ParameterSpec]] = {
 _SPEC_BY_NAME: Final[dict[str, ParameterSpec]] = {name.value: spec for name, spec in SPECS.items()}
 _KNOWN_BY_FOLDED_NAME: Final[dict[str, ParameterName]] = {name.casefold(): name for name in SPECS}
 
+INVISIBLE: Final = "\ufeff\u200b\u200c\u200d\u2060"
+"""Removed from the text before parsing: byte-order mark (also "zero-width no-break space"), zero-width
+space, non-joiner, joiner, word joiner."""
+_REMOVE_INVISIBLE: Final = str.maketrans(dict.fromkeys(INVISIBLE))
+
+MAX_NEAR_MISS_EDITS: Final = 2
+"""A name this many edits or fewer from a known one (case-folded) is taken for a typo of it."""
+
+
+def edit_distance(a: str, b: str) -> int:
+    """The fewest single-character insertions, deletions, substitutions and transpositions of two
+    adjacent characters that turn `a` into `b` (Damerau-Levenshtein, Lowrance-Wagner algorithm).
+
+    A metric: 0 iff ``a == b``, symmetric, triangle inequality; k such edits move a word by at most k;
+    at least the difference of the lengths, at most the longer length."""
+    far = len(a) + len(b) + 1
+    # d[i + 1][j + 1] = distance between a[:i] and b[:j]; row and column 0 hold `far` (a sentinel)
+    d = [[far] * (len(b) + 2) for _ in range(len(a) + 2)]
+    for i in range(len(a) + 1):
+        d[i + 1][1] = i
+    for j in range(len(b) + 1):
+        d[1][j + 1] = j
+    last_row: dict[str, int] = {}  # character → last row of `a` where it was seen
+    for i in range(1, len(a) + 1):
+        last_column = 0  # last column of `b` in this row where b's character equalled a[i - 1]
+        for j in range(1, len(b) + 1):
+            k, ell = last_row.get(b[j - 1], 0), last_column
+            cost = 1
+            if a[i - 1] == b[j - 1]:
+                cost, last_column = 0, j
+            d[i + 1][j + 1] = min(
+                d[i][j] + cost,  # substitution (or match)
+                d[i + 1][j] + 1,  # insertion
+                d[i][j + 1] + 1,  # deletion
+                d[k][ell] + (i - k - 1) + 1 + (j - ell - 1),  # transposition, with what lies between
+            )
+        last_row[a[i - 1]] = i
+    return d[len(a) + 1][len(b) + 1]
+
+
+def _misspelt(name: str) -> tuple[ParameterName, bool] | None:
+    """The known parameter `name` is a typo of, if any, and whether it differs only by case.
+
+    Never for a known name itself. The nearest known name wins, then table order."""
+    if name in _SPEC_BY_NAME:
+        return None
+    folded = name.casefold()
+    if folded in _KNOWN_BY_FOLDED_NAME:
+        return _KNOWN_BY_FOLDED_NAME[folded], True
+    best: tuple[int, ParameterName] | None = None
+    for known_folded, known in _KNOWN_BY_FOLDED_NAME.items():
+        if abs(len(folded) - len(known_folded)) > MAX_NEAR_MISS_EDITS:  # too far, and saves the work
+            continue
+        distance = edit_distance(folded, known_folded)
+        if distance <= MAX_NEAR_MISS_EDITS and (best is None or distance < best[0]):
+            best = (distance, known)
+    return (best[1], False) if best else None
+
 
 @dataclass(frozen=True)
 class ParameterError:
@@ -161,11 +230,12 @@ class InvalidParameters(Exception):
 
 def _check_unknown_entry(name: str, value: str) -> None:
     """Raise ValueError unless an unknown entry would read back unchanged from its ``name=value`` text."""
-    if not name or name != name.strip() or name.startswith("#") or any(c in name for c in "=;\n"):
+    if (not name or name != name.strip() or name.startswith("#")
+            or any(c in name for c in "=;\n" + INVISIBLE)):
         raise ValueError(f"{name!r} cannot be written as a parameter name")
-    if name.casefold() in _KNOWN_BY_FOLDED_NAME:
-        raise ValueError(f"{name!r} is a known parameter name (or differs from one only by case)")
-    if value != value.strip() or any(c in value for c in ";\n"):
+    if name.casefold() in _KNOWN_BY_FOLDED_NAME or _misspelt(name) is not None:
+        raise ValueError(f"{name!r} is a known parameter name, or a case variant or near miss of one")
+    if value != value.strip() or any(c in value for c in ";\n" + INVISIBLE):
         raise ValueError(f"{value!r} cannot be written as the value of {name}")
 
 
@@ -289,6 +359,7 @@ def _entries(text: str) -> Iterator[tuple[int, str]]:
 
 def parse_parameters(text: str) -> ParsedParameters:
     """Parse the custom parameters box; raise `InvalidParameters` with every error found."""
+    text = text.translate(_REMOVE_INVISIBLE)
     errors: list[ParameterError] = []
     given: dict[str, ParameterValue] = {}
     unknown: dict[str, str] = {}
@@ -317,10 +388,11 @@ def parse_parameters(text: str) -> ParsedParameters:
         first_line[name] = line
         spec = _SPEC_BY_NAME.get(name)
         if spec is None:
-            known = _KNOWN_BY_FOLDED_NAME.get(name.casefold())
-            if known is not None:
-                message = f"{name!r} (value {raw!r}) is not a parameter: names are exact, write {known}"
-                errors.append(ParameterError(line, name, raw, message))
+            misspelt = _misspelt(name)
+            if misspelt is not None:
+                known, by_case = misspelt
+                fix = f"names are exact, write {known}" if by_case else f"did you mean {known}?"
+                errors.append(ParameterError(line, name, raw, f"{name!r} (value {raw!r}) is not a parameter: {fix}"))
             else:
                 unknown[name] = raw
                 warnings.append(f"line {line}: unknown parameter {name!r} is kept but has no effect")

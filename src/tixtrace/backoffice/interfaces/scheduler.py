@@ -19,16 +19,17 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from tixtrace.backoffice.db.tables import executions, schedules
+from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.domain.schedules import next_run_at
 from tixtrace.backoffice.interfaces.executions import close_interrupted_executions, run_schedule
 from tixtrace.backoffice.services.executions import ExecutionStatus, forget_idle_predecessor
 from tixtrace.backoffice.services.interfaces import interface_parameters
 from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import TixtraceError, failure_for_log
+from tixtrace.kernel.errors import BadInput, TixtraceError, failure_for_log
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Scheduler:
         with unit_of_work(self.engine, write=False) as conn:
             rows = conn.execute(select(schedules, last_start.label("last"))
                                 .where(schedules.c.launch == "AUTOMATIC")).all()
-            sticky = {row.interface_id: interface_parameters(conn, row.interface_id).stick_to_the_hour for row in rows}
+            sticky = {row.interface_id: _stick_to_the_hour(conn, row.interface_id) for row in rows}
         ready = []
         with self._guard:
             self._continuous = {row.id for row in rows if row.frequency_minutes <= 0}
@@ -153,3 +154,12 @@ class Scheduler:
             if self._wake.wait(min(left, _STOP_CHECK_SECONDS)):
                 self._wake.clear()
                 return
+
+
+def _stick_to_the_hour(conn: Connection, interface_id: int) -> bool:
+    """The interface's stickToTheHour; the default while its saved text no longer parses (saved before a
+    stricter grammar): its runs then fail naming the errors, the other interfaces' runs go on."""
+    try:
+        return interface_parameters(conn, interface_id).stick_to_the_hour
+    except BadInput:
+        return ParsedParameters().stick_to_the_hour

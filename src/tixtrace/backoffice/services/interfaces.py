@@ -179,8 +179,10 @@ def list_interfaces(conn: Connection, *, after_id: int = 0, limit: int = 100) ->
 
 
 def interface_parameters(conn: Connection, interface_id: int) -> ParsedParameters:
-    """The typed custom parameters of an interface, read from the text saved (it parsed when saved)."""
-    return parse_parameters(get_interface(conn, interface_id)["custom_parameters"])
+    """The typed custom parameters of an interface, read from the text saved. A text saved before a
+    stricter grammar (a near miss of a known name was only a warning) raises BadInput
+    INVALID_CUSTOM_PARAMETERS naming its errors: the interface's runs fail loudly until it is fixed."""
+    return parsed_parameters(get_interface(conn, interface_id)["custom_parameters"])
 
 
 def interface_credentials(conn: Connection, interface_id: int) -> Credentials:

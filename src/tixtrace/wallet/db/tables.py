@@ -3,6 +3,10 @@
 The status log keeps each lifecycle record as its JSON body (without ``recordId``), written once in
 the transaction of the change; the diff feed streams those bodies as they are, so reading the feed
 costs one index range scan and no per-record serialization.
+
+Every integer surrogate key (``record_id`` included: the back office remembers the last one it read) is
+``AUTOINCREMENT`` on SQLite (``sqlite_autoincrement``), so an id is never handed out twice, not even a
+deleted row's (C4), as PostgreSQL's sequences already ensure.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ organizers = Table(
     Column("transfer_timeout_seconds", Integer, nullable=False),
     Column("acceptance_required", Boolean, nullable=False),
     Column("created_at", Time, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 accounts = Table(
@@ -52,6 +57,7 @@ accounts = Table(
     Column("allow_promo_email", Boolean),
     Column("allow_third_party_email", Boolean),
     Column("created_at", Time, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 sessions = Table(
@@ -84,6 +90,7 @@ tickets = Table(
     UniqueConstraint("ticket_id", "organizer_id"),
     Index("ix_tickets_owner_id", "owner_id"),
     Index("ix_tickets_organizer_id_status", "organizer_id", "status"),  # GET /metrics: tickets by status
+    sqlite_autoincrement=True,
 )
 
 transfers = Table(
@@ -106,6 +113,7 @@ transfers = Table(
     Index("ix_transfers_ticket_pk_state", "ticket_pk", "state"),
     Index("ix_transfers_sender_id", "sender_id"),
     Index("ix_transfers_recipient_email", "recipient_email"),
+    sqlite_autoincrement=True,
 )
 
 status_log = Table(
@@ -118,6 +126,7 @@ status_log = Table(
     Column("body", Text, nullable=False),
     Index("ix_status_log_organizer_id_record_id", "organizer_id", "record_id"),
     Index("ix_status_log_ticket_pk_record_id", "ticket_pk", "record_id"),
+    sqlite_autoincrement=True,
 )
 
 #: W9: the wallet's clock is the real time plus this offset (one row, id 1; none = 0). The sandbox's advances add
@@ -125,6 +134,6 @@ status_log = Table(
 #: memory, so a restarted wallet, and every process serving the same database, shows the same time.
 sandbox_clock = Table(
     "sandbox_clock", metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),  # one row: the clock, not a surrogate key
     Column("offset_microseconds", BigInteger, nullable=False),
 )

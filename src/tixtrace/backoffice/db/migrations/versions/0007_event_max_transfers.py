@@ -1,7 +1,7 @@
 """An event's limit of spectator transfers per ticket (I3), sent at injection as transferRules.maxTransfers.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01
 
 NULL (every existing event) means no limit. (Written in parallel with 0005 and 0006; the down
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
