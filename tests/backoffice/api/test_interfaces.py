@@ -6,10 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.backoffice.helpers import START, created, interface_body, new_event
+from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.services.executions import (
-    ExecutionStatus,
-    LogLevel,
-    LogLine,
     add_counts,
     append_log,
     finish_execution,

@@ -24,11 +24,12 @@ from sqlalchemy import Engine, insert, update
 from tests.backoffice.helpers import PASSWORD, START, USER
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import distribution_lines, tickets
+from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.services.contacts import NewContact, create_contact, find_or_create_contacts
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
-from tixtrace.backoffice.services.tickets import NewTicket, TicketAction, apply_action, create_ticket
+from tixtrace.backoffice.services.tickets import NewTicket, apply_action, create_ticket
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 

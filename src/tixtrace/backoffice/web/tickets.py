@@ -14,8 +14,9 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from tixtrace.backoffice.api.deps import Ctx
+from tixtrace.backoffice.domain.tickets import TicketStatus
 from tixtrace.backoffice.services.events import get_event
-from tixtrace.backoffice.services.tickets import TicketStatus, distribution_history, get_ticket, ticket_views
+from tixtrace.backoffice.services.tickets import distribution_history, get_ticket, ticket_views
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.pages import WebUser, cursor_id, path_id, query_text, render, with_query
 from tixtrace.kernel.cursors import decode_cursor, encode_cursor
