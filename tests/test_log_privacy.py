@@ -37,6 +37,7 @@ from tests.wallet.conftest import ticket_payload
 from tixtrace.backoffice.api import contacts as api_contacts
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import contact_emails, execution_logs, executions, users
+from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.interfaces import notifications
 from tixtrace.backoffice.interfaces.executions import run_locks_of
 from tixtrace.backoffice.interfaces.locks import run_locks
@@ -44,7 +45,7 @@ from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.interfaces.tixngo import feedback as feedback_function
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface, interface_credentials
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
-from tixtrace.backoffice.services.tickets import TicketAction, apply_action
+from tixtrace.backoffice.services.tickets import apply_action
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
 from tixtrace.backoffice.db.tables import tickets
+from tixtrace.backoffice.domain.tickets import TicketAction
+from tixtrace.backoffice.services.tickets import move_tickets
 from tixtrace.kernel.db import unit_of_work
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -77,4 +79,5 @@ def new_ticket(client: TestClient, **overrides: Any) -> dict[str, Any]:
 def mark_printed(engine: Engine, ticket_id: int) -> None:
     """What the injection does to an accepted ticket (there is no API for it)."""
     with unit_of_work(engine) as conn:
-        conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(status="PRINTED", injected_at=START))
+        move_tickets(conn, [ticket_id], TicketAction.PRINT, START, actor="injection")
+        conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(injected_at=START))

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.interfaces.commands import register as register_interface_commands
-from tixtrace.backoffice.services.contacts import erase_contact
+from tixtrace.backoffice.services.erasure import erase_contact
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.kernel.clock import SystemClock

@@ -36,7 +36,7 @@ from tixtrace.backoffice.api.deps import User
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.db.tables import distribution_lines, executions, parked_records, schedules
 from tixtrace.backoffice.domain.distribution import LineStatus
-from tixtrace.backoffice.services.executions import ExecutionStatus
+from tixtrace.backoffice.domain.executions import ExecutionStatus
 from tixtrace.backoffice.services.schedules import ScheduleFunction
 from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.db import unit_of_work

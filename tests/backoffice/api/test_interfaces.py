@@ -7,11 +7,9 @@ from sqlalchemy import Engine, func, select, update
 
 from tests.backoffice.helpers import START, created, interface_body, new_event
 from tixtrace.backoffice.db.tables import executions, interfaces
+from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.executions import (
-    ExecutionStatus,
-    LogLevel,
-    LogLine,
     add_counts,
     append_log,
     finish_execution,

@@ -84,7 +84,8 @@ def test_reprint_replaces_a_printed_ticket_with_a_new_not_printed_one(api: TestC
     with unit_of_work(engine, write=False) as conn:
         actions = conn.execute(select(ticket_actions)).mappings().all()
     assert [(a["ticket_id"], a["action"], a["from_status"], a["to_status"], a["related_ticket_id"], a["actor"])
-            for a in actions] == [(old["id"], "REPRINT", "PRINTED", "INVALIDATED", new["id"], "operator")]
+            for a in actions] == [(old["id"], "PRINT", "NOT_PRINTED", "PRINTED", None, "injection"),
+                                  (old["id"], "REPRINT", "PRINTED", "INVALIDATED", new["id"], "operator")]
 
 
 def test_status_machine(api: TestClient, engine: Engine) -> None:

@@ -49,6 +49,7 @@ from tests.backoffice.interfaces.test_feedback_crash import KNOWN, Gate, Scenari
 from tests.wallet.conftest import START, Wallet
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, executions, interfaces, tickets
+from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.interfaces.executions import (
     INTERRUPTED,
     close_interrupted_executions,
@@ -58,7 +59,7 @@ from tixtrace.backoffice.interfaces.executions import (
 from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.backoffice.services.interfaces import interface_credentials
 from tixtrace.backoffice.services.schedules import get_schedule
-from tixtrace.backoffice.services.tickets import NewTicket, TicketAction, apply_action, create_ticket
+from tixtrace.backoffice.services.tickets import NewTicket, apply_action, create_ticket
 from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import make_engine, unit_of_work
 from tixtrace.kernel.errors import Conflict

@@ -40,9 +40,10 @@ from tests.backoffice.interfaces.export import export
 from tests.backoffice.interfaces.fault_proxy import Fault, FaultProxy
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, schedules, tickets
+from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
-from tixtrace.backoffice.services.tickets import TicketAction, apply_action
+from tixtrace.backoffice.services.tickets import apply_action
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.cursors import decode_int_cursor
 from tixtrace.kernel.db import unit_of_work

@@ -35,16 +35,16 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import Engine, exists, insert, or_, select
+from sqlalchemy import Connection, Engine, RowMapping, exists, insert, or_, select
 
 from tests.backoffice.interfaces.conftest import System
 from tests.backoffice.interfaces.export import export
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, execution_logs, tickets
-from tixtrace.backoffice.domain.contacts import normalize_email
-from tixtrace.backoffice.services.contacts import best_contacts
+from tixtrace.backoffice.domain.contacts import Candidate, ContactKind, best_match, normalize_email
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
+from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
 
 NAMES = ["ana", "bea", "cai", "dan", "eve"]
@@ -57,6 +57,15 @@ OUTCOME = {"PENDING_TRANSFER": "PENDING", "TRANSFERRED": "CONFIRMED", "FAILURE_T
            "FAILURE": "CANCELLED"}
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def c1_contact(conn: Connection, key: str) -> RowMapping:
+    """The oracle of C1: the contact an e-mail key designates among every contact sharing it."""
+    rows = {row["id"]: row for row in conn.execute(select(contacts).where(contacts.c.email_key == key)).mappings()}
+    winner = best_match(Candidate(row["id"], ContactKind(row["kind"]), row["is_temporary"],
+                                  row["has_internet_account"], as_utc(row["created_at"])) for row in rows.values())
+    assert winner is not None, key
+    return rows[winner.id]
 
 
 def lingering_temporary_contacts(engine: Engine) -> list[tuple[int, str | None]]:
@@ -349,7 +358,7 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
                 assert row["mobile_status"] == detail["status"], (number, row["mobile_status"], detail["status"])
                 assert normalize_email(row["wallet_owner"]["email"]) == owner_key
                 with unit_of_work(engine, write=False) as conn:
-                    owner_contact = best_contacts(conn, [owner_key])[owner_key]
+                    owner_contact = c1_contact(conn, owner_key)
                     lines = [dict(r) for r in conn.execute(
                         select(distribution_lines).where(distribution_lines.c.ticket_id == row["id"])
                         .order_by(distribution_lines.c.initiated_at, distribution_lines.c.id)).mappings()]

@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, event, func, insert, select, text
 
 from tests.backoffice.helpers import PASSWORD, USER
 from tests.backoffice.interfaces.conftest import FEATURE, System
 from tests.wallet.conftest import START, ticket_payload
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.database import open_backoffice_database
-from tixtrace.backoffice.db.tables import contacts, distribution_lines, metadata, tickets, users
+from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, metadata, tickets, users
 from tixtrace.backoffice.domain.contacts import temporary_contact_fields
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
@@ -758,6 +758,61 @@ def test_c2_one_contact_per_email_whatever_the_pages_and_runs(system: System, bo
     assert [c["id"] for c in api_contacts(bo, same)] == [contact["id"]]
     assert [line["status"] for line in api_history(bo, first)] == ["CANCELLED"]
     assert count(system.engine, contacts) == 2  # ana and the one contact of same@
+
+
+def test_c2_a_page_that_loses_an_email_claim_is_rolled_back_and_applied_again(system: System, bo: TestClient) -> None:
+    """``ContactClaimLost`` is a guard: every writer of ``contact_emails`` takes ``lock_contact_writes``
+    (PostgreSQL) or is the one SQLite writer, so no claim can change between a page's load and its write.
+    Forced here: just before the page claims Bob's e-mail, a writer that skips the lock creates a contact
+    for it and claims it (PostgreSQL: another connection, committed; SQLite, whose BEGIN IMMEDIATE shuts
+    other writers out: inside the page's own transaction). The page loses its claim, is rolled back and
+    is applied again, matching the winner's contact (PostgreSQL) or, the winner gone with the rollback,
+    creating its own (SQLite)."""
+    ana = system.contact(ANA)
+    ticket = new_ticket(system, ana)
+    injection, feedback = functions(system)
+    run_ok(system, injection)
+    send(system, ANA, ticket, BOB)
+    postgres = system.engine.dialect.name == "postgresql"
+    intruders: list[int] = []
+
+    def intrude(conn: Any) -> None:
+        values = temporary_contact_fields(BOB)
+        intruders.append(conn.execute(insert(contacts).values(
+            {**values, "kind": values["kind"].value, "email_key": BOB, "created_at": START,
+             "updated_at": START}).returning(contacts.c.id)).scalar_one())
+        conn.execute(insert(contact_emails).values(email_key=BOB, contact_id=intruders[0], created_at=START))
+
+    def before_the_claim(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if intruders or not statement.lstrip().upper().startswith("INSERT INTO CONTACT_EMAILS"):
+            return
+        if postgres:
+            with system.engine.begin() as other:
+                intrude(other)
+        else:
+            intrude(conn)
+
+    event.listen(system.engine, "before_cursor_execute", before_the_claim)
+    try:
+        execution = api_execution(bo, run_ok(system, feedback))
+    finally:
+        event.remove(system.engine, "before_cursor_execute", before_the_claim)
+
+    assert len(intruders) == 1  # the claim was taken from under the page once
+    [line] = api_history(bo, ticket)
+    [bob] = system.contacts_of(BOB)  # C2 holds: one contact for the e-mail
+    assert line["newContact"]["id"] == bob["id"] and line["status"] == "PENDING"
+    # counted once, as by a page that never lost its claim
+    created = 0 if postgres else 1  # PostgreSQL: the winner's contact is matched; SQLite: it was rolled back too
+    assert (execution["counters"]["recordsRead"], execution["counters"]["linesCreated"],
+            execution["counters"]["contactsCreated"]) == (2, 1, created)  # the injected and the pending record
+    if postgres:
+        assert (bob["id"], line["contactMatch"]) == (intruders[0], "EXISTING")
+    else:
+        assert line["contactMatch"] == "CREATED_TEMPORARY"
+    with unit_of_work(system.engine, write=False) as conn:
+        assert dict(conn.execute(select(contact_emails.c.email_key, contact_emails.c.contact_id)).all()) == {
+            BOB: bob["id"]}
 
 
 # --- I2's prerequisite --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.backoffice.interfaces.conftest import System
 from tests.backoffice.interfaces.test_feedback_rules import (
@@ -34,10 +34,11 @@ from tests.backoffice.interfaces.test_feedback_rules import (
     send,
 )
 from tests.wallet.conftest import START
-from tixtrace.backoffice.db.tables import tickets
+from tixtrace.backoffice.db.tables import ticket_actions, tickets
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
+from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
 
 BASIC = "TIXNGO_LIFECYCLE_MODE=lifecycle"
@@ -173,6 +174,29 @@ def test_i1_tickets_go_in_batches_of_ticket_iteration_size(system: System) -> No
         injected_at.append(record["occurredAt"])
     # the wallet saw two calls: the first two tickets together, the third one a minute later
     assert injected_at[0] == injected_at[1] < injected_at[2]
+
+
+def test_i1_each_printed_ticket_gets_its_print_history_row_in_the_batch_that_prints_it(system: System) -> None:
+    # house rule 3: PRINTED is a status change like the operator's, with its ticket_actions row
+    ana = system.contact(ANA)
+    sold = [new_ticket(system, ana) for _ in range(3)]
+    refused = new_ticket(system, system.contact(None, "Nora", "Nomail"))  # type: ignore[arg-type]  # no e-mail: the wallet refuses it
+    injection = system.schedule(system.interface(f"{BASIC}\nticketIterationSize=2"), INJECTION)
+
+    execution = run_schedule(system.engine, injection, clock=system.clock)
+
+    assert execution["status"] == "WARNING" and execution["tickets_updated"] == 3
+    with unit_of_work(system.engine, write=False) as conn:
+        rows = conn.execute(select(ticket_actions).order_by(ticket_actions.c.ticket_id)).mappings().all()
+    assert [(r["ticket_id"], r["action"], r["from_status"], r["to_status"], r["actor"], r["related_ticket_id"])
+            for r in rows] == [(t["id"], "PRINT", "NOT_PRINTED", "PRINTED", f"execution {execution['id']}", None)
+                               for t in sold]
+    assert all(as_utc(execution["started_at"]) <= as_utc(r["at"]) <= as_utc(execution["ended_at"]) for r in rows)
+    assert stored(system, refused)["status"] == "NOT_PRINTED"
+
+    run_schedule(system.engine, injection, clock=system.clock)  # nothing new is printed: no new row
+    with unit_of_work(system.engine, write=False) as conn:
+        assert conn.scalar(select(func.count()).select_from(ticket_actions)) == 3
 
 
 def test_i1_wallet_refusal_is_logged_with_its_reason_and_ticket_stays_not_printed(system: System,

@@ -1,4 +1,4 @@
-"""Data protection: erasing a contact (``services.contacts.erase_contact``) removes the person and keeps
+"""Data protection: erasing a contact (``services.erasure.erase_contact``) removes the person and keeps
 the distribution history consistent, on both databases; a feedback run after it never brings the person
 back into the erased contact.
 
@@ -28,12 +28,10 @@ from tixtrace.backoffice.db.tables import (
     parked_records,
     tickets,
 )
-from tixtrace.backoffice.services.contacts import (
-    NewContact,
-    create_contact,
-    erase_contact,
-    find_or_create_contacts,
-)
+from tixtrace.backoffice.domain.records import parse_record
+from tixtrace.backoffice.services.contacts import NewContact, create_contact
+from tixtrace.backoffice.services.distribution import load_fold, write_fold
+from tixtrace.backoffice.services.erasure import erase_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
@@ -227,14 +225,22 @@ def test_a_contact_held_by_a_parked_record_is_refused(engine: Engine, scene: Sce
     assert not erase(engine, scene.carl).already_erased
 
 
-def test_a_later_match_on_the_erased_email_creates_a_new_contact(engine: Engine, scene: Scene) -> None:
-    """The released claim (C2) lets the feedback's find-or-create make a new contact for the e-mail; the
+def test_a_later_transfer_to_the_erased_email_creates_a_new_contact(engine: Engine, scene: Scene) -> None:
+    """The released claim (C2) lets the feedback's write path make a new contact for the e-mail; the
     erased contact is never matched again (C1: the company sharing the e-mail never matches either)."""
     erase(engine, scene.bob)
+    record = parse_record({
+        "recordId": 1, "ticketId": "T-2", "status": "PENDING_TRANSFER", "occurredAt": LATER.isoformat(),
+        "walletOwner": profile("carl@example.com", "Carl", "Sagan"),
+        "transfer": {"transferId": "t9", "direction": "FORWARD", "initiatedBy": "SPECTATOR",
+                     "recipient": {"email": BOB_EMAIL}}})
     with unit_of_work(engine) as conn:
-        found = find_or_create_contacts(conn, [BOB_EMAIL], LATER)[BOB_KEY]
-    assert found.match == "CREATED_TEMPORARY" and found.contact["id"] not in (scene.bob, scene.acme)
-    assert [row["contact_id"] for row in rows(engine, contact_emails)] == [found.contact["id"]]
+        fold = load_fold(conn, [record], feature_active=True, now=LATER)
+        assert fold.apply(record)
+        write_fold(conn, fold, LATER)
+    [line] = [row for row in rows(engine, distribution_lines) if row["transfer_id"] == "t9"]
+    assert line["contact_match"] == "CREATED_TEMPORARY" and line["new_contact_id"] not in (scene.bob, scene.acme)
+    assert [row["contact_id"] for row in rows(engine, contact_emails)] == [line["new_contact_id"]]
 
 
 # --- end to end: the real wallet and the real feedback --------------------------------------------

@@ -23,12 +23,14 @@ from sqlalchemy import Engine, insert, update
 
 from tests.backoffice.helpers import PASSWORD, START, USER
 from tixtrace.backoffice.app import create_backoffice_app
-from tixtrace.backoffice.db.tables import distribution_lines, tickets
-from tixtrace.backoffice.services.contacts import NewContact, create_contact, find_or_create_contacts
+from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, tickets
+from tixtrace.backoffice.domain.contacts import temporary_contact_fields
+from tixtrace.backoffice.domain.tickets import TicketAction
+from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
-from tixtrace.backoffice.services.tickets import NewTicket, TicketAction, apply_action, create_ticket
+from tixtrace.backoffice.services.tickets import NewTicket, apply_action, create_ticket
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 
@@ -101,7 +103,11 @@ def world(engine: Engine) -> World:
                                               email="ana@example.com", phone="+33 1 23 45 67 89"), now)["id"]
         bruno = create_contact(conn, NewContact(kind="INDIVIDUAL", first_name="Bruno", last_name="Costa",
                                                 email="bruno@example.com", has_internet_account=True), now)["id"]
-        fan = find_or_create_contacts(conn, ["new.fan@example.com"], now)["new.fan@example.com"].contact["id"]
+        fan_values = temporary_contact_fields("new.fan@example.com")  # what the feedback makes for a pending recipient
+        fan = conn.execute(insert(contacts).values({**fan_values, "kind": fan_values["kind"].value,
+                                                    "email_key": "new.fan@example.com", "created_at": now,
+                                                    "updated_at": now}).returning(contacts.c.id)).scalar_one()
+        conn.execute(insert(contact_emails).values(email_key="new.fan@example.com", contact_id=fan, created_at=now))
         create_event(conn, NewEvent("WC26-M01", "Opening match", START + timedelta(days=10), "Estadio Azteca",
                                     "Mexico City", "04650", "MX"), now)
         t1 = create_ticket(conn, NewTicket("WC26-M01", ana, buyer_contact_id=ana, number="1000000000000001",

@@ -13,10 +13,8 @@ from sqlalchemy import Engine, func, insert, select, update
 from tests.backoffice.helpers import START
 from tests.backoffice.web.conftest import World
 from tixtrace.backoffice.db.tables import execution_logs, executions, parked_records
+from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.services.executions import (
-    ExecutionStatus,
-    LogLevel,
-    LogLine,
     add_counts,
     append_log,
     finish_execution,

@@ -15,7 +15,8 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 from sqlalchemy import RowMapping
 
-from tixtrace.backoffice.services.executions import COUNTERS, ExecutionView
+from tixtrace.backoffice.domain.executions import COUNTERS
+from tixtrace.backoffice.services.executions import ExecutionView
 from tixtrace.backoffice.services.tickets import LineView, TicketView
 from tixtrace.backoffice.services.validation import MAX_ID, cents_to_price
 from tixtrace.kernel.clock import isoformat

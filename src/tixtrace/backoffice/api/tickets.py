@@ -10,9 +10,9 @@ from tixtrace.backoffice.api.deps import Cursor, Limit, TicketId, User, after_id
 from tixtrace.backoffice.api.documents import LinePage, TicketOut, TicketPage
 from tixtrace.backoffice.api.schemas import TicketIn, line_json, page, ticket_json
 from tixtrace.backoffice.backend import BackendDep
+from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.services.tickets import (
     NewTicket,
-    TicketAction,
     apply_action,
     create_ticket,
     distribution_history,

@@ -71,7 +71,7 @@ contacts = Table(
     Column("is_temporary", Boolean, nullable=False),
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
-    Column("erased_at", Time),  # data protection: set when the person was erased (services.contacts)
+    Column("erased_at", Time),  # data protection: set when the person was erased (services.erasure)
     Index("ix_contacts_email_key", "email_key"),
     sqlite_autoincrement=True,
 )

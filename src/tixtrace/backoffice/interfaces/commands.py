@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tixtrace.backoffice.domain.executions import COUNTERS
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
-from tixtrace.backoffice.services.executions import COUNTERS
 from tixtrace.kernel.clock import SystemClock, isoformat
 from tixtrace.kernel.errors import TixtraceError
 

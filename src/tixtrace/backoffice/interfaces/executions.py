@@ -22,14 +22,12 @@ import httpx
 from sqlalchemy import Connection, Engine, RowMapping, select, update
 
 from tixtrace.backoffice.db.tables import executions
+from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.interfaces import notifications
 from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.services.executions import (
-    ExecutionStatus,
-    LogLevel,
-    LogLine,
     add_counts,
     append_log,
     finish_execution,

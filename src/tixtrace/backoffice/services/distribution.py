@@ -4,9 +4,12 @@ One page costs a fixed number of statements whatever its size: one query each fo
 lines for the page's transfers, the contacts of its e-mails and the references held on the temporary
 ones; then the fold (domain/distribution.py) runs in memory, and its result is written with one
 statement per table (kernel/bulk.py). The caller commits it together with the pagination key (house
-rule 6). C2 (one contact created per e-mail) is held by the ``contact_emails`` claim: if a concurrent
+rule 6). This is the only code that creates contacts for the feedback (C1 is decided by the fold, in
+memory). C2 (one contact created per e-mail) is held by the ``contact_emails`` claim: if a concurrent
 writer claimed an e-mail first, ``ContactClaimLost`` is raised, the caller rolls back and applies the
-page again, now matching the winner's contact.
+page again, now matching the winner's contact. That is a guard: every page write holds
+`lock_contact_writes` (PostgreSQL) or is the one SQLite writer, and nothing else claims e-mails, so no
+code in the tree loses a claim; a test forces the loss with a writer that skips the lock.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ def lock_contact_writes(conn: Connection) -> None:
 
 
 class ContactClaimLost(Exception):
-    """Another writer created the contact of one of this page's e-mails first: apply the page again."""
+    """Another writer created the contact of one of this page's e-mails first: apply the page again.
+
+    A guard (see the module's docstring): only a writer that skips `lock_contact_writes` can cause it."""
 
 
 def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bool, now: datetime) -> DistributionFold:

@@ -1,7 +1,7 @@
 """Executions: one run of a schedule, its counters and its log (DESIGN section 6).
 
 This module only records and reads; running a schedule (and the one-feedback-at-a-time lock) belongs to
-the interface functions. Invariants:
+the interface functions, and the statuses, levels and counters to domain/executions.py. Invariants:
 - an execution starts RUNNING and ends once, OK | WARNING | ERROR, with ``ended_at``;
 - counters only grow (`add_counts` adds, in the transaction of the work they count);
 - log lines carry ticket numbers and ids only, never e-mails or names (section 10): callers build
@@ -13,39 +13,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from tixtrace.backoffice.db.tables import execution_logs, executions
+from tixtrace.backoffice.domain.executions import (
+    COUNTERS,
+    ENDED,
+    ExecutionStatus,
+    LogLine,
+    is_idle,
+    unknown_counters,
+)
 from tixtrace.backoffice.services.schedules import get_schedule
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound
 
-COUNTERS = ("records_read", "tickets_updated", "contacts_created", "contacts_completed", "contacts_removed",
-            "lines_created", "lines_updated", "skipped", "failed", "parked")
 #: log lines shown with an execution; the rest are read page by page
 LOG_PREVIEW = 1000
-
-
-class ExecutionStatus(StrEnum):
-    RUNNING = "RUNNING"
-    OK = "OK"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
-
-
-class LogLevel(StrEnum):
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
-
-
-@dataclass(frozen=True)
-class LogLine:
-    level: LogLevel
-    message: str
-    ticket_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +50,9 @@ def start_execution(conn: Connection, schedule_id: int, now: datetime) -> RowMap
 
 def add_counts(conn: Connection, execution_id: int, counts: Mapping[str, int]) -> None:
     """Add `counts` (names of `COUNTERS`) to the execution's counters."""
-    unknown = set(counts) - set(COUNTERS)
+    unknown = unknown_counters(counts)
     if unknown:
-        raise ValueError(f"unknown execution counters: {sorted(unknown)}")
+        raise ValueError(f"unknown execution counters: {unknown}")
     if any(value < 0 for value in counts.values()):
         raise ValueError("execution counters only grow")
     values = {name: executions.c[name] + value for name, value in counts.items() if value}
@@ -84,7 +69,7 @@ def append_log(conn: Connection, execution_id: int, lines: Iterable[LogLine], no
 
 def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatus, now: datetime) -> RowMapping:
     """End a RUNNING execution with its final status; 409 if it has already ended."""
-    if status is ExecutionStatus.RUNNING:
+    if status not in ENDED:
         raise ValueError("an execution ends OK, WARNING or ERROR")
     row = conn.execute(
         update(executions)
@@ -99,22 +84,18 @@ def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatu
     return row
 
 
-def _idle(execution: RowMapping) -> bool:
-    return execution["status"] == ExecutionStatus.OK.value and not any(execution[name] for name in COUNTERS)
-
-
 def forget_idle_predecessor(conn: Connection, execution: RowMapping) -> int | None:
     """Continuous mode: of back-to-back runs that found nothing, keep only the latest. When
     ``execution`` ended OK having counted nothing and the schedule's execution just before it did the
     same, that one (and its log) is deleted; returns its id. A quiet wallet then leaves one row, not
     one per idle run (tens of thousands a day), and the latest idle run still tells when the back
     office last caught up."""
-    if not _idle(execution):
+    if not is_idle(execution["status"], {name: execution[name] for name in COUNTERS}):
         return None
     previous = conn.execute(select(executions).where(
         executions.c.schedule_id == execution["schedule_id"], executions.c.id < execution["id"])
         .order_by(executions.c.id.desc()).limit(1)).mappings().first()
-    if previous is None or not _idle(previous):
+    if previous is None or not is_idle(previous["status"], {name: previous[name] for name in COUNTERS}):
         return None
     conn.execute(delete(executions).where(executions.c.id == previous["id"]))
     return int(previous["id"])

@@ -1,29 +1,27 @@
-"""Tickets: creation, the operator's actions (cancel, invalidate, control, reprint) and their reading.
+"""Tickets: creation, every move of their status, and their reading.
 
-Status machine (back office, not the wallet's mobile status):
-
-    NOT_PRINTED --cancel--> CANCELLED        NOT_PRINTED --invalidate--> INVALIDATED
-    PRINTED     --cancel--> CANCELLED        PRINTED     --invalidate--> INVALIDATED
-    PRINTED     --control--> CONTROLLED      PRINTED     --reprint--> INVALIDATED  (+ a new NOT_PRINTED
-                                                                                    ticket replacing it)
-
-CANCELLED, INVALIDATED and CONTROLLED are final. Any other move is a 409 ``INVALID_TICKET_TRANSITION``
-naming the status and the action. A move is one conditional UPDATE (``WHERE status = <the status read>``),
-so two operators acting at once cannot both win. Every action writes its ``ticket_actions`` row (who,
-when, from, to) in the same transaction (house rule 3).
+Every status change goes through `move_tickets` (house rule 3): the operator's actions (cancel,
+invalidate, control, reprint: `apply_action`, one ticket) and injection's PRINT (a batch of up to
+10,000 accepted tickets). The status machine itself is domain/tickets.py. A batch costs a fixed
+number of statements whatever its size: one conditional UPDATE per status the action may start from
+(``WHERE id IN <batch> AND status = <that status>``, so two writers acting at once cannot both move a
+ticket) and one INSERT of the ``ticket_actions`` rows (who, when, from, to) of the tickets it moved,
+in the caller's transaction. A ticket that is no longer in a status the action starts from is left
+alone: the batch reports what it moved, and `apply_action` turns "not moved" into a 409
+``INVALID_TICKET_TRANSITION`` naming the status and the action.
 
 Reprint: the old ticket becomes INVALIDATED (so push-cancelled later deletes it from the wallet) and a
 new NOT_PRINTED ticket with a new number and barcode, the same event, seat, price and contacts,
-records ``replaces_ticket_id``; injection sends it to the last wallet owner of the old one (I2).
+records ``replaces_ticket_id``; injection sends it to the last wallet owner of the old one (I2). Its
+action row names the new ticket (``related_ticket_id``).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, insert, or_, select, update
@@ -31,36 +29,13 @@ from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import distribution_lines, ticket_actions, tickets
 from tixtrace.backoffice.domain.contacts import ContactKind
+from tixtrace.backoffice.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
 from tixtrace.backoffice.services.contacts import get_contacts
 from tixtrace.backoffice.services.events import event_codes, events_by_code
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
+from tixtrace.kernel.bulk import bulk_insert, one_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
-
-
-class TicketStatus(StrEnum):
-    NOT_PRINTED = "NOT_PRINTED"
-    PRINTED = "PRINTED"
-    CANCELLED = "CANCELLED"
-    INVALIDATED = "INVALIDATED"
-    CONTROLLED = "CONTROLLED"
-
-
-class TicketAction(StrEnum):
-    CANCEL = "CANCEL"
-    INVALIDATE = "INVALIDATE"
-    CONTROL = "CONTROL"
-    REPRINT = "REPRINT"
-
-
-#: action -> (statuses it may start from, status it leads to)
-TRANSITIONS: dict[TicketAction, tuple[frozenset[TicketStatus], TicketStatus]] = {
-    TicketAction.CANCEL: (frozenset({TicketStatus.NOT_PRINTED, TicketStatus.PRINTED}), TicketStatus.CANCELLED),
-    TicketAction.INVALIDATE: (frozenset({TicketStatus.NOT_PRINTED, TicketStatus.PRINTED}),
-                              TicketStatus.INVALIDATED),
-    TicketAction.CONTROL: (frozenset({TicketStatus.PRINTED}), TicketStatus.CONTROLLED),
-    TicketAction.REPRINT: (frozenset({TicketStatus.PRINTED}), TicketStatus.INVALIDATED),
-}
 
 
 @dataclass(frozen=True)
@@ -180,13 +155,6 @@ def _number_taken(number: str) -> Conflict:
                     details={"number": number})
 
 
-def _record(conn: Connection, ticket_id: int, action: str, from_status: str | None, to_status: str,
-            actor: str | None, now: datetime, related: int | None = None) -> None:
-    conn.execute(insert(ticket_actions).values(
-        ticket_id=ticket_id, action=action, from_status=from_status, to_status=to_status,
-        related_ticket_id=related, actor=actor, at=as_utc(now)))
-
-
 def get_ticket(conn: Connection, ticket_id: int) -> RowMapping:
     row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).mappings().first()
     if row is None:
@@ -231,48 +199,75 @@ def ticket_views(conn: Connection, rows: Iterable[RowMapping]) -> list[TicketVie
     ]
 
 
+@dataclass(frozen=True)
+class Moves:
+    """What `move_tickets` did: the status each moved ticket left, and the new ticket of each reprint."""
+
+    moved: dict[int, TicketStatus]
+    replacements: dict[int, int]
+
+
+def move_tickets(conn: Connection, ticket_ids: Sequence[int], action: TicketAction, now: datetime, *,
+                 actor: str | None) -> Moves:
+    """Move the tickets `action` allows to move, each with its ``ticket_actions`` row; the others stay.
+
+    One UPDATE per status the action starts from and one INSERT of history rows, whatever the number
+    of tickets (REPRINT also inserts the new tickets, one per moved ticket). No action leads to a
+    status it starts from (domain/tickets.py), so no ticket moves twice.
+    """
+    if not ticket_ids:
+        return Moves({}, {})
+    transition = TRANSITIONS[action]
+    now = as_utc(now)
+    ids = sorted(set(ticket_ids))
+    moved: dict[int, TicketStatus] = {}
+    for source in sorted(transition.allowed_from):
+        statement = (update(tickets).where(one_of(conn, tickets.c.id, ids), tickets.c.status == source.value)
+                     .values(status=transition.to.value, updated_at=now).returning(tickets.c.id))
+        moved.update(dict.fromkeys(conn.execute(statement).scalars(), source))
+    replacements = _reprint(conn, sorted(moved), now) if action is TicketAction.REPRINT else {}
+    bulk_insert(conn, ticket_actions, [
+        {"ticket_id": ticket_id, "action": action.value, "from_status": source.value,
+         "to_status": transition.to.value, "related_ticket_id": replacements.get(ticket_id), "actor": actor,
+         "at": now}
+        for ticket_id, source in sorted(moved.items())])
+    return Moves(moved, replacements)
+
+
 def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: datetime, *,
                  actor: str | None = None) -> RowMapping:
-    """Move a ticket by `action` (see the module's status machine); for REPRINT return the new ticket.
+    """Move one ticket by an operator's `action`; the ticket as it is now, or for REPRINT the new ticket.
 
     404 TICKET_NOT_FOUND, 409 INVALID_TICKET_TRANSITION (details: ticketId, status, action, allowedFrom).
     """
-    allowed, target = TRANSITIONS[action]
-    now = as_utc(now)
-    current = get_ticket(conn, ticket_id)
-    moved = None
-    if current["status"] in allowed:
-        moved = conn.execute(
-            update(tickets)
-            .where(tickets.c.id == ticket_id, tickets.c.status == current["status"])
-            .values(status=target.value, updated_at=now)
-            .returning(*tickets.c)
-        ).mappings().first()
-    if moved is None:
-        current = get_ticket(conn, ticket_id)  # another operator may have moved it meanwhile
+    get_ticket(conn, ticket_id)
+    moves = move_tickets(conn, [ticket_id], action, now, actor=actor)
+    if ticket_id not in moves.moved:
+        allowed = sorted(TRANSITIONS[action].allowed_from)
+        current = get_ticket(conn, ticket_id)
         raise Conflict(
             f"ticket {ticket_id} is {current['status']}: {action.lower()} needs a ticket that is "
-            + " or ".join(sorted(allowed)),
+            + " or ".join(allowed),
             code="INVALID_TICKET_TRANSITION",
             details={"ticketId": ticket_id, "status": current["status"], "action": action.value,
-                     "allowedFrom": sorted(allowed)},
+                     "allowedFrom": allowed},
         )
-    previous = current["status"]
-    if action is not TicketAction.REPRINT:
-        _record(conn, ticket_id, action.value, previous, target.value, actor, now)
-        return moved
-    replacement = _reprint(conn, moved, now)
-    _record(conn, ticket_id, action.value, previous, target.value, actor, now, related=replacement["id"])
-    return replacement
+    return get_ticket(conn, moves.replacements.get(ticket_id, ticket_id))
 
 
-def _reprint(conn: Connection, old: RowMapping, now: datetime) -> RowMapping:
+def _reprint(conn: Connection, old_ids: list[int], now: datetime) -> dict[int, int]:
+    """A new NOT_PRINTED ticket replacing each of `old_ids`; old id → new id."""
+    if not old_ids:
+        return {}
     copied = ("event_id", "seat", "price_cents", "currency", "file_number", "buyer_contact_id",
               "cultural_contact_id", "owner_contact_id")
-    row = {column: old[column] for column in copied}
-    row.update(number=new_number(), barcode=new_barcode(), status=TicketStatus.NOT_PRINTED.value,
-               replaces_ticket_id=old["id"], created_at=now, updated_at=now)
-    return conn.execute(insert(tickets).returning(*tickets.c), row).mappings().one()
+    olds = conn.execute(select(tickets.c.id, *[tickets.c[name] for name in copied])
+                        .where(one_of(conn, tickets.c.id, old_ids)).order_by(tickets.c.id)).mappings().all()
+    rows = [{**{name: old[name] for name in copied}, "number": new_number(), "barcode": new_barcode(),
+             "status": TicketStatus.NOT_PRINTED.value, "replaces_ticket_id": old["id"], "created_at": now,
+             "updated_at": now} for old in olds]
+    created = conn.execute(insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True), rows).scalars()
+    return {old["id"]: new_id for old, new_id in zip(olds, created, strict=True)}
 
 
 # --- distribution history ---------------------------------------------------------------------

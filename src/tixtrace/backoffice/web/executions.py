@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from tixtrace.backoffice.backend import BackendDep
-from tixtrace.backoffice.services.executions import COUNTERS, execution_log, get_execution
+from tixtrace.backoffice.domain.executions import COUNTERS
+from tixtrace.backoffice.services.executions import execution_log, get_execution
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.schedules import get_schedule
 from tixtrace.backoffice.web import queries

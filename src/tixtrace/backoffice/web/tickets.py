@@ -13,8 +13,9 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from tixtrace.backoffice.backend import BackendDep
+from tixtrace.backoffice.domain.tickets import TicketStatus
 from tixtrace.backoffice.services.events import get_event
-from tixtrace.backoffice.services.tickets import TicketStatus, distribution_history, get_ticket, ticket_views
+from tixtrace.backoffice.services.tickets import distribution_history, get_ticket, ticket_views
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
 from tixtrace.kernel.cursors import decode_int_cursor, decode_moment_cursor, encode_cursor, encode_moment_cursor

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from tixtrace.backoffice.db.tables import parked_records, schedules
+from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel
 from tixtrace.backoffice.domain.records import Record, RecordError, parse_record
 from tixtrace.backoffice.interfaces.executions import TICKET_NUMBER_LENGTH, Run
 from tixtrace.backoffice.services.distribution import (
@@ -30,7 +31,6 @@ from tixtrace.backoffice.services.distribution import (
     lock_contact_writes,
     write_fold,
 )
-from tixtrace.backoffice.services.executions import ExecutionStatus, LogLevel
 from tixtrace.kernel.db import unit_of_work
 
 _CLAIM_RETRIES = 5

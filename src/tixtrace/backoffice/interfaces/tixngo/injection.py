@@ -2,8 +2,9 @@
 
 Tickets are taken in id order, ``ticketIterationSize`` per wallet call (optionally only the
 schedule's events). Each accepted ticket (INJECTED, or ALREADY_INJECTED after a crash) is marked
-PRINTED and processed in the transaction that follows the call; a refused one stays NOT_PRINTED and
-is logged with the wallet's reason. Re-running never injects twice: the wallet is idempotent by
+PRINTED, with its PRINT history row (``services.tickets.move_tickets``, one statement per batch), in
+the transaction that follows the call; a refused one stays NOT_PRINTED and is logged with the
+wallet's reason. Re-running never injects twice: the wallet is idempotent by
 ``ticketId`` and the selection only sees NOT_PRINTED tickets.
 """
 
@@ -11,16 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.orm import aliased
 
 from tixtrace.backoffice.db.tables import contacts, events, tickets
+from tixtrace.backoffice.domain.executions import LogLevel
+from tixtrace.backoffice.domain.tickets import TicketAction, TicketStatus
 from tixtrace.backoffice.interfaces.executions import Run
-from tixtrace.backoffice.services.executions import LogLevel
+from tixtrace.backoffice.services.tickets import move_tickets
 from tixtrace.kernel.clock import isoformat
 from tixtrace.kernel.db import unit_of_work
-
-NOT_PRINTED, PRINTED = "NOT_PRINTED", "PRINTED"
 
 
 def spectator_details(contact: Any) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def spectator_details(contact: Any) -> dict[str, Any]:
 
 def _page(conn: Connection, ctx: Run, after: int, size: int) -> list[Any]:
     replaced = aliased(tickets)
-    condition = and_(tickets.c.status == NOT_PRINTED, tickets.c.id > after)
+    condition = and_(tickets.c.status == TicketStatus.NOT_PRINTED.value, tickets.c.id > after)
     codes = list(ctx.schedule["event_codes"] or ())
     if codes:
         condition = and_(condition, events.c.code.in_(codes))
@@ -116,10 +117,8 @@ def run(ctx: Run) -> None:
                 ctx.log(LogLevel.WARNING, f"refused by the wallet: {result.get('error')}", row.number)
         with unit_of_work(ctx.engine) as conn:
             now = ctx.clock.now()
-            if accepted:  # PRINTED unless cancelled meanwhile (it stays injected: push cancelled deletes it)
-                still_not_printed = and_(tickets.c.id == bindparam("b_id"), tickets.c.status == NOT_PRINTED)
-                conn.execute(update(tickets).where(still_not_printed), [
-                    {"b_id": pk, "status": PRINTED, "updated_at": now} for pk in accepted])
+            # PRINTED unless cancelled meanwhile (it stays injected: push cancelled deletes it)
+            move_tickets(conn, accepted, TicketAction.PRINT, now, actor=f"execution {ctx.execution_id}")
             _set_injected_at(conn, refused, None)  # never reached the wallet
             ctx.count("records_read", len(rows))
             ctx.count("tickets_updated", len(accepted))

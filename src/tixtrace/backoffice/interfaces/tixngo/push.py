@@ -14,20 +14,21 @@ from typing import Any
 from sqlalchemy import Column, bindparam, select, update
 
 from tixtrace.backoffice.db.tables import tickets
+from tixtrace.backoffice.domain.executions import LogLevel
+from tixtrace.backoffice.domain.tickets import CONTROLLED_IN_WALLET, DELETED_IN_WALLET, TicketStatus
 from tixtrace.backoffice.interfaces.executions import Run
-from tixtrace.backoffice.services.executions import LogLevel
 from tixtrace.kernel.db import unit_of_work
 
 
-def _push(ctx: Run, statuses: tuple[str, ...], marker: Column[Any],
+def _push(ctx: Run, statuses: tuple[TicketStatus, ...], marker: Column[Any],
           call: Callable[[list[str]], list[dict[str, Any]]]) -> None:
     size = ctx.parameters.ticket_iteration_size
     after = 0
     while True:
         with unit_of_work(ctx.engine, write=False) as conn:
             rows = conn.execute(select(tickets.c.id, tickets.c.number).where(
-                tickets.c.status.in_(statuses), tickets.c.injected_at.is_not(None), marker.is_(None),
-                tickets.c.id > after).order_by(tickets.c.id).limit(size)).all()
+                tickets.c.status.in_([status.value for status in statuses]), tickets.c.injected_at.is_not(None),
+                marker.is_(None), tickets.c.id > after).order_by(tickets.c.id).limit(size)).all()
         if not rows:
             return
         after = rows[-1].id
@@ -53,11 +54,11 @@ def _push(ctx: Run, statuses: tuple[str, ...], marker: Column[Any],
 
 
 def run_cancelled(ctx: Run) -> None:
-    _push(ctx, ("CANCELLED", "INVALIDATED"), tickets.c.push_cancelled_at,
+    _push(ctx, DELETED_IN_WALLET, tickets.c.push_cancelled_at,
           lambda numbers: ctx.client.delete([{"ticketId": n, "showDeletedTicket": False,
                                               "reason": "cancelled in the back office"} for n in numbers]))
 
 
 def run_controlled(ctx: Run) -> None:
-    _push(ctx, ("CONTROLLED",), tickets.c.push_controlled_at,
+    _push(ctx, CONTROLLED_IN_WALLET, tickets.c.push_controlled_at,
           lambda numbers: ctx.client.control([{"ticketId": n} for n in numbers]))
