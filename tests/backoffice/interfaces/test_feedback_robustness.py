@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from tests.backoffice.interfaces.conftest import FEATURE, System
 from tests.wallet.conftest import ticket_payload
 from tixtrace.backoffice.db.tables import execution_logs, parked_records, tickets
-from tixtrace.backoffice.interfaces.executions import describe, run_schedule
+from tixtrace.backoffice.interfaces.runner import describe, run_schedule
 from tixtrace.backoffice.services.executions import get_execution, start_execution
 from tixtrace.backoffice.services.tickets import TicketAction, apply_action
 from tixtrace.kernel.db import unit_of_work

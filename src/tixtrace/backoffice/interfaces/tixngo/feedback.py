@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from tixtrace.backoffice.db.tables import parked_records, schedules
 from tixtrace.backoffice.domain.records import Record, RecordError, parse_record
-from tixtrace.backoffice.interfaces.executions import TICKET_NUMBER_LENGTH, Run
+from tixtrace.backoffice.interfaces.run import TICKET_NUMBER_LENGTH, Run
 from tixtrace.backoffice.services.distribution import (
     ContactClaimLost,
     dialect_insert,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, select, update
 from sqlalchemy.orm import aliased
 
 from tixtrace.backoffice.db.tables import contacts, events, tickets
-from tixtrace.backoffice.interfaces.executions import Run
+from tixtrace.backoffice.interfaces.run import Run
 from tixtrace.backoffice.services.executions import LogLevel
 from tixtrace.kernel.clock import isoformat
 from tixtrace.kernel.db import unit_of_work

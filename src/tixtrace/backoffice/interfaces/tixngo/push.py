@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, bindparam, select, update
 
 from tixtrace.backoffice.db.tables import tickets
-from tixtrace.backoffice.interfaces.executions import Run
+from tixtrace.backoffice.interfaces.run import Run
 from tixtrace.backoffice.services.executions import LogLevel
 from tixtrace.kernel.db import unit_of_work
 
