@@ -34,7 +34,7 @@ from sqlalchemy import func, insert, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, events, interfaces, schedules, tickets
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db import accounts as accounts_repo

@@ -39,8 +39,8 @@ from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import contact_emails, execution_logs, executions, users
 from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.interfaces import notifications
-from tixtrace.backoffice.interfaces.executions import run_locks_of
 from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.interfaces.runner import run_locks_of
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.interfaces.tixngo import feedback as feedback_function
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface, interface_credentials

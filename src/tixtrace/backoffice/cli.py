@@ -1,4 +1,5 @@
-"""``tixtrace backoffice ...`` commands (DESIGN section 7).
+"""``tixtrace backoffice ...`` commands (DESIGN section 7): the only back-office module that speaks
+Typer and Rich.
 
 Every command that opens the database first migrates it to the latest revision, so a new SQLite file
 just works. ``--database-url`` may also come from ``TIXTRACE_BACKOFFICE_DATABASE_URL``. Exit codes: 0
@@ -7,27 +8,38 @@ done, 1 refused (bad input, a file with bad rows, a database that cannot be open
 
 from __future__ import annotations
 
+import json
+import logging
+import signal
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.database import open_backoffice_database
-from tixtrace.backoffice.interfaces.commands import register as register_interface_commands
+from tixtrace.backoffice.domain.executions import COUNTERS
+from tixtrace.backoffice.interfaces.runner import run_schedule
+from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.erasure import erase_contact
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user
-from tixtrace.kernel.clock import SystemClock
+from tixtrace.kernel.clock import SystemClock, isoformat
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import TixtraceError
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: the interface commands' output (run, upload, scheduler): wrapped to the terminal, like the execution table
+run_out = Console(highlight=False)
 
 DatabaseUrl = Annotated[str, typer.Option(
     "--database-url", envvar="TIXTRACE_BACKOFFICE_DATABASE_URL", show_envvar=True,
@@ -59,10 +71,6 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
 ) -> None:
     """Serve the back-office API (HTTP Basic with a back-office user; GET /health is open)."""
-    import uvicorn
-
-    from tixtrace.backoffice.app import create_backoffice_app
-
     engine = _open(database_url)
     try:
         # no access log: query strings may hold e-mail addresses (DESIGN 10: logs carry none)
@@ -186,4 +194,95 @@ def _import_one(engine: Engine, kind: ImportKind, path: Path) -> ImportReport:
         return import_csv(engine, kind, path, SystemClock().now(), progress=advance)
 
 
-register_interface_commands(app, _open)
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _summary(execution: Any) -> dict[str, Any]:
+    return {"id": execution["id"], "scheduleId": execution["schedule_id"], "function": execution["function"],
+            "status": execution["status"], "startedAt": isoformat(execution["started_at"]),
+            "endedAt": isoformat(execution["ended_at"]),
+            "counters": {_camel(name): execution[name] for name in COUNTERS}}
+
+
+@app.command("run")
+def run_command(
+    schedule_id: Annotated[int, typer.Argument(help="The schedule to run once.")],
+    database_url: DatabaseUrl,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the execution summary as JSON.")] = False,
+) -> None:
+    """Run one execution of a schedule now and print its summary; exit code 1 if it ends ERROR."""
+    engine = _open(database_url)
+    try:
+        execution = run_schedule(engine, schedule_id, clock=SystemClock())
+    except TixtraceError as exc:
+        run_out.print(f"[red]refused:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    result = _summary(execution)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title=f"execution {result['id']} of schedule {schedule_id}: {result['function']}")
+        table.add_column("status / counter")
+        table.add_column("value", justify="right")
+        table.add_row("status", result["status"])
+        for name, value in result["counters"].items():
+            table.add_row(name, str(value))
+        run_out.print(table)
+    if result["status"] == "ERROR":
+        raise typer.Exit(1)
+
+
+@app.command("upload")
+def upload_command(
+    schedule_id: Annotated[int, typer.Argument(help="A RETRIEVE_TICKET_STATUS schedule.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help='JSON: a list of lifecycle records, or {"records": [...]}.')],
+    database_url: DatabaseUrl,
+) -> None:
+    """Process a file of lifecycle records as if the wallet had sent them (support tool).
+
+    The pagination key does not move; a record whose recordId is parked replaces the parked one."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        run_out.print(f"[red]error:[/red] {file} is not a JSON file: {exc}")
+        raise typer.Exit(1) from exc
+    records = data.get("records") if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        run_out.print(f'[red]error:[/red] {file} must hold a list of records or {{"records": [...]}}')
+        raise typer.Exit(1)
+    engine = _open(database_url)
+    try:
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), upload=records)
+    except TixtraceError as exc:
+        run_out.print(f"[red]refused:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    result = _summary(execution)
+    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}")
+    if result["status"] == "ERROR":
+        raise typer.Exit(1)
+
+
+@app.command("scheduler")
+def scheduler_command(
+    database_url: DatabaseUrl,
+    poll_seconds: Annotated[float, typer.Option(help="How often to look for due schedules.")] = 1.0,
+) -> None:
+    """Run the AUTOMATIC schedules when they are due, until interrupted (Ctrl-C or SIGTERM)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    engine = _open(database_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_out.print("scheduler running (Ctrl-C to stop)")
+    try:
+        Scheduler(engine, SystemClock()).run_forever(stop, poll_seconds)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        engine.dispose()

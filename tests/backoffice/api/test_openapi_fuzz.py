@@ -26,7 +26,7 @@ from tests.backoffice.helpers import PASSWORD, USER
 from tests.fuzzing import fuzz
 from tests.wallet.conftest import START
 from tixtrace.backoffice.app import create_backoffice_app
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface

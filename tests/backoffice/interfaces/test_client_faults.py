@@ -24,8 +24,8 @@ from tests.backoffice.interfaces.conftest import System
 from tests.backoffice.interfaces.export import export
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, schedules
-from tixtrace.backoffice.interfaces import executions as executions_module
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces import runner as runner_module
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.interfaces.tixngo import client as client_module
 from tixtrace.backoffice.interfaces.tixngo.client import TixngoClient, WalletRefused, WalletUnavailable
 from tixtrace.kernel.clock import SystemClock
@@ -382,13 +382,13 @@ def test_run_schedule_passes_transport_and_client_options_to_the_client(system: 
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     _, feedback = build(system, ["OPT-1"])
     made: list[dict[str, Any]] = []
-    real = executions_module.TixngoClient
+    real = runner_module.TixngoClient
 
     def spy(*args: Any, **kwargs: Any) -> TixngoClient:
         made.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(executions_module, "TixngoClient", spy)
+    monkeypatch.setattr(runner_module, "TixngoClient", spy)
     transport = Faulty(lambda n: None)
     sleep = lambda seconds: None  # noqa: E731
     run_schedule(system.engine, feedback, clock=SystemClock(), transport=transport,

@@ -35,7 +35,7 @@ from tests.backoffice.interfaces.conftest import FEATURE, System
 from tests.backoffice.interfaces.export import export
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import executions
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
 
@@ -62,7 +62,7 @@ def feed_size(office: System) -> int:
 #: through the CLI or the library, print a JSON report
 START_ONE = r"""
 import json, os, select, sys, time
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.interfaces.tixngo import feedback  # imported before the barrier, like the rest
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import make_engine

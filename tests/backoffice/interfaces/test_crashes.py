@@ -50,13 +50,13 @@ from tests.wallet.conftest import START, Wallet
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, executions, interfaces, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction
-from tixtrace.backoffice.interfaces.executions import (
+from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.interfaces.runner import (
     INTERRUPTED,
     close_interrupted_executions,
     run_locks_of,
     run_schedule,
 )
-from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.backoffice.services.interfaces import interface_credentials
 from tixtrace.backoffice.services.schedules import get_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, apply_action, create_ticket
@@ -75,7 +75,7 @@ SMALL_PAGES = FEATURE + "\nticketIterationSize=2"
 ONE_BY_ONE = FEATURE + "\nticketIterationSize=1"
 
 _FORKS = multiprocessing.get_context("forkserver")
-# the forkserver imports these once; each child then only forks (the functions' modules are lazy imports)
+# the forkserver imports these once; each child then only forks
 _FORKS.set_forkserver_preload([__name__, "tixtrace.backoffice.interfaces.tixngo.injection",
                                "tixtrace.backoffice.interfaces.tixngo.feedback",
                                "tixtrace.backoffice.interfaces.tixngo.push"])

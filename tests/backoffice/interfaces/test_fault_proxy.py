@@ -41,7 +41,7 @@ from tests.backoffice.interfaces.fault_proxy import Fault, FaultProxy
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, schedules, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.backoffice.services.tickets import apply_action
 from tixtrace.kernel.clock import SystemClock

@@ -29,8 +29,8 @@ from tests.backoffice.interfaces.conftest import System
 from tests.backoffice.interfaces.export import export
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import executions
-from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Conflict
@@ -43,7 +43,7 @@ PROFILES = {"dan@example.com": ("Dan", "Okafor"), "eve@example.com": ("Eve", "Mo
 #: what the subprocess runs: one execution of a schedule, against the live wallet its interface names
 RUN_ONE = """
 import sys
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import make_engine
 engine = make_engine(sys.argv[1])

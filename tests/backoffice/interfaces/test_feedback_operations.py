@@ -48,7 +48,7 @@ from tixtrace.backoffice.db.tables import (
     schedules,
     tickets,
 )
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.kernel.db import unit_of_work
 

@@ -10,7 +10,7 @@ from tests.backoffice.interfaces.conftest import FEATURE, System
 from tests.wallet.conftest import ticket_payload
 from tixtrace.backoffice.db.tables import execution_logs, parked_records, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction
-from tixtrace.backoffice.interfaces.executions import describe, run_schedule
+from tixtrace.backoffice.interfaces.runner import describe, run_schedule
 from tixtrace.backoffice.services.executions import get_execution, start_execution
 from tixtrace.backoffice.services.tickets import apply_action
 from tixtrace.kernel.db import unit_of_work

@@ -35,7 +35,7 @@ from tests.backoffice.interfaces.test_feedback_rules import (
 )
 from tests.wallet.conftest import START
 from tixtrace.backoffice.db.tables import ticket_actions, tickets
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
 from tixtrace.kernel.clock import as_utc

@@ -53,7 +53,7 @@ from tests.backoffice.interfaces.test_feedback_rules import (
     run_ok,
     send,
 )
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 
 CONTINUE = f"{FEATURE}\ndoContinueInCaseOfSyncError=true"
 

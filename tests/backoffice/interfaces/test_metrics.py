@@ -22,7 +22,7 @@ from tests.backoffice.web.conftest import sign_in
 from tests.wallet.test_metrics import Samples, parse, value
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import parked_records, users
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from tests.backoffice.interfaces.conftest import FEATURE, System
 from tests.wallet.conftest import START
 from tixtrace.backoffice.db.tables import execution_logs, executions
-from tixtrace.backoffice.interfaces.executions import INTERRUPTED
+from tixtrace.backoffice.interfaces.runner import INTERRUPTED
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.executions import start_execution
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface

@@ -13,7 +13,7 @@ from tixtrace.backoffice.api.deps import ScheduleId, User
 from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
 from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
 from tixtrace.backoffice.backend import Backend, BackendDep
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.executions import get_execution
 from tixtrace.backoffice.services.schedules import get_schedule
 from tixtrace.kernel.errors import TixtraceError

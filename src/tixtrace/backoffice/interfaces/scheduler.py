@@ -25,7 +25,7 @@ from tixtrace.backoffice.db.tables import executions, schedules
 from tixtrace.backoffice.domain.executions import ExecutionStatus
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.domain.schedules import next_run_at
-from tixtrace.backoffice.interfaces.executions import close_interrupted_executions, run_schedule
+from tixtrace.backoffice.interfaces.runner import close_interrupted_executions, run_schedule
 from tixtrace.backoffice.services.executions import forget_idle_predecessor
 from tixtrace.backoffice.services.interfaces import interface_parameters
 from tixtrace.kernel.clock import Clock, as_utc

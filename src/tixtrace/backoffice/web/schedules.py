@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from tixtrace.backoffice.backend import BackendDep
-from tixtrace.backoffice.interfaces.executions import run_schedule
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.executions import list_executions
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.schedules import get_schedule

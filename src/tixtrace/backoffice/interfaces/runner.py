@@ -1,10 +1,11 @@
-"""Running one schedule: the execution record around an interface function.
+"""The runner: one execution of a schedule, the execution record around an interface function.
 
 ``run_schedule`` starts an execution (RUNNING, committed at once so it is visible while it runs),
-calls the function with a ``Run`` context, and ends the execution OK, WARNING or ERROR. Functions
-commit their work page by page together with their counters and log lines (``Run.flush``), so a
-crash loses nothing that was reported. An execution that ends ERROR notifies the interface's
-notification e-mails by SMTP, after the commit, when an SMTP server is configured.
+calls the function with a ``Run`` context (the contract in ``run.py``), and ends the execution OK,
+WARNING or ERROR. Functions commit their work page by page together with their counters and log
+lines (``Run.flush``), so a crash loses nothing that was reported. An execution that ends ERROR
+notifies the interface's notification e-mails by SMTP, after the commit, when an SMTP server is
+configured.
 
 Every execution runs under run locks (``run_locks_of``) that die with its process: a start that
 finds one held is refused, and an execution of the schedule still RUNNING when its lock is free was
@@ -14,21 +15,20 @@ killed with its process, so the next run of that schedule ends it ERROR ("interr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Engine, RowMapping, select, update
+from sqlalchemy import Engine, RowMapping, select, update
 
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.interfaces import notifications
 from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.interfaces.run import Function, Run
+from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.services.executions import (
-    add_counts,
     append_log,
     finish_execution,
     get_execution,
@@ -42,57 +42,13 @@ from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError, describe, 
 
 log = logging.getLogger(__name__)
 
-#: the width of ticket numbers in log lines and parked records (a longer wallet ticketId is cut)
-TICKET_NUMBER_LENGTH = 50
-
-
-@dataclass
-class Run:
-    """What an interface function gets: its schedule, parameters, a wallet client, counters and log."""
-
-    engine: Engine
-    clock: Clock
-    execution_id: int
-    schedule: RowMapping
-    interface: RowMapping
-    parameters: ParsedParameters
-    client: TixngoClient
-    dump: CallDump | None
-    upload: list[Any] | None = None  # feedback: records of a support file instead of the feed
-    counts: dict[str, int] = field(default_factory=dict)
-    lines: list[LogLine] = field(default_factory=list)
-    status: ExecutionStatus = ExecutionStatus.OK
-
-    def count(self, name: str, value: int = 1) -> None:
-        if value:
-            self.counts[name] = self.counts.get(name, 0) + value
-
-    def log(self, level: LogLevel, message: str, ticket_number: str | None = None) -> None:
-        number = ticket_number[:TICKET_NUMBER_LENGTH] if ticket_number is not None else None
-        self.lines.append(LogLine(level, message, number))
-        # a record or ticket reported WARNING or ERROR while the run went on: the run cannot end OK
-        if level in (LogLevel.WARNING, LogLevel.ERROR) and self.status is ExecutionStatus.OK:
-            self.status = ExecutionStatus.WARNING
-
-    def flush(self, conn: Connection) -> None:
-        """Write the counters and log lines gathered so far, in the caller's transaction."""
-        add_counts(conn, self.execution_id, self.counts)
-        append_log(conn, self.execution_id, self.lines, self.clock.now())
-        self.counts, self.lines = {}, []
-
-
-Function = Callable[[Run], None]
-
-
-def _functions() -> dict[str, Function]:
-    from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
-
-    return {
-        ScheduleFunction.TICKETS_INJECTION.value: injection.run,
-        ScheduleFunction.RETRIEVE_TICKET_STATUS.value: feedback.run,
-        ScheduleFunction.PUSH_CANCELLED.value: push.run_cancelled,
-        ScheduleFunction.PUSH_CONTROLLED.value: push.run_controlled,
-    }
+#: the function each ``ScheduleFunction`` runs
+FUNCTIONS: dict[str, Function] = {
+    ScheduleFunction.TICKETS_INJECTION.value: injection.run,
+    ScheduleFunction.RETRIEVE_TICKET_STATUS.value: feedback.run,
+    ScheduleFunction.PUSH_CANCELLED.value: push.run_cancelled,
+    ScheduleFunction.PUSH_CONTROLLED.value: push.run_controlled,
+}
 
 
 def run_locks_of(schedule: RowMapping, credentials: Any) -> list[tuple[str, str]]:
@@ -184,7 +140,7 @@ def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowM
                           **(client_options or {}))
     run = Run(engine, clock, execution["id"], schedule, interface, parameters, client, dump, upload)
     try:
-        _functions()[schedule["function"]](run)
+        FUNCTIONS[schedule["function"]](run)
     except TixtraceError as exc:
         run.status = ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, exc.message)
