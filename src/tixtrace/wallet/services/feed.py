@@ -1,7 +1,9 @@
 """The diff feed: lifecycle records after an opaque pagination key, in record order.
 
-Before answering, overdue transfers are failed with TIMEOUT at their ``expiresAt`` (W6), so the
-feed is complete up to now even if no sweeper ever ran. Reading a page is one index range scan;
+Before answering, every overdue transfer of the organizer is failed with TIMEOUT at its
+``expiresAt`` (W6), in ``expiresAt`` order, exactly as the organizer's next write would do it
+(``tickets.begin_write``), so the feed is complete up to now even if no sweeper ever ran, and when or
+how often it is read never changes the log. Reading a page is one index range scan;
 the stored record bodies are returned as they are.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
@@ -17,36 +19,21 @@ from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput
 from tixtrace.wallet.db import status_log
 from tixtrace.wallet.db import tickets as tickets_repo
-from tixtrace.wallet.db.database import lock_organizer_log
-from tixtrace.wallet.db.tables import tickets, transfers
-from tixtrace.wallet.domain.tickets import TransferState
+from tixtrace.wallet.services.tickets import begin_write
 
 MAX_BATCH_SIZE = 10_000
-_EXPIRY_BATCH = 2_000
 
 
-def expire_overdue(engine: Engine, clock: Clock, organizer_id: int) -> int:
-    """Fail every overdue pending transfer of the organizer; returns how many."""
-    expired = 0
-    while True:
-        now = clock.now()
-        overdue = (
-            select(transfers.c.ticket_pk)
-            .where(transfers.c.organizer_id == organizer_id, transfers.c.state == TransferState.PENDING.value,
-                   transfers.c.expires_at <= now)
-            .order_by(transfers.c.expires_at)
-            .limit(_EXPIRY_BATCH)
-        )
-        with unit_of_work(engine, write=False) as conn:
-            if conn.execute(overdue.limit(1)).first() is None:
-                return expired
-        with unit_of_work(engine) as conn:
-            lock_organizer_log(conn, organizer_id)
-            pks = list(conn.scalars(overdue))
-            batch = tickets_repo.load(conn, tickets.c.id.in_(pks))
-            entries = [(stored, stored.ticket.expire_if_due(now)) for stored in batch]
-            tickets_repo.save(conn, organizer_id, entries, now)
-            expired += sum(1 for _, changes in entries if changes)
+def materialize_expiries(engine: Engine, clock: Clock, organizer_id: int) -> None:
+    """W6 before a read: commit every overdue expiry of the organizer, in ``expiresAt`` order.
+
+    A read-only look first, so a read with nothing overdue takes no write lock (SQLite's one writer).
+    """
+    with unit_of_work(engine, write=False) as conn:
+        if not tickets_repo.overdue(conn, organizer_id, clock.now(), 1):
+            return
+    with unit_of_work(engine) as conn:
+        begin_write(conn, clock, organizer_id)
 
 
 @dataclass(frozen=True)
@@ -62,7 +49,7 @@ def read_feed(engine: Engine, clock: Clock, organizer_id: int, pagination_key: s
         raise BadInput(f"batchSize must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}", code="INVALID_BATCH_SIZE",
                        details={"parameter": "batchSize", "value": batch_size})
     after = decode_int_cursor(pagination_key, name="paginationKey")
-    expire_overdue(engine, clock, organizer_id)
+    materialize_expiries(engine, clock, organizer_id)
     with unit_of_work(engine, write=False) as conn:
         rows = status_log.page(conn, organizer_id, after, batch_size + 1)
     has_more = len(rows) > batch_size

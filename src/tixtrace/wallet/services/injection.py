@@ -17,9 +17,9 @@ from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import status_log
-from tixtrace.wallet.db.database import lock_organizer_log
 from tixtrace.wallet.db.tables import tickets
 from tixtrace.wallet.domain.tickets import Change, Status, normalize_email
+from tixtrace.wallet.services.tickets import begin_write
 
 INJECTED, ALREADY_INJECTED, REJECTED = "INJECTED", "ALREADY_INJECTED", "REJECTED"
 
@@ -36,10 +36,9 @@ class NewTicket:
 
 def inject(engine: Engine, clock: Clock, organizer_id: int, batch: list[NewTicket]) -> dict[str, str]:
     """Inject a batch; returns ticket id → INJECTED | ALREADY_INJECTED."""
-    now = clock.now()
     results: dict[str, str] = {}
     with unit_of_work(engine) as conn:
-        lock_organizer_log(conn, organizer_id)
+        now = begin_write(conn, clock, organizer_id)
         ids = [item.ticket_id for item in batch]
         existing = set(conn.scalars(select(tickets.c.ticket_id).where(
             tickets.c.organizer_id == organizer_id, one_of(conn, tickets.c.ticket_id, ids))))

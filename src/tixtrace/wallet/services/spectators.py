@@ -20,11 +20,10 @@ from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import tickets as tickets_repo
-from tixtrace.wallet.db.database import lock_organizer_log
 from tixtrace.wallet.db.tables import accounts, sessions, tickets, transfers
 from tixtrace.wallet.domain.tickets import Status, TransferState
 from tixtrace.wallet.services.organizers import check_email
-from tixtrace.wallet.services.tickets import change_ticket
+from tixtrace.wallet.services.tickets import begin_write, change_ticket
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,7 @@ def _sync_my_tickets(engine: Engine, clock: Clock, account: Account) -> None:
             select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, needs_sync))))
     for organizer_id in organizer_ids:
         with unit_of_work(engine) as conn:
-            lock_organizer_log(conn, organizer_id)
-            now = clock.now()
+            now = begin_write(conn, clock, organizer_id)
             batch = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id,
                                                  tickets.c.organizer_id == organizer_id, needs_sync))
             entries = [(s, s.ticket.sync(now)) for s in batch]

@@ -1,10 +1,16 @@
 """Changing wallet tickets: the one path every state change takes (house rule 3).
 
-``change_ticket`` locks the organizer's log, loads the aggregate, materializes an overdue expiry
-(W6), runs the domain operation and saves state + transfers + records in one transaction. When the
-operation is refused, the expiry it uncovered is still committed before the refusal is raised, so
-the log never lags behind what people were told. The organizer-side actions (delete, control,
-organizer transfer, detail) live here too.
+Every write of an organizer's log starts with ``begin_write``: it takes the organizer's log lock,
+reads ``now`` and materializes ALL the organizer's overdue expiries (W6), in ``expiresAt`` order,
+before the write's own records. So an expiry is never logged after an action that happened after it,
+whichever ticket the action was on, and reading the feed (which materializes too) never changes the
+order of the log. Under the lock two writers cannot both materialize one expiry; should it happen
+anyway, saving the transfer a second time fails (``tickets_repo.save`` only moves PENDING rows).
+
+``change_ticket`` then loads the aggregate, runs the domain operation and saves state + transfers +
+records in one transaction. When the operation is refused, the expiries it uncovered are still
+committed before the refusal is raised, so the log never lags behind what people were told. The
+organizer-side actions (delete, control, organizer transfer, detail) live here too.
 """
 
 from __future__ import annotations
@@ -26,14 +32,45 @@ from tixtrace.wallet.domain.tickets import Change, Status, Ticket, Transfer
 
 T = TypeVar("T")
 Operation = Callable[[Ticket, datetime], tuple[T, list[Change]]]
+_EXPIRY_BATCH = 2_000
+
+
+def expire_overdue(conn: Connection, organizer_id: int, now: datetime) -> int:
+    """Fail every pending transfer of the organizer that is due at ``now`` (W6); returns how many.
+
+    One FAILURE/TIMEOUT record each, ``occurredAt = expiresAt``, in ``expiresAt`` order (ties in
+    creation order). The caller holds the organizer's log lock (``begin_write``). Costs one indexed
+    query when nothing is overdue.
+    """
+    expired = 0
+    while True:
+        pks = tickets_repo.overdue(conn, organizer_id, now, _EXPIRY_BATCH)
+        if not pks:
+            return expired
+        loaded = {stored.pk: stored for stored in tickets_repo.load(conn, tickets.c.id.in_(pks))}
+        entries = [(loaded[pk], loaded[pk].ticket.expire_if_due(now)) for pk in pks]
+        if not all(changes for _, changes in entries):  # would loop for ever: the two tables disagree
+            raise RuntimeError(f"organizer {organizer_id}: a PENDING transfer row without its pending ticket")
+        tickets_repo.save(conn, organizer_id, entries, now)
+        expired += len(entries)
+        if len(pks) < _EXPIRY_BATCH:
+            return expired
+
+
+def begin_write(conn: Connection, clock: Clock, organizer_id: int) -> datetime:
+    """Start a write of the organizer's log: lock it, read ``now`` and materialize every overdue
+    expiry first (W6). Returns ``now``, the time of the write's own records."""
+    lock_organizer_log(conn, organizer_id)
+    now = clock.now()
+    expire_overdue(conn, organizer_id, now)
+    return now
 
 
 def change_ticket(engine: Engine, clock: Clock, ticket_pk: int, organizer_id: int, operation: Operation[T]) -> T:
     refusal: TixtraceError | None = None
     result: Any = None
     with unit_of_work(engine) as conn:
-        lock_organizer_log(conn, organizer_id)
-        now = clock.now()
+        now = begin_write(conn, clock, organizer_id)
         [stored] = tickets_repo.load(conn, tickets.c.id == ticket_pk)
         changes = stored.ticket.expire_if_due(now)
         try:
@@ -71,8 +108,7 @@ def _bulk(engine: Engine, clock: Clock, organizer_id: int, ticket_ids: list[str]
     """Apply ``operation`` to each ticket of the batch in one transaction; per-ticket results."""
     results: dict[str, dict[str, Any]] = {}
     with unit_of_work(engine) as conn:
-        lock_organizer_log(conn, organizer_id)
-        now = clock.now()
+        now = begin_write(conn, clock, organizer_id)
         found = tickets_repo.load_by_ticket_ids(conn, organizer_id, ticket_ids)
         entries = []
         for ticket_id in ticket_ids:
