@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from tests.wallet.conftest import START, Wallet, ticket_payload
+from tests.wallet.conftest import START, Wallet, read_feed, run, ticket_payload
 from tixtrace.kernel.clock import TestClock
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
-from tixtrace.wallet.services import feed, injection, spectators, transfers
+from tixtrace.wallet.services import injection, spectators, transfers
 from tixtrace.wallet.services.organizers import create_organizer
 
 ANA, P1 = "ana@example.com", "p1@example.com"
@@ -207,8 +207,9 @@ class TwoOrganizers:
         n = next(self.serial)
         made = []
         for letter, eager in (("a", True), ("b", False)):
-            organizer, api_key = create_organizer(self.engine, self.clock, f"org-{letter}{n}@wc26.example")
-            made.append(Side(Wallet(self.client, self.clock, (organizer.email, api_key)), f"{letter}{n}.example", eager))
+            organizer, api_key = run(self.engine, create_organizer, self.clock, f"org-{letter}{n}@example.org")
+            wallet = Wallet(self.client, self.clock, (organizer.email, api_key))
+            made.append(Side(wallet, f"{letter}{n}.example", eager))
         return made[0], made[1]
 
 
@@ -263,37 +264,37 @@ def test_concurrent_writers_and_readers_materialize_each_expiry_once(backend, wa
     each expiry is logged once, and before every record of the writers (the organizer's log lock)."""
     engine = open_wallet_database(wallet_url)
     clock = TestClock(START)
-    organizer, _ = create_organizer(engine, clock, "org@wc26.example")
-    people = [spectators.authenticate(engine, spectators.start_session(engine, clock, f"s{i}@example.com",
+    organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
+    people = [run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, f"s{i}@example.com",
                                                                        sandbox=True)) for i in range(3)]
     batch = [injection.NewTicket(ticket_id=f"T{i}", event={"id": "E1"}, purchase={}, barcode=f"T{i}",
                                  spectator={"email": people[i % 3].email, "firstName": "O", "lastName": "W"})
              for i in range(63)]
-    injection.inject(engine, clock, organizer.id, batch)
+    run(engine, injection.inject, clock, organizer.id, batch)
     for i in range(3, 63, 3):
-        transfers.start_transfer(engine, clock, people[0], f"T{i}", P1)
+        run(engine, transfers.start_transfer, clock, people[0], f"T{i}", P1)
     clock.advance(HOUR + 1)
     errors: list[BaseException] = []
     barrier = threading.Barrier(6)
 
-    def run(job: int) -> None:
+    def act(job: int) -> None:
         try:
             barrier.wait()
             if job < 3:
-                feed.read_feed(engine, clock, organizer.id, None, 10)
+                read_feed(engine, clock, organizer.id, None, 10)
             else:
-                transfers.start_transfer(engine, clock, people[job - 3], f"T{job - 3}", P1)
+                run(engine, transfers.start_transfer, clock, people[job - 3], f"T{job - 3}", P1)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(job,)) for job in range(6)]
+    threads = [threading.Thread(target=act, args=(job,)) for job in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     try:
         assert errors == []
-        records = [json.loads(r) for r in feed.read_feed(engine, clock, organizer.id, None, 1000).records]
+        records = [json.loads(r) for r in read_feed(engine, clock, organizer.id, None, 1000).records]
         failures = [r["transfer"]["transferId"] for r in records if r["status"] == "FAILURE"]
         assert len(failures) == 20 and len(set(failures)) == 20
         late = [i for i, r in enumerate(records) if r["status"] == "PENDING_TRANSFER" and r["ticketId"] in
