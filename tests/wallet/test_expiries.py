@@ -27,7 +27,9 @@ from sqlalchemy import Engine
 from tests.wallet.conftest import START, Wallet, read_feed, run, ticket_payload
 from tixtrace.kernel.clock import TestClock
 from tixtrace.wallet.app import create_wallet_app
+from tixtrace.wallet.db import tickets as tickets_repo
 from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.db.tables import tickets as tickets_table
 from tixtrace.wallet.services import injection, spectators, transfers
 from tixtrace.wallet.services.organizers import create_organizer
 
@@ -302,5 +304,40 @@ def test_concurrent_writers_and_readers_materialize_each_expiry_once(backend, wa
         first_failure = min(i for i, r in enumerate(records) if r["status"] == "FAILURE")
         last_failure = max(i for i, r in enumerate(records) if r["status"] == "FAILURE")
         assert len(late) == 3 and min(late) > last_failure and last_failure - first_failure == 19
+    finally:
+        engine.dispose()
+
+
+def test_a_transfer_cannot_be_resolved_twice_even_without_the_lock(backend, wallet_url):
+    """The guard under the lock (PostgreSQL, where writers run at once): two transactions that both
+    loaded one overdue transfer (possible only if one skipped ``begin_write``) cannot both log its
+    expiry: the second save finds it no longer PENDING and raises, so its transaction rolls back."""
+    if backend != "postgresql":
+        pytest.skip("SQLite admits one writer at a time: the second would not even start")
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    try:
+        organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
+        ana = run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, ANA, sandbox=True))
+        run(engine, injection.inject, clock, organizer.id, [injection.NewTicket(
+            ticket_id="T1", event={"id": "E1"}, purchase={}, barcode="T1",
+            spectator={"email": ANA, "firstName": "Ana", "lastName": "Lima"})])
+        run(engine, transfers.start_transfer, clock, ana, "T1", P1)
+        clock.advance(HOUR)
+        now = clock.now()
+        with engine.connect() as first, engine.connect() as second:
+            loaded = []
+            for conn in (first, second):  # both read the transfer PENDING (no lock taken)
+                conn.begin()
+                [stored] = tickets_repo.load(conn, tickets_table.c.ticket_id == "T1")
+                loaded.append((stored, stored.ticket.expire_if_due(now)))
+            assert all(len(changes) == 1 for _, changes in loaded)
+            tickets_repo.save(first, organizer.id, [loaded[0]], now)
+            first.commit()
+            with pytest.raises(RuntimeError, match="no longer PENDING"):
+                tickets_repo.save(second, organizer.id, [loaded[1]], now)
+            second.rollback()
+        records = [json.loads(r) for r in read_feed(engine, clock, organizer.id, None, 100).records]
+        assert [r["status"] for r in records] == ["INJECTED", "PENDING_TRANSFER", "FAILURE"]
     finally:
         engine.dispose()
