@@ -62,12 +62,14 @@ def seed_wallet(url: str, n: int, progress: Progress) -> tuple[str, str]:
     engine = open_wallet_database(url)
     start = datetime.now(UTC) - timedelta(hours=3)
     clock = TestClock(start)
-    organizer, api_key = create_organizer(engine, clock, "bench@organizer.example")
+    with unit_of_work(engine) as conn:
+        organizer, api_key = create_organizer(conn, clock, "bench@organizer.example")
     task = progress.add_task("wallet: inject", total=n)
     for lo in range(0, n, PAGE):
         batch = [NewTicket(f"B{i:08d}", EVENT, {"price": 90.0, "currency": "USD"}, f"BC{i:010d}",
                            profile(fan(i), "Fan", f"N{i // 2}")) for i in range(lo, min(lo + PAGE, n))]
-        inject(engine, clock, organizer.id, batch)
+        with unit_of_work(engine) as conn:
+            inject(conn, clock, organizer.id, batch)
         progress.advance(task, len(batch))
     task = progress.add_task("wallet: transfers", total=n)
     t0, t1, t2, late = start, start + timedelta(minutes=10), start + timedelta(minutes=20), start + timedelta(hours=2)

@@ -134,7 +134,8 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
     with unit_of_work(backoffice, write=False) as conn:
         existing = conn.execute(select(interfaces.c.id).where(interfaces.c.name == "TIXNGO demo")).scalar()
     if existing is None:
-        organizer, api_key = create_organizer(wallet, SystemClock(), ORGANIZER_EMAIL)
+        with unit_of_work(wallet) as conn:
+            organizer, api_key = create_organizer(conn, SystemClock(), ORGANIZER_EMAIL)
         with unit_of_work(backoffice) as conn:
             existing = create_interface(conn, NewInterface(
                 "TIXNGO demo", "TIXNGO", f"{wallet_url}/organizer/tickets", organizer.email, api_key,

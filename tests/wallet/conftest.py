@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
-from tixtrace.kernel.clock import TestClock
+from tixtrace.kernel.clock import Clock, TestClock
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.app import create_wallet_app
-from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.db.database import action_unit_of_work, open_wallet_database
+from tixtrace.wallet.services import feed
 from tixtrace.wallet.services.organizers import create_organizer
+
+T = TypeVar("T")
 
 START = datetime(2026, 6, 11, 18, 0, tzinfo=UTC)
 
@@ -107,8 +112,27 @@ def wallet_url(database_url: Any) -> str:
 def wallet(wallet_url: str) -> Iterator[Wallet]:
     engine = open_wallet_database(wallet_url)
     clock = TestClock(START)
-    organizer, api_key = create_organizer(engine, clock, "org@wc26.example")
+    organizer, api_key = run(engine, create_organizer, clock, "org@wc26.example")
     app = create_wallet_app(engine, clock=clock, sandbox=True)
     with TestClient(app) as client:
         yield Wallet(client, clock, (organizer.email, api_key))
     engine.dispose()
+
+
+def run(engine: Engine, service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a wallet service in one unit of work of its own, as a route does for an action (a refusal
+    still commits the expiries it uncovered)."""
+    with action_unit_of_work(engine) as conn:
+        return service(conn, *args, **kwargs)
+
+
+def read_feed(engine: Engine, clock: Clock, organizer_id: int, key: str | None, batch_size: int) -> feed.FeedPage:
+    """One page of the diff feed, as GET /organizer/tickets/diff reads it (expiries committed first)."""
+    after = feed.position(key, batch_size)
+    with unit_of_work(engine, write=False) as conn:
+        due = feed.expiries_due(conn, clock, organizer_id)
+    if due:
+        with unit_of_work(engine) as conn:
+            feed.materialize_expiries(conn, clock, organizer_id)
+    with unit_of_work(engine, write=False) as conn:
+        return feed.read_page(conn, organizer_id, after, batch_size)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import create_engine, select
 
-from tests.wallet.conftest import ticket_payload
+from tests.wallet.conftest import run, ticket_payload
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.tables import organizers, sessions
 from tixtrace.wallet.services.organizers import create_organizer
@@ -126,7 +126,7 @@ def test_a_transfer_id_of_another_ticket_is_not_pending(wallet):
 
 def _organizer_b(wallet: Any) -> tuple[str, str]:
     engine = wallet.client.app.state.engine
-    org, key = create_organizer(engine, wallet.clock, "org-b@other.example")
+    org, key = run(engine, create_organizer, wallet.clock, "org-b@other.example")
     return org.email, key
 
 

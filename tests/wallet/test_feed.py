@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.wallet.conftest import START, ticket_payload
+from tests.wallet.conftest import START, read_feed, run, ticket_payload
 from tixtrace.kernel.clock import TestClock
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import status_log
-from tixtrace.wallet.services import feed, injection, spectators, transfers
+from tixtrace.wallet.services import injection, spectators, transfers
 from tixtrace.wallet.services import tickets as tickets_service
 from tixtrace.wallet.services.organizers import create_organizer
 
@@ -203,13 +203,13 @@ def test_concurrent_writers_never_make_the_reader_skip_a_record(backend, wallet_
         pytest.skip("concurrent commit order only matters on PostgreSQL (SQLite admits one writer at a time)")
     engine = open_wallet_database(wallet_url)
     clock = TestClock(START)
-    organizer, _ = create_organizer(engine, clock, "org@wc26.example")
+    organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
     org_id = organizer.id
 
     def account(email: str, complete: bool = True) -> spectators.Account:
-        me = spectators.authenticate(engine, spectators.start_session(engine, clock, email, sandbox=True))
+        me = run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, email, sandbox=True))
         if complete:
-            spectators.update_profile(engine, me, {"firstName": "R", "lastName": email.split("@")[0]})
+            run(engine, spectators.update_profile, me, {"firstName": "R", "lastName": email.split("@")[0]})
         return me
 
     writers, rounds = 4, 12
@@ -226,19 +226,19 @@ def test_concurrent_writers_never_make_the_reader_skip_a_record(backend, wallet_
                 batch = [injection.NewTicket(ticket_id=t, event={"id": "E1"}, purchase={}, barcode=t,
                                              spectator={"email": owner.email, "firstName": "O", "lastName": "W"})
                          for t in ids]
-                assert set(injection.inject(engine, clock, org_id, batch).values()) == {"INJECTED"}
-                accepted = transfers.start_transfer(engine, clock, owner, ids[0], recipient.email)
-                transfers.accept(engine, clock, recipient, accepted.transfer_id)
-                transfers.start_transfer(engine, clock, recipient, ids[0], owner.email)  # BACKWARD
-                rejected = transfers.start_transfer(engine, clock, owner, ids[1], recipient.email)
-                transfers.reject(engine, clock, recipient, rejected.transfer_id)
+                assert set(run(engine, injection.inject, clock, org_id, batch).values()) == {"INJECTED"}
+                accepted = run(engine, transfers.start_transfer, clock, owner, ids[0], recipient.email)
+                run(engine, transfers.accept, clock, recipient, accepted.transfer_id)
+                run(engine, transfers.start_transfer, clock, recipient, ids[0], owner.email)  # BACKWARD
+                rejected = run(engine, transfers.start_transfer, clock, owner, ids[1], recipient.email)
+                run(engine, transfers.reject, clock, recipient, rejected.transfer_id)
                 if r % 3 == 0:
-                    tickets_service.organizer_transfer(engine, clock, org_id, ids[2], recipient.email, "desk")
+                    run(engine, tickets_service.organizer_transfer, clock, org_id, ids[2], recipient.email, "desk")
                 elif r % 3 == 1:
-                    transfers.start_transfer(engine, clock, owner, ids[2], recipient.email)
-                    tickets_service.control_tickets(engine, clock, org_id, [ids[2]])
+                    run(engine, transfers.start_transfer, clock, owner, ids[2], recipient.email)
+                    run(engine, tickets_service.control_tickets, clock, org_id, [ids[2]])
                 else:
-                    tickets_service.delete_tickets(engine, clock, org_id, [(ids[2], True)])
+                    run(engine, tickets_service.delete_tickets, clock, org_id, [(ids[2], True)])
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -250,18 +250,18 @@ def test_concurrent_writers_never_make_the_reader_skip_a_record(backend, wallet_
             for call in range(200_000):  # bounded; ends long before when the writers stop
                 if writers_done.is_set():
                     break
-                page = feed.read_feed(engine, clock, org_id, key, 1 + call % 3)
+                page = read_feed(engine, clock, org_id, key, 1 + call % 3)
                 seen.extend(json.loads(record)["recordId"] for record in page.records)
                 key = page.pagination_key
             else:
                 raise AssertionError("the writers never finished")
             for _ in range(100_000):  # the final drain
-                page = feed.read_feed(engine, clock, org_id, key, 2)
+                page = read_feed(engine, clock, org_id, key, 2)
                 seen.extend(json.loads(record)["recordId"] for record in page.records)
                 key = page.pagination_key
                 if not page.has_more:
                     break
-            last = feed.read_feed(engine, clock, org_id, key, 2)
+            last = read_feed(engine, clock, org_id, key, 2)
             assert last.records == [] and last.pagination_key == key
         except BaseException as exc:
             errors.append(exc)

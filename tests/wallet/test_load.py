@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.wallet.conftest import START
+from tests.wallet.conftest import START, run
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.serving import BackgroundServer
 from tixtrace.wallet.app import create_wallet_app
@@ -56,7 +56,7 @@ def served_wallet(wallet_url: str) -> Iterator[tuple[str, tuple[str, str]]]:
     """A sandbox wallet served by uvicorn on loopback, and its organizer's credentials."""
     engine = open_wallet_database(wallet_url)
     clock = TestClock(START)
-    organizer, api_key = create_organizer(engine, clock, "org@load.example")
+    organizer, api_key = run(engine, create_organizer, clock, "org@load.example")
     with BackgroundServer(create_wallet_app(engine, clock=clock, sandbox=True)) as base_url:
         yield base_url, (organizer.email, api_key)
     engine.dispose()

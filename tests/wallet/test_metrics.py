@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.wallet.conftest import Wallet, ticket_payload
+from tests.wallet.conftest import Wallet, run, ticket_payload
 from tixtrace.kernel.metrics import _MarkerCounter
 from tixtrace.wallet.metrics import RECORD_MARKER
 from tixtrace.wallet.services.organizers import create_organizer
@@ -84,7 +84,7 @@ def test_tickets_and_pending_transfers_are_the_organizers_own(wallet: Wallet) ->
     assert value(scrape(wallet), "tixtrace_wallet_transfers_pending") == 0
 
     engine = wallet.client.app.state.engine  # type: ignore[attr-defined]
-    other, key = create_organizer(engine, wallet.clock, "other@wc26.example")
+    other, key = run(engine, create_organizer, wallet.clock, "other@wc26.example")
     response = wallet.client.post("/organizer/tickets", json={"tickets": [ticket_payload("X1", CARA)]},
                                   auth=(other.email, key))
     assert response.status_code == 200, response.text

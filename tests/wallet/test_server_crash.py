@@ -39,6 +39,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select, text
 
+from tests.wallet.conftest import run
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import is_sqlite
 from tixtrace.kernel.serving import free_port
@@ -313,7 +314,7 @@ def test_a_wallet_killed_while_spectators_act_keeps_every_acknowledged_action_wh
     rng = random.Random(6_100)
     engine = open_wallet_database(server.database_url)
     try:
-        organizer, api_key = create_organizer(engine, SystemClock(), "org@crash.example")
+        organizer, api_key = run(engine, create_organizer, SystemClock(), "org@crash.example")
     finally:
         engine.dispose()
     auth = (organizer.email, api_key)

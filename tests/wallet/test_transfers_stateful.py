@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, func, select
 
+from tests.wallet.conftest import read_feed, run
 from tixtrace.kernel.clock import TestClock, as_utc
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import TixtraceError
@@ -47,7 +48,7 @@ from tixtrace.wallet.domain.tickets import (
     Ticket,
     TransferState,
 )
-from tixtrace.wallet.services import feed, spectators, transfers
+from tixtrace.wallet.services import spectators, transfers
 from tixtrace.wallet.services import tickets as tickets_service
 from tixtrace.wallet.services.injection import NewTicket, inject
 from tixtrace.wallet.services.organizers import Organizer, create_organizer
@@ -100,12 +101,12 @@ class WalletServices(RuleBasedStateMachine):
                 limits=st.lists(st.sampled_from([None, None, 1, 2]), min_size=N_TICKETS, max_size=N_TICKETS),
                 profiled=st.lists(mostly, min_size=len(NAMES), max_size=len(NAMES)))
     def setup(self, owners: list[int], limits: list[int | None], profiled: list[bool]) -> None:
-        self.organizer, _ = create_organizer(self.engine, self.clock, f"org-{self.run}@wc26.example")
+        self.organizer, _ = run(self.engine, create_organizer, self.clock, f"org-{self.run}@wc26.example")
         # sessions first: the accounts exist before injection, so injection leaves them without a
         # profile (W1 fills a profile on first sight only) and accepting needs an explicit profile
         for email in self.people:
-            token = spectators.start_session(self.engine, self.clock, email, sandbox=True)
-            self.accounts.append(spectators.authenticate(self.engine, token))
+            token = run(self.engine, spectators.start_session, self.clock, email, sandbox=True)
+            self.accounts.append(run(self.engine, spectators.authenticate, token))
         for account, complete in zip(self.accounts, profiled, strict=True):
             if complete:
                 self.complete_profile(self.accounts.index(account))
@@ -115,9 +116,9 @@ class WalletServices(RuleBasedStateMachine):
                       spectator={"firstName": "Ana", "lastName": "Lima", "email": self.people[owner].upper()})
             for ticket_id, owner, limit in zip(self.ticket_ids, owners, limits, strict=True)
         ]
-        results = inject(self.engine, self.clock, self.organizer.id, batch)
+        results = run(self.engine, inject, self.clock, self.organizer.id, batch)
         assert set(results.values()) == {"INJECTED"}
-        assert set(inject(self.engine, self.clock, self.organizer.id, batch[:1]).values()) == {"ALREADY_INJECTED"}
+        assert set(run(self.engine, inject, self.clock, self.organizer.id, batch[:1]).values()) == {"ALREADY_INJECTED"}
         for ticket_id, owner, limit in zip(self.ticket_ids, owners, limits, strict=True):
             email = self.people[owner]
             self.models.append(Ticket(ticket_id=ticket_id, owner=email, original_owner=email, max_transfers=limit))
@@ -143,8 +144,8 @@ class WalletServices(RuleBasedStateMachine):
         model = self.models[index]
         actor = self.accounts[self.people.index(model.owner)] if as_owner else self.accounts[someone]
         to = self.people[recipient]
-        done, result = _refused(lambda: transfers.start_transfer(
-            self.engine, self.clock, actor, self.ticket_ids[index], to.title()))
+        done, result = _refused(lambda: run(
+            self.engine, transfers.start_transfer, self.clock, actor, self.ticket_ids[index], to.title()))
         transfer_id = result.transfer_id if done else None
         self.same_outcome(done, lambda: model.start_transfer(
             actor.email, to, self.now(), timeout_seconds=DEFAULT_TRANSFER_TIMEOUT_SECONDS, transfer_id=transfer_id))
@@ -158,8 +159,8 @@ class WalletServices(RuleBasedStateMachine):
             return
         actor = self.accounts[self.people.index(model.owner)]
         previous = model.previous_owner
-        done, result = _refused(lambda: transfers.start_transfer(
-            self.engine, self.clock, actor, self.ticket_ids[index], previous))
+        done, result = _refused(lambda: run(
+            self.engine, transfers.start_transfer, self.clock, actor, self.ticket_ids[index], previous))
         transfer_id = result.transfer_id if done else None
         self.same_outcome(done, lambda: model.start_transfer(actor.email, previous, self.now(),
                                                              transfer_id=transfer_id))
@@ -185,7 +186,7 @@ class WalletServices(RuleBasedStateMachine):
         else:
             actor = self.accounts[someone]
         service = {"accept": transfers.accept, "reject": transfers.reject, "cancel": transfers.cancel}[action]
-        done, result = _refused(lambda: service(self.engine, self.clock, actor, transfer_id))
+        done, result = _refused(lambda: run(self.engine, service, self.clock, actor, transfer_id))
         now = self.now()
         if action == "accept":
             self.same_outcome(done, lambda: model.accept(actor.email, transfer_id, now,
@@ -196,7 +197,7 @@ class WalletServices(RuleBasedStateMachine):
             self.same_outcome(done, lambda: model.cancel(actor.email, transfer_id, now))
         if done:
             expected = {"accept": "ACCEPTED", "reject": "REJECTED", "cancel": "CANCELLED"}[action]
-            assert result["transferId"] == transfer_id and result["status"] == expected
+            assert result.transfer_id == transfer_id and result.status == expected
 
     @precondition(_some_pending)
     @rule(index=tickets_st, by_party=mostly, someone=people_st, pick=st.integers(0, 10))
@@ -216,7 +217,7 @@ class WalletServices(RuleBasedStateMachine):
     @rule(person=people_st)
     def complete_profile(self, person: int) -> None:
         account = self.accounts[person]
-        spectators.update_profile(self.engine, account, {"firstName": "Bea", "lastName": "Cruz"})
+        run(self.engine, spectators.update_profile, account, {"firstName": "Bea", "lastName": "Cruz"})
         self.profiled.add(account.email)
 
     @rule(index=tickets_st, as_owner=mostly, someone=people_st,
@@ -225,15 +226,15 @@ class WalletServices(RuleBasedStateMachine):
         model = self.models[index]
         actor = self.accounts[self.people.index(model.owner)] if as_owner else self.accounts[someone]
         holder = {"firstName": first, "lastName": "Reis"}
-        done, _ = _refused(lambda: spectators.assign_holder(self.engine, self.clock, actor, self.ticket_ids[index],
-                                                            holder))
+        done, _ = _refused(lambda: run(self.engine, spectators.assign_holder, self.clock, actor,
+                                       self.ticket_ids[index], holder))
         self.same_outcome(done, lambda: model.assign_holder(actor.email, holder, self.now()))
 
     @rule(person=people_st)
     def list_my_tickets(self, person: int) -> None:
         """The app syncs (W2, W8): INJECTED → DOWNLOADED, DELETION_PENDING → DELETED."""
         account = self.accounts[person]
-        items, _ = spectators.list_tickets(self.engine, self.clock, account, None, 100)
+        items = run(self.engine, spectators.list_tickets, self.clock, account, None, 100).items
         now = self.now()
         for model in self.models:
             if model.owner == account.email:
@@ -242,13 +243,13 @@ class WalletServices(RuleBasedStateMachine):
             model.ticket_id: model for model in self.models
             if model.owner == account.email and (model.status is not Status.DELETED or model.show_deleted)
         }
-        assert sorted(item["ticketId"] for item in items) == sorted(expected)
+        assert sorted(item.ticket_id for item in items) == sorted(expected)
         for item in items:
-            model = expected[item["ticketId"]]
-            assert item["status"] == model.status.value
-            assert item["transferLevel"] == model.transfer_level and item["ticketHolder"] == model.holder
-            pending = item["pendingTransfer"]
-            assert (pending and pending["transferId"]) == (model.pending and model.pending.transfer_id)
+            model = expected[item.ticket_id]
+            assert item.status == model.status
+            assert item.transfer_level == model.transfer_level and item.holder == model.holder
+            pending = item.pending
+            assert (pending and pending.transfer_id) == (model.pending and model.pending.transfer_id)
 
     # -- organizer and time ----------------------------------------------------------------------
 
@@ -256,8 +257,9 @@ class WalletServices(RuleBasedStateMachine):
     def organizer_transfer(self, index: int, recipient: int) -> None:
         to = self.people[recipient]
         model = self.models[index]
-        done, result = _refused(lambda: tickets_service.organizer_transfer(
-            self.engine, self.clock, self.org_id, self.ticket_ids[index], to, "re-seated"))
+        done, result = _refused(lambda: run(
+            self.engine, tickets_service.organizer_transfer, self.clock, self.org_id, self.ticket_ids[index], to,
+            "re-seated"))
         transfer_id = result.transfer_id if done else None
         self.same_outcome(done, lambda: model.organizer_transfer(to, "re-seated", self.now(), transfer_id))
         if done:
@@ -276,25 +278,25 @@ class WalletServices(RuleBasedStateMachine):
 
     def control(self, index: int) -> None:
         model = self.models[index]
-        [outcome] = tickets_service.control_tickets(self.engine, self.clock, self.org_id,
-                                                    [self.ticket_ids[index]]).values()
-        self.same_outcome(outcome["result"] != "REFUSED", lambda: model.control(self.now()))
-        if outcome["result"] == "REFUSED":
-            assert outcome["error"] == "TICKET_DELETED"
+        [outcome] = run(self.engine, tickets_service.control_tickets, self.clock, self.org_id,
+                        [self.ticket_ids[index]])
+        self.same_outcome(outcome.result != "REFUSED", lambda: model.control(self.now()))
+        if outcome.result == "REFUSED":
+            assert outcome.error == "TICKET_DELETED"
 
     def delete(self, index: int, show_deleted: bool) -> None:
         model = self.models[index]
-        [outcome] = tickets_service.delete_tickets(self.engine, self.clock, self.org_id,
-                                                   [(self.ticket_ids[index], show_deleted)]).values()
-        self.same_outcome(outcome["result"] != "REFUSED",
+        [outcome] = run(self.engine, tickets_service.delete_tickets, self.clock, self.org_id,
+                        [(self.ticket_ids[index], show_deleted)])
+        self.same_outcome(outcome.result != "REFUSED",
                           lambda: model.delete(self.now(), show_deleted=show_deleted))
-        if outcome["result"] not in ("UNCHANGED", "REFUSED"):
-            assert outcome["result"] == model.status.value
+        if outcome.result not in ("UNCHANGED", "REFUSED"):
+            assert outcome.result == model.status.value
 
     @rule()
     def read_feed(self) -> None:
         """The back office reads the diff feed, which first fails every overdue transfer (W6)."""
-        page = feed.read_feed(self.engine, self.clock, self.org_id, None, 1)
+        page = read_feed(self.engine, self.clock, self.org_id, None, 1)
         assert page.records or not page.has_more
         for model in self.models:
             model.expire_if_due(self.now())
@@ -390,27 +392,28 @@ def test_sync_without_status_change_is_remembered(database_url: Any) -> None:
     engine = open_wallet_database(database_url("wallet"))
     try:
         clock = TestClock(START)
-        organizer, _ = create_organizer(engine, clock, "org@wc26.example")
-        inject(engine, clock, organizer.id, [
+        organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
+        run(engine, inject, clock, organizer.id, [
             NewTicket(ticket_id=ticket_id, event={"id": "WC26-M01"}, purchase={"fileNumber": "F-1"},
                       barcode=f"BC-{ticket_id}", spectator={"firstName": "Ana", "lastName": "Lima",
                                                              "email": "ana@example.com"})
             for ticket_id in ("T1", "T2")
         ])
-        ana = spectators.authenticate(engine, spectators.start_session(engine, clock, "ana@example.com", sandbox=True))
-        bea = spectators.authenticate(engine, spectators.start_session(engine, clock, "bea@example.com", sandbox=True))
-        tickets_service.control_tickets(engine, clock, organizer.id, ["T2"])
-        spectators.list_tickets(engine, clock, ana, None, 10)
-        tickets_service.organizer_transfer(engine, clock, organizer.id, "T1", bea.email, "re-seated")
+        ana, bea = (run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, email,
+                                                             sandbox=True))
+                    for email in ("ana@example.com", "bea@example.com"))
+        run(engine, tickets_service.control_tickets, clock, organizer.id, ["T2"])
+        run(engine, spectators.list_tickets, clock, ana, None, 10)
+        run(engine, tickets_service.organizer_transfer, clock, organizer.id, "T1", bea.email, "re-seated")
         clock.advance(60)
-        [item] = spectators.list_tickets(engine, clock, bea, None, 10)[0]
-        assert item["ticketId"] == "T1" and item["status"] == Status.TRANSFERRED.value
-        outcome = tickets_service.delete_tickets(engine, clock, organizer.id, [("T1", True), ("T2", True)])
-        assert {tid: result["result"] for tid, result in outcome.items()} == {
+        [item] = run(engine, spectators.list_tickets, clock, bea, None, 10).items
+        assert item.ticket_id == "T1" and item.status == Status.TRANSFERRED
+        outcome = run(engine, tickets_service.delete_tickets, clock, organizer.id, [("T1", True), ("T2", True)])
+        assert {result.ticket_id: result.result for result in outcome} == {
             "T1": Status.DELETION_PENDING.value, "T2": Status.DELETION_PENDING.value}
-        spectators.list_tickets(engine, clock, bea, None, 10)
-        detail = tickets_service.ticket_detail(engine, clock, organizer.id, "T1")
-        assert [r["status"] for r in detail["statusLog"]] == [
+        run(engine, spectators.list_tickets, clock, bea, None, 10)
+        detail = run(engine, tickets_service.ticket_detail, clock, organizer.id, "T1")
+        assert [r["status"] for r in detail.status_log] == [
             "INJECTED", "DOWNLOADED", "TRANSFERRED", "DELETION_PENDING", "DELETED"]
     finally:
         engine.dispose()

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from tixtrace.kernel.clock import SystemClock
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import TixtraceError
 from tixtrace.wallet.db.database import open_wallet_database
 
@@ -46,7 +47,8 @@ def create_organizer(
 
     engine = _open(database_url)
     try:
-        organizer, api_key = create(engine, SystemClock(), email)
+        with unit_of_work(engine) as conn:
+            organizer, api_key = create(conn, SystemClock(), email)
     except TixtraceError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc

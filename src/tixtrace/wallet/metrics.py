@@ -3,7 +3,7 @@
 Credentials are the organizer API's (HTTP Basic: admin e-mail and API key). What a scrape shows:
 - ``tixtrace_wallet_tickets{status}``: the organizer's tickets by status, counted in the database at
   scrape time (every status is present, 0 when none). A ticket whose transfer has expired but was not
-  yet materialized (W6 happens on the next action or feed read) still counts as PENDING_TRANSFER.
+  yet materialized (W6 happens on the organizer's next write or feed read) still counts as PENDING_TRANSFER.
 - ``tixtrace_wallet_transfers_pending``: the organizer's pending transfers not yet expired at scrape
   time (the ``ix_transfers_pending`` index answers it).
 - ``tixtrace_wallet_feed_request_duration_seconds`` and ``tixtrace_wallet_feed_records_served_total``:

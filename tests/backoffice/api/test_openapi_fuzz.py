@@ -50,7 +50,8 @@ FUNCTIONS = ("TICKETS_INJECTION", "RETRIEVE_TICKET_STATUS", "PUSH_CANCELLED", "P
 def wallet_url(database_url: Any) -> Iterator[tuple[str, tuple[str, str]]]:
     """A live sandbox wallet over HTTP: its organizer URL and credentials."""
     engine = open_wallet_database(database_url("wallet"))
-    organizer, api_key = create_organizer(engine, TestClock(START), "org@wc26.example")
+    with unit_of_work(engine) as conn:
+        organizer, api_key = create_organizer(conn, TestClock(START), "org@wc26.example")
     with BackgroundServer(create_wallet_app(engine, sandbox=True)) as base_url:
         yield f"{base_url}/organizer/tickets", (organizer.email, api_key)
     engine.dispose()

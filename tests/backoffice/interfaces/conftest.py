@@ -93,7 +93,8 @@ def system(database_url: Any) -> Iterator[System]:
     wallet_engine = open_wallet_database(database_url("wallet"))
     backoffice_engine = open_backoffice_database(database_url("backoffice"))
     clock = TestClock(START)
-    organizer, api_key = create_organizer(wallet_engine, clock, "org@wc26.example")
+    with unit_of_work(wallet_engine) as conn:
+        organizer, api_key = create_organizer(conn, clock, "org@wc26.example")
     app = create_wallet_app(wallet_engine, clock=clock, sandbox=True)
     with BackgroundServer(app) as base_url, TestClient(app) as client:
         yield System(backoffice_engine, Wallet(client, clock, (organizer.email, api_key)), base_url)

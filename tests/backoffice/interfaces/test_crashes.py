@@ -171,7 +171,8 @@ def open_world(wallet_url: str, backoffice_url: str) -> Iterator[World]:
     wallet_engine = open_wallet_database(wallet_url)
     backoffice_engine = open_backoffice_database(backoffice_url)
     clock = TestClock(START)
-    organizer, api_key = create_organizer(wallet_engine, clock, "org@wc26.example")
+    with unit_of_work(wallet_engine) as conn:
+        organizer, api_key = create_organizer(conn, clock, "org@wc26.example")
     app = create_wallet_app(wallet_engine, clock=clock, sandbox=True)
     switch = KillSwitch(app)
     try:

@@ -249,6 +249,28 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
                     self.resolve(outcome, sender, recipient, transfer_id)
             self.then(run)
 
+        @rule(first=tickets_st, second=tickets_st, person=recipients_st, between=st.booleans(),
+              outcome=st.sampled_from(["accept", "accept", "reject", "pending"]), run=then_run)
+        @step
+        def expire_then_send_another(self, first: int, second: int, person: int, between: bool, outcome: str,
+                                     run: bool) -> None:
+            """One ticket's transfer to a person times out unseen, then another ticket goes to the same
+            person (issue 16 item 0: the wallet logs the expiry first, whoever reads its feed when)."""
+            recipient = self.emails[NAMES[person]]
+            owners = {index: self.owner(index) for index in dict.fromkeys([first, second, *range(len(self.numbers))])}
+            candidates = [index for index, owner in owners.items() if owner != recipient]
+            if len(candidates) < 2:
+                return
+            (one, other) = candidates[:2]
+            self.expect(wallet.transfer(owners[one], self.numbers[one], recipient), 201, 409)
+            wallet.advance(3600)  # nobody acts for an hour, nobody reads the feed
+            response = wallet.transfer(owners[other], self.numbers[other], recipient)
+            self.expect(response, 201, 409)
+            if response.status_code == 201 and response.json()["status"] == "PENDING":
+                self.then(between)
+                self.resolve(outcome, owners[other], recipient, response.json()["transferId"])
+            self.then(run)
+
         @rule(index=tickets_st, between=st.booleans(), outcome=outcomes_st, run=then_run)
         @step
         def transfer_again(self, index: int, between: bool, outcome: str, run: bool) -> None:

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicC
 from sqlalchemy import Engine
 
 from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Unauthorized
 from tixtrace.wallet.services import organizers as organizers_service
 from tixtrace.wallet.services import spectators as spectators_service
@@ -34,7 +35,8 @@ def organizer(db: EngineDep,
     if credentials is None:
         raise Unauthorized("organizer credentials required (HTTP Basic: admin e-mail and API key)",
                            code="CREDENTIALS_REQUIRED")
-    return organizers_service.authenticate(db, credentials.username, credentials.password)
+    with unit_of_work(db, write=False) as conn:  # credentials are checked before the request's own unit
+        return organizers_service.authenticate(conn, credentials.username, credentials.password)
 
 
 def spectator(
@@ -43,7 +45,8 @@ def spectator(
     if credentials is None:
         raise Unauthorized("a spectator session is required (Authorization: Bearer TOKEN)",
                            code="CREDENTIALS_REQUIRED")
-    return spectators_service.authenticate(db, credentials.credentials)
+    with unit_of_work(db, write=False) as conn:
+        return spectators_service.authenticate(conn, credentials.credentials)
 
 
 OrganizerDep = Annotated[organizers_service.Organizer, Depends(organizer)]

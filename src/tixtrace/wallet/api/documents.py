@@ -1,9 +1,9 @@
 """The wallet API's response shapes, as the OpenAPI document declares them (DESIGN section 7).
 
-The routes build their bodies by hand (the diff feed even writes its JSON text directly); these models
-only document them (``documented(...)``: nothing validated or filtered at run time). The schemathesis
-tests hold every answer to them. Fields are required (present, null when unknown) unless the route
-may leave them out.
+The routes build their bodies with ``render.py`` from the services' typed views (the diff feed even
+writes its JSON text directly); these models only document them (``documented(...)``: nothing
+validated or filtered at run time). The schemathesis tests hold every answer to them. Fields are
+required (present, null when unknown) unless the route may leave them out.
 """
 
 from __future__ import annotations

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Connection, Engine, text
 
-from tixtrace.kernel.db import is_sqlite, make_engine, migrate
+from tixtrace.kernel.db import is_sqlite, make_engine, migrate, unit_of_work
+from tixtrace.kernel.errors import TixtraceError
 
 SCRIPT_LOCATION = "tixtrace.wallet.db:migrations"
 VERSION_TABLE = "wallet_alembic_version"
@@ -27,3 +31,23 @@ def lock_organizer_log(conn: Connection, organizer_id: int) -> None:
     """
     if not is_sqlite(conn):
         conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :org)"), {"ns": _LOCK_NAMESPACE, "org": organizer_id})
+
+
+@contextmanager
+def action_unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """The unit of work of a wallet action: like ``unit_of_work``, except that a refusal (a
+    ``TixtraceError`` raised by the action) first commits what was written, then is raised again.
+
+    Why: every write materializes the organizer's overdue expiries first (W6), and a refused action
+    still commits the expiries it uncovered (docs/decisions.md), so the log never lags behind what
+    people were told ("transfer not pending any more"). Services only write before a refusal what
+    must be kept; any other exception rolls back.
+    """
+    refusal: TixtraceError | None = None
+    with unit_of_work(engine) as conn:
+        try:
+            yield conn
+        except TixtraceError as exc:
+            refusal = exc
+    if refusal is not None:
+        raise refusal

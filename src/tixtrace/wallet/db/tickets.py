@@ -80,6 +80,19 @@ def load(conn: Connection, where: Any, *, limit: int | None = None) -> list[Stor
     return loaded
 
 
+def overdue(conn: Connection, organizer_id: int, now: datetime, limit: int) -> list[int]:
+    """Ticket pks of the organizer's pending transfers due at ``now`` (``expires_at <= now``), in
+    ``expires_at`` order, ties in creation order: one range of ``ix_transfers_pending``."""
+    query = (
+        select(transfers.c.ticket_pk)
+        .where(transfers.c.organizer_id == organizer_id, transfers.c.state == TransferState.PENDING.value,
+               transfers.c.expires_at <= now)
+        .order_by(transfers.c.expires_at, transfers.c.id)
+        .limit(limit)
+    )
+    return [int(pk) for pk in conn.scalars(query)]
+
+
 def load_by_ticket_ids(conn: Connection, organizer_id: int, ticket_ids: Iterable[str]) -> dict[str, Stored]:
     wanted = sorted(set(ticket_ids))
     if not wanted:
@@ -144,8 +157,11 @@ def _save_transfers(conn: Connection, organizer_id: int, touched: dict[str, tupl
             for pk, t in inserts
         ])
     if updates:
-        conn.execute(
-            update(transfers).where(transfers.c.transfer_id == bindparam("b_tid")),
+        # a stored transfer is only ever updated to leave PENDING, and only once: two writers that both
+        # resolved it (an expiry materialized twice) would find 0 rows here and roll back
+        done = conn.execute(
+            update(transfers).where(transfers.c.transfer_id == bindparam("b_tid"),
+                                    transfers.c.state == TransferState.PENDING.value),
             [
                 {"b_tid": t.transfer_id, "state": t.state.value,
                  "failure_reason": t.failure_reason.value if t.failure_reason else None,
@@ -153,3 +169,6 @@ def _save_transfers(conn: Connection, organizer_id: int, touched: dict[str, tupl
                 for t in updates
             ],
         )
+        if done.rowcount != len(updates):
+            raise RuntimeError(f"{len(updates) - done.rowcount} transfer(s) were no longer PENDING: "
+                               "resolved twice (the organizer's log lock was not held)")

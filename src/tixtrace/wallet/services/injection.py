@@ -10,16 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, select
 
 from tixtrace.kernel.bulk import bulk_insert, one_of, reserve_ids
 from tixtrace.kernel.clock import Clock
-from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import status_log
-from tixtrace.wallet.db.database import lock_organizer_log
 from tixtrace.wallet.db.tables import tickets
 from tixtrace.wallet.domain.tickets import Change, Status, normalize_email
+from tixtrace.wallet.services.tickets import begin_write
 
 INJECTED, ALREADY_INJECTED, REJECTED = "INJECTED", "ALREADY_INJECTED", "REJECTED"
 
@@ -34,48 +33,46 @@ class NewTicket:
     max_transfers: int | None = None
 
 
-def inject(engine: Engine, clock: Clock, organizer_id: int, batch: list[NewTicket]) -> dict[str, str]:
-    """Inject a batch; returns ticket id → INJECTED | ALREADY_INJECTED."""
-    now = clock.now()
+def inject(conn: Connection, clock: Clock, organizer_id: int, batch: list[NewTicket]) -> dict[str, str]:
+    """Inject a batch in the caller's unit of work; returns ticket id → INJECTED | ALREADY_INJECTED."""
     results: dict[str, str] = {}
-    with unit_of_work(engine) as conn:
-        lock_organizer_log(conn, organizer_id)
-        ids = [item.ticket_id for item in batch]
-        existing = set(conn.scalars(select(tickets.c.ticket_id).where(
-            tickets.c.organizer_id == organizer_id, one_of(conn, tickets.c.ticket_id, ids))))
-        fresh: list[NewTicket] = []
-        for item in batch:
-            if item.ticket_id in existing:
-                results[item.ticket_id] = ALREADY_INJECTED
-            else:
-                existing.add(item.ticket_id)
-                fresh.append(item)
-                results[item.ticket_id] = INJECTED
-        if not fresh:
-            return results
-        profiles: dict[str, dict[str, Any]] = {}
-        for item in fresh:
-            profiles.setdefault(normalize_email(item.spectator["email"]), item.spectator)
-        owners = accounts_repo.ensure(conn, profiles, now)
-        inserted = reserve_ids(conn, tickets, len(fresh))
-        bulk_insert(
-            conn, tickets,
-            [
-                {
-                    "id": pk, "organizer_id": organizer_id, "ticket_id": item.ticket_id, "event": item.event,
-                    "purchase": item.purchase, "barcode": item.barcode, "status": Status.INJECTED.value,
-                    "owner_id": owners[normalize_email(item.spectator["email"])]["id"],
-                    "original_owner_id": owners[normalize_email(item.spectator["email"])]["id"],
-                    "previous_owner_ids": [], "holder": None, "downloaded": False,
-                    "max_transfers": item.max_transfers, "transfers_done": 0, "show_deleted": True,
-                    "created_at": now, "updated_at": now,
-                }
-                for pk, item in zip(inserted, fresh, strict=True)
-            ],
-        )
-        entries = []
-        for pk, item in zip(inserted, fresh, strict=True):
-            owner = normalize_email(item.spectator["email"])
-            entries.append((pk, Change(item.ticket_id, Status.INJECTED, now, owner, None, 0)))
-        status_log.append(conn, organizer_id, entries, owners)
+    now = begin_write(conn, clock, organizer_id)
+    ids = [item.ticket_id for item in batch]
+    existing = set(conn.scalars(select(tickets.c.ticket_id).where(
+        tickets.c.organizer_id == organizer_id, one_of(conn, tickets.c.ticket_id, ids))))
+    fresh: list[NewTicket] = []
+    for item in batch:
+        if item.ticket_id in existing:
+            results[item.ticket_id] = ALREADY_INJECTED
+        else:
+            existing.add(item.ticket_id)
+            fresh.append(item)
+            results[item.ticket_id] = INJECTED
+    if not fresh:
+        return results
+    profiles: dict[str, dict[str, Any]] = {}
+    for item in fresh:
+        profiles.setdefault(normalize_email(item.spectator["email"]), item.spectator)
+    owners = accounts_repo.ensure(conn, profiles, now)
+    inserted = reserve_ids(conn, tickets, len(fresh))
+    bulk_insert(
+        conn, tickets,
+        [
+            {
+                "id": pk, "organizer_id": organizer_id, "ticket_id": item.ticket_id, "event": item.event,
+                "purchase": item.purchase, "barcode": item.barcode, "status": Status.INJECTED.value,
+                "owner_id": owners[normalize_email(item.spectator["email"])]["id"],
+                "original_owner_id": owners[normalize_email(item.spectator["email"])]["id"],
+                "previous_owner_ids": [], "holder": None, "downloaded": False,
+                "max_transfers": item.max_transfers, "transfers_done": 0, "show_deleted": True,
+                "created_at": now, "updated_at": now,
+            }
+            for pk, item in zip(inserted, fresh, strict=True)
+        ],
+    )
+    entries = []
+    for pk, item in zip(inserted, fresh, strict=True):
+        owner = normalize_email(item.spectator["email"])
+        entries.append((pk, Change(item.ticket_id, Status.INJECTED, now, owner, None, 0)))
+    status_log.append(conn, organizer_id, entries, owners)
     return results

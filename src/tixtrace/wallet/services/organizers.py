@@ -2,6 +2,9 @@
 
 API keys are random (256 bits) and stored as SHA-256 digests: a leaked database does not leak keys,
 and a plain digest is enough for a high-entropy secret (no password stretching needed).
+
+Like every wallet service, these take the caller's connection (the caller's one unit of work) and
+return typed values (``Organizer``), never rows or JSON.
 """
 
 from __future__ import annotations
@@ -12,11 +15,10 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.kernel.clock import Clock
-from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Conflict, Unauthorized
 from tixtrace.wallet.db.tables import organizers
 from tixtrace.wallet.domain.tickets import DEFAULT_TRANSFER_TIMEOUT_SECONDS, normalize_email
@@ -46,12 +48,16 @@ def _hash(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def create_organizer(engine: Engine, clock: Clock, email: str) -> tuple[Organizer, str]:
-    """Create an organizer; returns it and its API key, which is shown this once and never again."""
+def create_organizer(conn: Connection, clock: Clock, email: str) -> tuple[Organizer, str]:
+    """Create an organizer; returns it and its API key, which is shown this once and never again.
+
+    An e-mail already taken is a Conflict; the caller's unit of work then rolls back."""
     email = check_email(email)
     api_key = secrets.token_urlsafe(32)
+    if conn.scalar(select(organizers.c.id).where(organizers.c.email == email)) is not None:
+        raise Conflict(f"an organizer with e-mail {email} already exists", code="ORGANIZER_EXISTS")
     try:
-        with unit_of_work(engine) as conn:
+        with conn.begin_nested():  # a concurrent creator of the same e-mail: only the savepoint is lost
             organizer_id = conn.execute(organizers.insert().values(
                 email=email, api_key_hash=_hash(api_key), transfer_timeout_seconds=DEFAULT_TRANSFER_TIMEOUT_SECONDS,
                 acceptance_required=True, created_at=clock.now(),
@@ -65,22 +71,20 @@ def _organizer(row: object) -> Organizer:
     return Organizer(row.id, row.email, row.transfer_timeout_seconds, row.acceptance_required)  # type: ignore[attr-defined]
 
 
-def authenticate(engine: Engine, email: str, api_key: str) -> Organizer:
+def authenticate(conn: Connection, email: str, api_key: str) -> Organizer:
     if "\x00" in email:  # no organizer has one; PostgreSQL refuses it in a query
         raise Unauthorized("unknown organizer e-mail or wrong API key", code="BAD_CREDENTIALS")
-    with unit_of_work(engine, write=False) as conn:
-        row = conn.execute(select(organizers).where(organizers.c.email == normalize_email(email))).first()
+    row = conn.execute(select(organizers).where(organizers.c.email == normalize_email(email))).first()
     if row is None or not hmac.compare_digest(row.api_key_hash, _hash(api_key)):
         raise Unauthorized("unknown organizer e-mail or wrong API key", code="BAD_CREDENTIALS")
     return _organizer(row)
 
 
-def get_settings(engine: Engine, organizer_id: int) -> Organizer:
-    with unit_of_work(engine, write=False) as conn:
-        return _organizer(conn.execute(select(organizers).where(organizers.c.id == organizer_id)).one())
+def get_settings(conn: Connection, organizer_id: int) -> Organizer:
+    return _organizer(conn.execute(select(organizers).where(organizers.c.id == organizer_id)).one())
 
 
-def update_settings(engine: Engine, organizer_id: int, *, transfer_timeout_seconds: int | None = None,
+def update_settings(conn: Connection, organizer_id: int, *, transfer_timeout_seconds: int | None = None,
                     acceptance_required: bool | None = None) -> Organizer:
     values: dict[str, object] = {}
     if transfer_timeout_seconds is not None:
@@ -93,6 +97,5 @@ def update_settings(engine: Engine, organizer_id: int, *, transfer_timeout_secon
     if acceptance_required is not None:
         values["acceptance_required"] = acceptance_required
     if values:
-        with unit_of_work(engine) as conn:
-            conn.execute(update(organizers).where(organizers.c.id == organizer_id).values(**values))
-    return get_settings(engine, organizer_id)
+        conn.execute(update(organizers).where(organizers.c.id == organizer_id).values(**values))
+    return get_settings(conn, organizer_id)

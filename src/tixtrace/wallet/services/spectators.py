@@ -3,6 +3,9 @@
 Sessions are bearer tokens stored as SHA-256 digests. In sandbox mode signing in needs only an
 e-mail (the stand-in for the app's own login); outside the sandbox there is no way to sign in yet
 (a real deployment would verify the e-mail first), so the endpoint answers 404 (W9).
+
+Services take the caller's connection and return typed views (``Profile``, ``TicketPage`` ...); the
+API renders them as JSON, the /app page as HTML.
 """
 
 from __future__ import annotations
@@ -10,21 +13,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
-from tixtrace.kernel.clock import Clock, isoformat
+from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
-from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import tickets as tickets_repo
-from tixtrace.wallet.db.database import lock_organizer_log
 from tixtrace.wallet.db.tables import accounts, sessions, tickets, transfers
 from tixtrace.wallet.domain.tickets import Status, TransferState
 from tixtrace.wallet.services.organizers import check_email
-from tixtrace.wallet.services.tickets import change_ticket
+from tixtrace.wallet.services.tickets import begin_write, change_ticket
 
 
 @dataclass(frozen=True)
@@ -33,115 +35,165 @@ class Account:
     email: str
 
 
+@dataclass(frozen=True)
+class Profile:
+    """A spectator's own profile (W10: theirs; the e-mail is the account's identity)."""
+
+    email: str
+    title: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    nationality: str | None = None
+    id_card_number: str | None = None
+    phone_number: str | None = None
+    residence_country: str | None = None
+    language: str | None = None
+    allow_promo_email: bool | None = None
+    allow_third_party_email: bool | None = None
+
+    @property
+    def complete(self) -> bool:
+        """First and last name given: what accepting a ticket needs (W5)."""
+        return bool((self.first_name or "").strip() and (self.last_name or "").strip())
+
+
+@dataclass(frozen=True)
+class PendingTransfer:
+    transfer_id: str
+    recipient_email: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MyTicket:
+    """A ticket as its wallet owner's app lists it."""
+
+    ticket_id: str
+    status: Status
+    event: dict[str, Any]  # as injected (the organizer's event object)
+    holder: dict[str, Any] | None
+    transfer_level: int
+    pending: PendingTransfer | None
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    items: list[MyTicket]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class HolderAssigned:
+    ticket_id: str
+    status: Status
+    holder: dict[str, Any]
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(engine: Engine, clock: Clock, email: str, *, sandbox: bool) -> str:
+def start_session(conn: Connection, clock: Clock, email: str, *, sandbox: bool) -> str:
     email = check_email(email)
     if not sandbox:
         raise NotFound("passwordless sign-in exists only in sandbox mode (W9)", code="SANDBOX_ONLY")
     token = secrets.token_urlsafe(32)
     now = clock.now()
-    with unit_of_work(engine) as conn:
-        account = accounts_repo.ensure(conn, {email: None}, now)[email]
-        conn.execute(sessions.insert().values(token_hash=_digest(token), account_id=account["id"], created_at=now))
+    account = accounts_repo.ensure(conn, {email: None}, now)[email]
+    conn.execute(sessions.insert().values(token_hash=_digest(token), account_id=account["id"], created_at=now))
     return token
 
 
-def authenticate(engine: Engine, token: str) -> Account:
-    with unit_of_work(engine, write=False) as conn:
-        row = conn.execute(
-            select(accounts.c.id, accounts.c.email).join(sessions, sessions.c.account_id == accounts.c.id)
-            .where(sessions.c.token_hash == _digest(token))
-        ).first()
+def authenticate(conn: Connection, token: str) -> Account:
+    row = conn.execute(
+        select(accounts.c.id, accounts.c.email).join(sessions, sessions.c.account_id == accounts.c.id)
+        .where(sessions.c.token_hash == _digest(token))
+    ).first()
     if row is None:
         raise Unauthorized("unknown or expired session token", code="BAD_CREDENTIALS")
     return Account(row.id, row.email)
 
 
-def end_session(engine: Engine, token: str) -> None:
+def end_session(conn: Connection, token: str) -> None:
     """Sign out: the token stops working at once (a copied token included)."""
-    with unit_of_work(engine) as conn:
-        conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(token)))
+    conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(token)))
 
 
-def get_profile(engine: Engine, account: Account) -> dict[str, Any]:
-    with unit_of_work(engine, write=False) as conn:
-        return accounts_repo.profile_of(accounts_repo.by_ids(conn, [account.id])[account.id])
+def get_profile(conn: Connection, account: Account) -> Profile:
+    row = accounts_repo.by_ids(conn, [account.id])[account.id]
+    return Profile(
+        email=row["email"], title=row["title"], first_name=row["first_name"], last_name=row["last_name"],
+        date_of_birth=row["date_of_birth"], nationality=row["nationality"], id_card_number=row["id_card_number"],
+        phone_number=row["phone_number"], residence_country=row["residence_country"], language=row["language"],
+        allow_promo_email=row["allow_promo_email"], allow_third_party_email=row["allow_third_party_email"],
+    )
 
 
-def update_profile(engine: Engine, account: Account, profile: dict[str, Any]) -> dict[str, Any]:
-    """Replace the given fields of the profile (the e-mail is the account's identity: not changed)."""
+def update_profile(conn: Connection, account: Account, profile: dict[str, Any]) -> Profile:
+    """Replace the given fields of the profile (wire names; the e-mail is the account's identity: not changed)."""
     values = accounts_repo.columns_from_profile({k: v for k, v in profile.items() if k != "email"})
     if values:
-        with unit_of_work(engine) as conn:
-            conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))
-    return get_profile(engine, account)
+        conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))
+    return get_profile(conn, account)
 
 
-def _sync_my_tickets(engine: Engine, clock: Clock, account: Account) -> None:
-    """W2/W8: listing is the app syncing; apply what syncing changes, organizer by organizer."""
+def _sync_my_tickets(conn: Connection, clock: Clock, account: Account) -> None:
+    """W2/W8: listing is the app syncing; apply what syncing changes, organizer by organizer (in id
+    order, so two listers never wait for each other's organizer locks in a cycle)."""
     needs_sync = or_(
         tickets.c.status.in_([Status.INJECTED.value, Status.DELETION_PENDING.value]),
         tickets.c.downloaded.is_(False),
         tickets.c.id.in_(select(transfers.c.ticket_pk).where(
             transfers.c.state == TransferState.PENDING.value, transfers.c.expires_at <= clock.now())),
     )
-    with unit_of_work(engine, write=False) as conn:
-        organizer_ids = sorted(set(conn.scalars(
-            select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, needs_sync))))
+    organizer_ids = sorted(set(conn.scalars(
+        select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, needs_sync))))
     for organizer_id in organizer_ids:
-        with unit_of_work(engine) as conn:
-            lock_organizer_log(conn, organizer_id)
-            now = clock.now()
-            batch = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id,
-                                                 tickets.c.organizer_id == organizer_id, needs_sync))
-            entries = [(s, s.ticket.sync(now)) for s in batch]
-            tickets_repo.save(conn, organizer_id, entries, now)
-            # save() skips tickets without a status change, but syncing always marks a ticket as on the
-            # owner's phone (e.g. one received by transfer or controlled before the first sync): keep
-            # that, or a later delete would skip DELETION_PENDING (W8)
-            quiet = [s.pk for s, changes in entries if not changes]
-            if quiet:
-                conn.execute(update(tickets).where(tickets.c.id.in_(quiet), tickets.c.downloaded.is_(False))
-                             .values(downloaded=True, updated_at=now))
+        now = begin_write(conn, clock, organizer_id)
+        batch = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id,
+                                             tickets.c.organizer_id == organizer_id, needs_sync))
+        entries = [(s, s.ticket.sync(now)) for s in batch]
+        tickets_repo.save(conn, organizer_id, entries, now)
+        # save() skips tickets without a status change, but syncing always marks a ticket as on the
+        # owner's phone (e.g. one received by transfer or controlled before the first sync): keep
+        # that, or a later delete would skip DELETION_PENDING (W8)
+        quiet = [s.pk for s, changes in entries if not changes]
+        if quiet:
+            conn.execute(update(tickets).where(tickets.c.id.in_(quiet), tickets.c.downloaded.is_(False))
+                         .values(downloaded=True, updated_at=now))
 
 
-def list_tickets(engine: Engine, clock: Clock, account: Account, cursor: str | None,
-                 limit: int) -> tuple[list[dict[str, Any]], str | None]:
+def list_tickets(conn: Connection, clock: Clock, account: Account, cursor: str | None, limit: int) -> TicketPage:
+    """My tickets, syncing them first (W2). Writes: the caller's unit of work is a writing one."""
     after = decode_int_cursor(cursor)  # first: a refused request must not sync (nothing half-done)
-    _sync_my_tickets(engine, clock, account)
+    _sync_my_tickets(conn, clock, account)
     visible = or_(tickets.c.status != Status.DELETED.value, tickets.c.show_deleted.is_(True))
-    with unit_of_work(engine, write=False) as conn:
-        page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, visible),
-                                 limit=limit + 1)
+    page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, visible),
+                             limit=limit + 1)
     items = []
     for stored in page[:limit]:
         ticket = stored.ticket
         pending = ticket.pending
-        items.append({
-            "ticketId": ticket.ticket_id, "status": ticket.status.value, "event": stored.event,
-            "ticketHolder": ticket.holder, "transferLevel": ticket.transfer_level,
-            "pendingTransfer": None if pending is None else {
-                "transferId": pending.transfer_id, "recipientEmail": pending.recipient,
-                "expiresAt": isoformat(pending.expires_at),
-            },
-        })
+        items.append(MyTicket(
+            ticket_id=ticket.ticket_id, status=ticket.status, event=stored.event, holder=ticket.holder,
+            transfer_level=ticket.transfer_level,
+            pending=None if pending is None else PendingTransfer(pending.transfer_id, pending.recipient,
+                                                                 pending.expires_at),
+        ))
     next_cursor = encode_cursor(page[limit - 1].pk) if len(page) > limit else None
-    return items, next_cursor
+    return TicketPage(items, next_cursor)
 
 
-def locate_my_ticket(engine: Engine, account: Account, ticket_id: str) -> tuple[int, int]:
+def locate_my_ticket(conn: Connection, account: Account, ticket_id: str) -> tuple[int, int]:
     """(ticket pk, organizer id) of the ticket with this id in the spectator's wallet.
 
     A ticket in someone else's wallet answers 404 like an unknown one: its existence is not leaked.
     """
     rows: list[Any] = []
     if "\x00" not in ticket_id:  # one with NUL cannot exist (injection refuses it); PostgreSQL refuses it
-        with unit_of_work(engine, write=False) as conn:
-            rows = list(conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(
-                tickets.c.ticket_id == ticket_id, tickets.c.owner_id == account.id)))
+        rows = list(conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(
+            tickets.c.ticket_id == ticket_id, tickets.c.owner_id == account.id)))
     if not rows:
         raise NotFound(f"no ticket {ticket_id!r} in your wallet", code="TICKET_NOT_FOUND",
                        details={"ticketId": ticket_id})
@@ -150,9 +202,9 @@ def locate_my_ticket(engine: Engine, account: Account, ticket_id: str) -> tuple[
     return rows[0].id, rows[0].organizer_id
 
 
-def assign_holder(engine: Engine, clock: Clock, account: Account, ticket_id: str,
-                  holder: dict[str, Any]) -> dict[str, Any]:
-    pk, organizer_id = locate_my_ticket(engine, account, ticket_id)
-    change_ticket(engine, clock, pk, organizer_id,
+def assign_holder(conn: Connection, clock: Clock, account: Account, ticket_id: str,
+                  holder: dict[str, Any]) -> HolderAssigned:
+    pk, organizer_id = locate_my_ticket(conn, account, ticket_id)
+    change_ticket(conn, clock, pk, organizer_id,
                   lambda ticket, now: (None, ticket.assign_holder(account.email, holder, now)))
-    return {"ticketId": ticket_id, "status": Status.ASSIGNED.value, "ticketHolder": holder}
+    return HolderAssigned(ticket_id, Status.ASSIGNED, holder)

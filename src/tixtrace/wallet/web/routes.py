@@ -32,11 +32,13 @@ from starlette.staticfiles import StaticFiles
 from tixtrace.kernel.clock import Clock, isoformat
 from tixtrace.kernel.cookies import clear_cookie, set_cookie
 from tixtrace.kernel.csrf import csrf_ok, csrf_token, new_nonce
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Forbidden, TixtraceError, Unauthorized
 from tixtrace.kernel.flash import Flash, decode_flash, encode_flash
 from tixtrace.kernel.forms import Form
 from tixtrace.kernel.templates import html_page, security_headers, template_environment
 from tixtrace.wallet.api.schemas import Holder, ProfileUpdate
+from tixtrace.wallet.db.database import action_unit_of_work
 from tixtrace.wallet.services import spectators, transfers
 from tixtrace.wallet.services.spectators import Account
 from tixtrace.wallet.web import security, views
@@ -84,7 +86,8 @@ def _session(request: Request) -> Session | None:
     if not token:
         return None
     try:
-        return Session(token, spectators.authenticate(_engine(request), token))
+        with unit_of_work(_engine(request), write=False) as conn:
+            return Session(token, spectators.authenticate(conn, token))
     except Unauthorized:
         return None
 
@@ -201,8 +204,9 @@ def login(request: Request, form: Form) -> Response:
     email = form.text("email")
     if not email:
         raise BadInput("enter your e-mail address", code="INVALID_EMAIL")
-    token = spectators.start_session(_engine(request), _clock(request), email, sandbox=request.app.state.sandbox)
-    account = spectators.authenticate(_engine(request), token)
+    with unit_of_work(_engine(request)) as conn:
+        token = spectators.start_session(conn, _clock(request), email, sandbox=request.app.state.sandbox)
+        account = spectators.authenticate(conn, token)
     response = _redirect(request, "", Flash("success", f"Signed in as {account.email}."))
     set_cookie(response, request, security.SESSION_COOKIE, token, path=_base(request))
     clear_cookie(response, request, security.LOGIN_COOKIE, path=_base(request))
@@ -215,7 +219,8 @@ def _login_error(request: Request, form: Form, exc: TixtraceError) -> Response:
 
 def logout(request: Request, form: Form) -> Response:
     session = _signed_in(request, form)
-    spectators.end_session(_engine(request), session.token)
+    with unit_of_work(_engine(request)) as conn:
+        spectators.end_session(conn, session.token)
     response = _redirect(request, "/login", Flash("success", "Signed out."))
     clear_cookie(response, request, security.SESSION_COOKIE, path=_base(request))
     return response
@@ -224,7 +229,8 @@ def logout(request: Request, form: Form) -> Response:
 # -- my tickets and transfers ----------------------------------------------------------------------
 
 def _wallet_page(request: Request, session: Session, *, status: int = 200, flash: Flash | None = None) -> Response:
-    view = views.wallet_view(_engine(request), _clock(request), session.account)
+    with unit_of_work(_engine(request)) as conn:  # listing the tickets is syncing them (W2): a write
+        view = views.wallet_view(conn, _clock(request), session.account)
     return _render(request, "wallet.html", status=status, session=session, flash=flash, view=view)
 
 
@@ -255,7 +261,8 @@ def assign_holder(request: Request, form: Form) -> Response:
     session = _signed_in(request, form)
     ticket_id = _required(form, "ticketId", "ticket")
     holder = validated(Holder, {"firstName": form.get("firstName", ""), "lastName": form.get("lastName", "")})
-    spectators.assign_holder(_engine(request), _clock(request), session.account, ticket_id, holder.wire())
+    with action_unit_of_work(_engine(request)) as conn:
+        spectators.assign_holder(conn, _clock(request), session.account, ticket_id, holder.wire())
     name = views.person(holder.wire())
     return _redirect(request, "", Flash("success", f"Ticket {ticket_id} is now assigned to {name}."))
 
@@ -267,7 +274,8 @@ def start_transfer(request: Request, form: Form) -> Response:
     if not recipient:
         raise BadInput("Recipient e-mail: enter the e-mail address of the person to send the ticket to",
                        code="INVALID_EMAIL", details={"field": "recipientEmail"})
-    transfer = transfers.start_transfer(_engine(request), _clock(request), session.account, ticket_id, recipient)
+    with action_unit_of_work(_engine(request)) as conn:
+        transfer = transfers.start_transfer(conn, _clock(request), session.account, ticket_id, recipient)
     if transfer.state.value == "PENDING":
         left = views.time_left(isoformat(transfer.expires_at), _clock(request).now())
         message = (f"Ticket {ticket_id} sent to {transfer.recipient}; it stays yours until they accept "
@@ -286,20 +294,24 @@ def _transfer_action(action: str) -> Handler:
     def handler(request: Request, form: Form) -> Response:
         session = _signed_in(request, form)
         transfer_id = _required(form, "transferId", "transfer")
-        result = service(_engine(request), _clock(request), session.account, transfer_id)
-        return _redirect(request, "", Flash("success", done.format(ticket=result["ticketId"])))
+        with action_unit_of_work(_engine(request)) as conn:
+            result = service(conn, _clock(request), session.account, transfer_id)
+        return _redirect(request, "", Flash("success", done.format(ticket=result.ticket_id)))
 
     return handler
 
 
 # -- profile ---------------------------------------------------------------------------------------
 
-def _profile_values(profile: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {key: "" if profile.get(key) is None else str(profile[key])
+def _profile_values(profile: spectators.Profile) -> dict[str, Any]:
+    fields = {"firstName": profile.first_name, "lastName": profile.last_name, "title": profile.title,
+              "dateOfBirth": profile.date_of_birth, "phoneNumber": profile.phone_number,
+              "nationality": profile.nationality, "residenceCountry": profile.residence_country,
+              "language": profile.language, "idCardNumber": profile.id_card_number}
+    values: dict[str, Any] = {key: "" if fields[key] is None else str(fields[key])
                               for key in ("firstName", "lastName", *OPTIONAL_PROFILE_FIELDS)}
-    preference = profile.get("organizerSpectatorPreference") or {}
-    values["allowPromoEmail"] = bool(preference.get("allowPromoEmail"))
-    values["allowThirdPartyEmail"] = bool(preference.get("allowThirdPartyEmail"))
+    values["allowPromoEmail"] = bool(profile.allow_promo_email)
+    values["allowThirdPartyEmail"] = bool(profile.allow_third_party_email)
     return values
 
 
@@ -310,7 +322,8 @@ def _profile_page(request: Request, session: Session, values: dict[str, Any], *,
 
 def profile_form(request: Request, _form: Form) -> Response:
     session = _signed_in(request)
-    profile = spectators.get_profile(_engine(request), session.account)
+    with unit_of_work(_engine(request), write=False) as conn:
+        profile = spectators.get_profile(conn, session.account)
     return _profile_page(request, session, _profile_values(profile), flash=_pending_flash(request))
 
 
@@ -329,7 +342,8 @@ def save_profile(request: Request, form: Form) -> Response:
     if not update.first_name or not update.last_name:  # the model allows leaving them out; the form does not
         field = "First name" if not update.first_name else "Last name"
         raise BadInput(f"{field}: is required (it is needed to accept a ticket)", code="INVALID_INPUT")
-    spectators.update_profile(_engine(request), session.account, update.wire())
+    with unit_of_work(_engine(request)) as conn:
+        spectators.update_profile(conn, session.account, update.wire())
     return _redirect(request, "", Flash("success", "Profile saved."))
 
 

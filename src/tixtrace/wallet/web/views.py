@@ -1,4 +1,4 @@
-"""What the page shows, built from the services' answers: ticket cards, transfers, times left.
+"""What the page shows, built from the services' typed views: ticket cards, transfers, times left.
 
 Time left is ``expiresAt - now`` with ``now`` from the app's clock (the sandbox TestClock), never
 the machine's time, so a test that advances the clock sees the page count down. Everything here is
@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
-from tixtrace.kernel.clock import Clock, as_utc
+from tixtrace.kernel.clock import Clock, as_utc, isoformat
 from tixtrace.wallet.services import spectators, transfers
-from tixtrace.wallet.services.spectators import Account
+from tixtrace.wallet.services.spectators import Account, MyTicket
+from tixtrace.wallet.services.transfers import TransferView
 
 PAGE_SIZE = 500
 MAX_PAGES = 20  # 10,000 tickets or transfers: far beyond one spectator's wallet
@@ -92,7 +93,7 @@ class TicketCard:
     venue: str
     holder: str
     active: bool
-    pending: dict[str, Any] | None = None
+    pending: spectators.PendingTransfer | None = None
     pending_left: TimeLeft | None = None
 
 
@@ -118,48 +119,50 @@ class WalletView:
     profile_complete: bool = True
 
 
-def _all_tickets(engine: Engine, clock: Clock, me: Account) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+def _all_tickets(conn: Connection, clock: Clock, me: Account) -> list[MyTicket]:
+    items: list[MyTicket] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        page, cursor = spectators.list_tickets(engine, clock, me, cursor, PAGE_SIZE)
-        items += page
+        page = spectators.list_tickets(conn, clock, me, cursor, PAGE_SIZE)
+        items += page.items
+        cursor = page.next_cursor
         if cursor is None:
             break
     return items
 
 
-def _all_transfers(engine: Engine, clock: Clock, me: Account) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+def _all_transfers(conn: Connection, clock: Clock, me: Account) -> list[TransferView]:
+    items: list[TransferView] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        page, cursor = transfers.list_transfers(engine, clock, me, cursor, PAGE_SIZE)
-        items += page
+        page = transfers.list_transfers(conn, clock, me, cursor, PAGE_SIZE)
+        items += page.items
+        cursor = page.next_cursor
         if cursor is None:
             break
     return items
 
 
-def ticket_card(item: dict[str, Any], now: datetime) -> TicketCard:
-    event = item.get("event") or {}
+def ticket_card(item: MyTicket, now: datetime) -> TicketCard:
+    event = item.event or {}
     address = event.get("address") or {}
-    pending = item.get("pendingTransfer")
+    pending = item.pending
+    status = item.status.value
     return TicketCard(
-        ticket_id=item["ticketId"], status=item["status"],
-        status_label=STATUS_LABELS.get(item["status"], item["status"]),
+        ticket_id=item.ticket_id, status=status, status_label=STATUS_LABELS.get(status, status),
         event_name=event.get("name") or event.get("id") or "Event", event_when=when(event.get("startTime")),
         venue=", ".join(part for part in (address.get("site"), address.get("city")) if part),
-        holder=person(item.get("ticketHolder")), active=item["status"] in ACTIVE, pending=pending,
-        pending_left=time_left(pending["expiresAt"], now) if pending else None,
+        holder=person(item.holder), active=status in ACTIVE, pending=pending,
+        pending_left=time_left(isoformat(pending.expires_at), now) if pending else None,
     )
 
 
-def outcome(item: dict[str, Any]) -> str:
-    status, reason = item["status"], item.get("failureReason")
+def outcome(item: TransferView) -> str:
+    status, reason = item.status, item.failure_reason
     if status == "ACCEPTED":
-        if item.get("initiatedBy") == "ORGANIZER":
+        if item.initiated_by == "ORGANIZER":
             return "Moved by the organizer"
-        return "Returned at once" if item.get("direction") == "BACKWARD" else "Accepted"
+        return "Returned at once" if item.direction == "BACKWARD" else "Accepted"
     if status == "REJECTED":
         return "Rejected by the recipient"
     if status == "CANCELLED":
@@ -173,29 +176,30 @@ def outcome(item: dict[str, Any]) -> str:
     return f"Failed ({reason})" if reason else status.capitalize()
 
 
-def transfer_row(item: dict[str, Any], now: datetime) -> TransferRow:
-    incoming = item["role"] == "INCOMING"
+def transfer_row(item: TransferView, now: datetime) -> TransferRow:
+    incoming = item.role == "INCOMING"
     row = TransferRow(
-        transfer_id=item["transferId"], ticket_id=item["ticketId"], role=item["role"], status=item["status"],
-        other=item["senderEmail"] if incoming else item["recipientEmail"],
-        when=when(item.get("resolvedAt") or item.get("expiresAt") or item.get("createdAt")),
+        transfer_id=item.transfer_id, ticket_id=item.ticket_id, role=item.role, status=item.status,
+        other=item.sender_email if incoming else item.recipient_email,
+        when=when(isoformat(item.resolved_at or item.expires_at or item.created_at)),
     )
-    if item["status"] == "PENDING":
-        row.left = time_left(item.get("expiresAt"), now)
+    if item.status == "PENDING":
+        row.left = time_left(isoformat(item.expires_at), now)
     else:
         row.outcome = outcome(item)
-        if item["status"] == "EXPIRED" and not item.get("resolvedAt"):
-            row.when = when(item.get("expiresAt"))
+        if item.status == "EXPIRED" and not item.resolved_at:
+            row.when = when(isoformat(item.expires_at))
     return row
 
 
-def wallet_view(engine: Engine, clock: Clock, me: Account) -> WalletView:
-    """Tickets (syncing them first, W2), then transfers in, out and past, then the profile check."""
-    items = _all_tickets(engine, clock, me)
+def wallet_view(conn: Connection, clock: Clock, me: Account) -> WalletView:
+    """Tickets (syncing them first, W2: the caller's unit of work writes), then transfers in, out and
+    past, then the profile check."""
+    items = _all_tickets(conn, clock, me)
     now = clock.now()
     view = WalletView(tickets=[ticket_card(item, now) for item in items])
     past: list[TransferRow] = []
-    for item in _all_transfers(engine, clock, me):
+    for item in _all_transfers(conn, clock, me):
         row = transfer_row(item, now)
         if row.status != "PENDING":
             past.append(row)
@@ -206,7 +210,5 @@ def wallet_view(engine: Engine, clock: Clock, me: Account) -> WalletView:
     past.reverse()  # most recent first
     view.past, view.past_hidden = past[:PAST_SHOWN], max(0, len(past) - PAST_SHOWN)
     if view.incoming:
-        profile = spectators.get_profile(engine, me)
-        view.profile_complete = bool((profile.get("firstName") or "").strip()
-                                     and (profile.get("lastName") or "").strip())
+        view.profile_complete = spectators.get_profile(conn, me).complete
     return view

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
-from tixtrace.kernel.clock import isoformat
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
+from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, OrganizerDep
 from tixtrace.wallet.api.documents import BatchResults, DiffPage, InjectionResults, OrganizerTransferDone, TicketDetail
 from tixtrace.wallet.api.schemas import (
@@ -19,6 +20,7 @@ from tixtrace.wallet.api.schemas import (
     InjectionRequest,
     OrganizerTransferRequest,
 )
+from tixtrace.wallet.db.database import action_unit_of_work
 from tixtrace.wallet.services import feed, injection
 from tixtrace.wallet.services import tickets as tickets_service
 
@@ -67,7 +69,10 @@ def inject(body: InjectionRequest, organizer: OrganizerDep, db: EngineDep, clock
         seen.add(item.ticket_id)
         batch.append(_new_ticket(item))
         results.append({"ticketId": item.ticket_id, "result": None, "error": None})
-    outcome = injection.inject(db, clock, organizer.id, batch) if batch else {}
+    outcome: dict[str, str] = {}
+    if batch:
+        with unit_of_work(db) as conn:
+            outcome = injection.inject(conn, clock, organizer.id, batch)
     for result in results:
         if result["result"] is None:
             result["result"] = outcome[result["ticketId"]]
@@ -80,37 +85,45 @@ def diff(organizer: OrganizerDep, db: EngineDep, clock: ClockDep,
          pagination_key: Annotated[str | None, Query(alias="paginationKey", max_length=200)] = None,
          batch_size: Annotated[int, Query(alias="batchSize", ge=1, le=feed.MAX_BATCH_SIZE),
                                WHOLE_NUMBER] = 1000) -> Response:
-    page = feed.read_feed(db, clock, organizer.id, pagination_key, batch_size)
-    body = (f'{{"records":[{",".join(page.records)}],"paginationKey":"{page.pagination_key}",'
-            f'"hasMore":{"true" if page.has_more else "false"}}}')
-    return Response(body, media_type="application/json")
+    after = feed.position(pagination_key, batch_size)
+    # the one read that writes first (W6), in a unit of its own and only when something is overdue
+    with unit_of_work(db, write=False) as conn:
+        due = feed.expiries_due(conn, clock, organizer.id)
+    if due:
+        with unit_of_work(db) as conn:
+            feed.materialize_expiries(conn, clock, organizer.id)
+    with unit_of_work(db, write=False) as conn:
+        page = feed.read_page(conn, organizer.id, after, batch_size)
+    return Response(render.feed_page(page), media_type="application/json")
 
 
 @router.post("/delete", summary="Delete tickets (W8): DELETION_PENDING, or DELETED if never downloaded",
              **documented(BatchResults))
 def delete(body: DeleteRequest, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
-    outcome = tickets_service.delete_tickets(db, clock, organizer.id,
-                                             [(t.ticket_id, t.show_deleted_ticket) for t in body.tickets])
-    return {"results": [{"ticketId": tid, **result} for tid, result in outcome.items()]}
+    with unit_of_work(db) as conn:
+        return render.batch_results(tickets_service.delete_tickets(
+            conn, clock, organizer.id, [(t.ticket_id, t.show_deleted_ticket) for t in body.tickets]))
 
 
 @router.post("/control", summary="Control tickets (W8): CONTROLLED, never transferable again",
              **documented(BatchResults))
 def control(body: ControlRequest, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
-    outcome = tickets_service.control_tickets(db, clock, organizer.id, [t.ticket_id for t in body.tickets])
-    return {"results": [{"ticketId": tid, **result} for tid, result in outcome.items()]}
+    with unit_of_work(db) as conn:
+        return render.batch_results(tickets_service.control_tickets(conn, clock, organizer.id,
+                                                                    [t.ticket_id for t in body.tickets]))
 
 
 @router.post("/{ticket_id}/transfer", summary="Organizer transfer (W7): TRANSFERRED at once",
              **documented(OrganizerTransferDone))
 def transfer(ticket_id: str, body: OrganizerTransferRequest, organizer: OrganizerDep, db: EngineDep,
              clock: ClockDep) -> dict[str, Any]:
-    done = tickets_service.organizer_transfer(db, clock, organizer.id, ticket_id, body.recipient_email, body.reason)
-    return {"transferId": done.transfer_id, "status": done.state.value, "direction": done.direction.value,
-            "resolvedAt": isoformat(done.resolved_at)}
+    with action_unit_of_work(db) as conn:
+        return render.organizer_transfer_done(tickets_service.organizer_transfer(
+            conn, clock, organizer.id, ticket_id, body.recipient_email, body.reason))
 
 
 @router.get("/{ticket_id}", summary="A ticket's current state and its full status log",
             **documented(TicketDetail))
 def detail(ticket_id: str, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
-    return tickets_service.ticket_detail(db, clock, organizer.id, ticket_id)
+    with unit_of_work(db) as conn:
+        return render.ticket_detail(tickets_service.ticket_detail(conn, clock, organizer.id, ticket_id))

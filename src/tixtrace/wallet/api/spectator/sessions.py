@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.web import documented, error_responses
+from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import ProfileOut, SessionOut
 from tixtrace.wallet.api.schemas import ProfileUpdate, SessionRequest
@@ -18,16 +20,19 @@ router = APIRouter(prefix="/spectator", tags=["spectator"], responses=error_resp
 @router.post("/session", summary="Sign in; returns a bearer token (sandbox: no password)",
              **documented(SessionOut))
 def session(body: SessionRequest, request: Request, db: EngineDep, clock: ClockDep) -> dict[str, str]:
-    return {"token": spectators.start_session(db, clock, body.email, sandbox=request.app.state.sandbox)}
+    with unit_of_work(db) as conn:
+        return {"token": spectators.start_session(conn, clock, body.email, sandbox=request.app.state.sandbox)}
 
 
 @router.get("/profile", summary="My profile",
             **documented(ProfileOut))
 def get_profile(me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
-    return spectators.get_profile(db, me)
+    with unit_of_work(db, write=False) as conn:
+        return render.profile(spectators.get_profile(conn, me))
 
 
 @router.put("/profile", summary="Update my profile (the e-mail cannot change)",
             **documented(ProfileOut))
 def put_profile(body: ProfileUpdate, me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
-    return spectators.update_profile(db, me, body.wire())
+    with unit_of_work(db) as conn:
+        return render.profile(spectators.update_profile(conn, me, body.wire()))

@@ -6,10 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
+from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import HolderAssigned, MyTickets
 from tixtrace.wallet.api.schemas import Holder
+from tixtrace.wallet.db.database import action_unit_of_work
 from tixtrace.wallet.services import spectators
 
 router = APIRouter(prefix="/spectator/tickets", tags=["spectator"],
@@ -21,11 +24,12 @@ router = APIRouter(prefix="/spectator/tickets", tags=["spectator"],
 def my_tickets(me: SpectatorDep, db: EngineDep, clock: ClockDep,
                cursor: Annotated[str | None, Query(max_length=200)] = None,
                limit: Annotated[int, Query(ge=1, le=500), WHOLE_NUMBER] = 100) -> dict[str, Any]:
-    items, next_cursor = spectators.list_tickets(db, clock, me, cursor, limit)
-    return {"items": items, "nextCursor": next_cursor}
+    with unit_of_work(db) as conn:  # listing is syncing (W2): a write
+        return render.ticket_page(spectators.list_tickets(conn, clock, me, cursor, limit))
 
 
 @router.post("/{ticket_id}/holder", summary="Assign the ticket to a holder (status ASSIGNED)",
              **documented(HolderAssigned))
 def holder(ticket_id: str, body: Holder, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
-    return spectators.assign_holder(db, clock, me, ticket_id, body.wire())
+    with action_unit_of_work(db) as conn:
+        return render.holder_assigned(spectators.assign_holder(conn, clock, me, ticket_id, body.wire()))
