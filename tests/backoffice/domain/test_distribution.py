@@ -31,6 +31,7 @@ from tixtrace.backoffice.domain.contacts import (
 from tixtrace.backoffice.domain.distribution import (
     ContactState,
     DistributionFold,
+    Initiator,
     LineAction,
     LineState,
     LineStatus,
@@ -91,6 +92,7 @@ class WalletSim:
                     "initiatedBy": transfer.initiated_by.value, "sender": self._profile(transfer.sender),
                     "recipient": self._profile(transfer.recipient), "expiresAt": isoformat(transfer.expires_at),
                     "failureReason": transfer.failure_reason.value if transfer.failure_reason else None,
+                    "reason": transfer.reason,
                 },
             })
 
@@ -125,6 +127,12 @@ class WalletSim:
     def transfer(self, number: str, recipient: str) -> str | None:
         transfer_id = f"tr-{next(self._transfer_ids)}"
         done = self._act(number, lambda t: t.start_transfer(t.owner, recipient, self.now, transfer_id=transfer_id))
+        return None if done is None else transfer_id
+
+    def organizer_transfer(self, number: str, recipient: str, reason: str = "seat change") -> str | None:
+        """W7: the organizer moves the ticket at once, with its reason."""
+        transfer_id = f"tr-{next(self._transfer_ids)}"
+        done = self._act(number, lambda t: t.organizer_transfer(recipient, reason, self.now, transfer_id=transfer_id))
         return None if done is None else transfer_id
 
     def give_back(self, number: str) -> str | None:
@@ -225,14 +233,20 @@ class MemoryBackOffice:
         lines: list[LineState] = []
         loaded: list[StoredContact] = []
         refs: dict[int, int] = {}
-        if feature_active and tickets:
-            transfer_ids = {r.transfer.transfer_id for r in records if r.transfer is not None}
+        transfer_ids = {r.transfer.transfer_id for r in records if r.transfer is not None}
+        if tickets and transfer_ids:  # read even with the feature off (F9)
             ticket_ids = {t.id for t in tickets}
             lines = [replace(line, dirty=False) for (ticket_id, transfer_id), line in self.lines.items()
                      if ticket_id in ticket_ids and transfer_id in transfer_ids]
+        keys: set[str] = set()
+        held = [line for line in lines if line.status is LineStatus.PENDING]
+        if feature_active:
             keys = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None}
             keys |= {r.transfer.recipient.email_key for r in records if r.transfer is not None}
-            ids = {line.new_contact_id for line in lines if line.new_contact_id is not None}
+            keys |= {r.transfer.sender.email_key for r in records if r.transfer is not None and r.transfer.sender}
+            held = lines
+        if tickets:
+            ids = {line.new_contact_id for line in held if line.new_contact_id is not None}
             loaded = [c for c in self.contacts.values() if c.email_key in keys or c.id in ids]
             refs = {c.id: self.references(c.id) for c in loaded if c.is_temporary}
             refs = {cid: n for cid, n in refs.items() if n}
@@ -319,12 +333,13 @@ class MemoryBackOffice:
         tickets = {}
         for ticket in self.tickets.values():
             lines = sorted((line for line in self.lines.values() if line.ticket_id == ticket.id),
-                           key=lambda line: (line.initiated_at, line.id))
+                           key=lambda line: (line.opened_record_id, line.id))
             tickets[ticket.number] = (
                 who(ticket.cultural_contact_id), who(ticket.owner_id), ticket.mobile_status,
                 (ticket.wallet_owner or {}).get("email"), ticket.ticket_holder,
-                [(line.transfer_id, line.action, who(line.old_contact_id), who(line.new_contact_id),
-                  line.recipient_email, line.status, line.reason, line.contact_match, line.initiated_at,
+                [(line.opened_record_id, line.transfer_id, line.action, who(line.old_contact_id),
+                  who(line.new_contact_id), line.sender_email, line.recipient_email, line.status, line.reason,
+                  line.contact_match, line.initiated_by, line.transfer_reason, line.expires_at, line.initiated_at,
                   line.resolved_at) for line in lines])
         contacts = sorted((describe(c) for c in self.contacts.values()), key=repr)
         return {"tickets": tickets, "contacts": contacts}
@@ -706,7 +721,7 @@ def test_not_active_only_refreshes_the_mobile_status() -> None:
 # -- F6 as a property: pages P1, P2, ... equal P1+P2+... ---------------------------------------------------
 
 _KINDS = (["transfer"] * 5 + ["accept"] * 4 + ["reject", "cancel", "give_back", "give_back", "advance", "advance",
-                                                 "profile", "inject_unknown"] * 1)
+                                                 "profile", "inject_unknown", "organizer"] * 1)
 ACTIONS = st.lists(st.tuples(
     st.sampled_from([*_KINDS, *_KINDS, "control"]),
     st.sampled_from(["T1", "T2", "T3"]),
@@ -730,6 +745,8 @@ def simulate(actions: list[tuple[str, str, str, int]]) -> WalletSim:
             wallet.advance(seconds)
         elif kind == "profile":
             wallet.set_profile(person)
+        elif kind == "organizer":
+            wallet.organizer_transfer(number, person)
         elif kind == "inject_unknown":
             if "T9" not in wallet.tickets:
                 wallet.inject("T9", person)
@@ -772,7 +789,7 @@ def check_converged(office: MemoryBackOffice, records: list[dict[str, Any]], fea
         assert ticket.mobile_status == final["status"]
         assert (ticket.wallet_owner or {}).get("email") == final["walletOwner"]["email"]
         lines = sorted((line for line in office.lines.values() if line.ticket_id == ticket.id),
-                       key=lambda line: (line.initiated_at, line.id))
+                       key=lambda line: (line.opened_record_id, line.id))  # F10: wallet order
         if not feature_active:
             assert lines == []
             continue
@@ -785,8 +802,13 @@ def check_converged(office: MemoryBackOffice, records: list[dict[str, Any]], fea
         assert ticket.owner_id == ticket.cultural_contact_id
     for contact in office.contacts.values():
         if contact.is_temporary:
+            # held by a pending line; or the recipient of an organizer transfer (W7) whose profile the
+            # organizer cannot see yet (W10), held by the ticket or by the lines it passed through
             assert any(line.new_contact_id == contact.id and line.status is LineStatus.PENDING
-                       for line in office.lines.values()), "a temporary contact is held by a pending line"
+                       for line in office.lines.values()) or any(
+                line.initiated_by is Initiator.ORGANIZER and line.new_contact_id == contact.id
+                for line in office.lines.values()), "a temporary contact is held by a pending line"
+            assert office.references(contact.id) > 0, "a temporary contact nothing holds is deleted"
     auto = [c.email_key for c in office.contacts.values() if c.auto]
     assert len(auto) == len(set(auto)), "C2: one contact per e-mail"
     typed = {ANA, BEA, CAI}

@@ -113,7 +113,7 @@ class Scene:
         return int(conn.execute(insert(distribution_lines).values(
             ticket_id=ticket, transfer_id=transfer, action="DISTRIBUTE", old_contact_id=old, new_contact_id=new,
             recipient_email=email, status=status, initiated_at=START, recorded_at=START,
-            updated_at=START).returning(distribution_lines.c.id)).scalar_one())
+            updated_at=START, opened_record_id=1).returning(distribution_lines.c.id)).scalar_one())
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from tixtrace.backoffice.api.deps import Ctx, Cursor, Limit, TicketId, User, after_id, next_cursor
-from tixtrace.backoffice.api.documents import LinePage, TicketOut, TicketPage
-from tixtrace.backoffice.api.schemas import TicketIn, line_json, page, ticket_json
+from tixtrace.backoffice.api.documents import LinePage, OrganizerTransferOut, TicketOut, TicketPage
+from tixtrace.backoffice.api.schemas import TicketIn, TransferIn, line_json, page, ticket_json
+from tixtrace.backoffice.interfaces.tixngo.transfers import transfer_ticket
 from tixtrace.backoffice.services.tickets import (
     NewTicket,
     TicketAction,
@@ -82,24 +82,35 @@ def reprint(ticket_id: TicketId, ctx: Ctx, user: User) -> dict[str, Any]:
     return _act(ctx, ticket_id, TicketAction.REPRINT, user)
 
 
-def _history_position(cursor: str | None) -> tuple[datetime, int] | None:
+@router.post("/{ticket_id}/transfer",
+             summary="Organizer transfer (W7) in the wallet, through the ticket's interface; the next feedback "
+                     "brings it back as a line with initiatedBy ORGANIZER and the reason",
+             **documented(OrganizerTransferOut, 201, also=error_responses(503)))
+def transfer(ticket_id: TicketId, body: TransferIn, ctx: Ctx, _user: User) -> dict[str, Any]:
+    return transfer_ticket(ctx.engine, ticket_id, body.recipient_email, body.reason).as_json()
+
+
+def _history_position(cursor: str | None) -> tuple[int, int] | None:
+    """The (opened recordId, id) of the last line of the previous page (F10: wallet order). Lines
+    read before migration 0006 carry negative positions (kept in id order before every later one)."""
     key = decode_cursor(cursor)
     if key is None:
         return None
     try:
-        at, last_id = key
-        if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id <= MAX_ID:
+        opened, last_id = key
+        for value in (opened, last_id):
+            if not isinstance(value, int) or isinstance(value, bool) or not -MAX_ID <= value <= MAX_ID:
+                raise ValueError
+        if last_id <= 0:
             raise ValueError
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError
-        return moment, last_id
+        return opened, last_id
     except (TypeError, ValueError):
         raise BadInput(f"cursor {cursor!r} is not a value this server issued; pass back the one from the last page",
                        code="INVALID_CURSOR", details={"parameter": "cursor", "value": cursor}) from None
 
 
-@router.get("/{ticket_id}/distribution-history", summary="The ticket's distribution lines, oldest first",
+@router.get("/{ticket_id}/distribution-history",
+            summary="The ticket's distribution lines in wallet order (the recordId that opened each transfer)",
             **documented(LinePage))
 def history(ticket_id: TicketId, ctx: Ctx, _user: User, cursor: Cursor = None,
             limit: Limit = 100) -> dict[str, Any]:

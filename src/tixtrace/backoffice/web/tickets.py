@@ -2,11 +2,14 @@
 
 Tabs are plain links (``?tab=mobile``) that work without JavaScript; with htmx the same links fetch
 ``/tickets/{id}/tabs/{tab}`` (the tab bar and the panel) and push the ``?tab=`` address.
+
+The page of a PRINTED ticket offers an organizer transfer (W7): the form posts to
+``/tickets/{id}/transfer``, which asks the wallet like ``POST /api/tickets/{id}/transfer`` does and
+comes back to the distribution tab with the wallet's answer or its refusal.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,12 +17,23 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from tixtrace.backoffice.api.deps import Ctx
+from tixtrace.backoffice.interfaces.tixngo.transfers import REASON_MAX, transfer_ticket
 from tixtrace.backoffice.services.events import get_event
 from tixtrace.backoffice.services.tickets import TicketStatus, distribution_history, get_ticket, ticket_views
+from tixtrace.backoffice.services.validation import MAX_ID
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import WebUser, cursor_id, path_id, query_text, render, with_query
+from tixtrace.backoffice.web.pages import (
+    PostedForm,
+    WebUser,
+    cursor_id,
+    path_id,
+    query_text,
+    redirect,
+    render,
+    with_query,
+)
 from tixtrace.kernel.cursors import decode_cursor, encode_cursor
-from tixtrace.kernel.errors import BadInput, NotFound
+from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unavailable
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,16 +63,19 @@ def ticket_list(request: Request, ctx: Ctx, user: WebUser, number: Text = None, 
     })
 
 
-def _history_position(cursor: str | None) -> tuple[datetime, int] | None:
+def _history_position(cursor: str | None) -> tuple[int, int] | None:
+    """(opened recordId, id) of the last line shown: the history goes in wallet order (F10)."""
     key = decode_cursor(cursor)
     if key is None:
         return None
     try:
-        at, last_id = key
-        moment = datetime.fromisoformat(at)
-        if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 1 or moment.tzinfo is None:
+        opened, last_id = key
+        for value in (opened, last_id):
+            if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_ID:
+                raise ValueError
+        if last_id < 1:
             raise ValueError
-        return moment, last_id
+        return opened, last_id
     except (TypeError, ValueError):
         raise BadInput("this page link is not one this server made", code="INVALID_CURSOR") from None
 
@@ -72,7 +89,8 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None)
         "replaces_number": queries.ticket_number(conn, ticket["replaces_ticket_id"])
         if ticket["replaces_ticket_id"] else None,
         "replaced_by": queries.replaced_by(conn, ticket_id),
-        "lines": [], "history_next": None,
+        "lines": [], "history_next": None, "reason_max": REASON_MAX,
+        "transferable": ticket["status"] == TicketStatus.PRINTED.value and ticket["injected_at"] is not None,
     }
     if tab == "distribution":
         lines, last = distribution_history(conn, ticket_id, after=_history_position(cursor), limit=HISTORY_PAGE)
@@ -90,6 +108,19 @@ def ticket_page(request: Request, ticket_id: str, ctx: Ctx, user: WebUser, tab: 
     with ctx.read() as conn:
         context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
     return render(request, "tickets/detail.html", context)
+
+
+@router.post("/tickets/{ticket_id}/transfer")
+def organizer_transfer(request: Request, ticket_id: str, ctx: Ctx, form: PostedForm) -> Response:
+    tid = path_id(ticket_id, "ticket")
+    back = f"/tickets/{tid}?tab=distribution"
+    try:
+        done = transfer_ticket(ctx.engine, tid, form.get("recipient_email"), form.get("reason"))
+    except (BadInput, Conflict, NotFound, Unavailable) as exc:
+        return redirect(request, back, flash=("error", exc.message))
+    return redirect(request, back, flash=(
+        "success", f"The wallet moved ticket {done.ticket_number} to {done.recipient_email} (transfer "
+                   f"{done.transfer_id}); its line appears with the next Retrieve ticket status run."))
 
 
 @router.get("/tickets/{ticket_id}/tabs/{tab}")
