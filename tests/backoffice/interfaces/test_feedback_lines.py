@@ -30,8 +30,11 @@ from tests.backoffice.interfaces.test_feedback_rules import (
     run_ok,
     send,
 )
+from tests.backoffice.web.conftest import post_form, sign_in
 from tests.wallet.conftest import START
+from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import interfaces
+from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
 
 CAI = "cai@example.com"
@@ -210,3 +213,21 @@ def test_f12_a_cancelled_ticket_still_changes_owner_if_accepted_before_push_canc
     assert shown["culturalContact"]["id"] == shown["owner"]["id"] == bob["id"], "the wallet says who holds it"
     [line] = api_history(bo, ticket)
     assert line["status"] == "CONFIRMED"
+
+
+def test_f10_the_ticket_screen_transfer_form_moves_the_ticket_in_the_wallet(system: System, bo: TestClient) -> None:
+    ana = system.contact(ANA)
+    ticket = new_ticket(system, ana)
+    _, injection, feedback = setup(system)
+    run_ok(system, injection)
+    with TestClient(create_backoffice_app(system.engine, SystemClock())) as browser:  # the bo fixture's user
+        assert sign_in(browser).status_code == 303
+        page = f"/tickets/{ticket['id']}"
+        response = post_form(browser, page, f"{page}/transfer", {"recipient_email": BOB, "reason": "VIP upgrade"})
+        shown = browser.get(response.headers["location"]).text
+        assert 'class="flash flash-success"' in shown and BOB in shown
+        run_ok(system, feedback)
+        history = browser.get(f"{page}?tab=distribution").text
+    assert 'data-initiated-by="ORGANIZER"' in history and "VIP upgrade" in history
+    [line] = api_history(bo, ticket)
+    assert (line["initiatedBy"], line["reason"], line["newContact"]["email"]) == ("ORGANIZER", "VIP upgrade", BOB)
