@@ -180,7 +180,7 @@ def test_erase_contact_erases_once_and_refuses_unknown_ids_and_pending_transfers
             conn.execute(insert(distribution_lines).values(
                 ticket_id=ticket, transfer_id="t1", action="DISTRIBUTE", old_contact_id=ana, new_contact_id=bob,
                 recipient_email="bob@example.com", status="PENDING", initiated_at=START, recorded_at=START,
-                updated_at=START))
+                updated_at=START, opened_record_id=1))
     finally:
         engine.dispose()
 

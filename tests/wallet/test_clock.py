@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from tests.wallet.conftest import ticket_payload
 from tixtrace.kernel.clock import END_OF_TIME, MAX_ADVANCE_SECONDS, SystemClock, TestClock, utcnow
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
@@ -34,7 +35,8 @@ def engine(database_url: Any) -> Iterator[Engine]:
 
 @pytest.fixture
 def auth(engine: Engine) -> tuple[str, str]:
-    organizer, api_key = create_organizer(engine, SystemClock(), "org@wc26.example")
+    with unit_of_work(engine) as conn:
+        organizer, api_key = create_organizer(conn, SystemClock(), "org@wc26.example")
     return organizer.email, api_key
 
 

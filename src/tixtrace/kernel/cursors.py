@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
 from typing import Any
 
-from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput
 
 _PREFIX = "v1:"
@@ -64,26 +62,27 @@ def decode_int_cursor(cursor: str | None, *, name: str = "cursor", maximum: int 
     return key
 
 
-def encode_moment_cursor(key: tuple[str, int]) -> str:
-    """The cursor of a (time, id) keyset position: the time as RFC 3339 text, the id a positive integer."""
+def encode_position_cursor(key: tuple[int, int]) -> str:
+    """The cursor of an (order, id) keyset position: two integers, the id positive."""
     return encode_cursor(list(key))
 
 
-def decode_moment_cursor(cursor: str | None, *, name: str = "cursor") -> tuple[datetime, int] | None:
-    """The (UTC time, id) position an `encode_moment_cursor` cursor holds; None when absent.
+def decode_position_cursor(cursor: str | None, *, name: str = "cursor") -> tuple[int, int] | None:
+    """The (order, id) position an `encode_position_cursor` cursor holds; None when absent.
 
-    Anything else is a 422 INVALID_CURSOR: another shape, a time without its offset, one that leaves
-    the calendar once in UTC, an id outside 1..2^63-1 (which no database could bind)."""
+    ``order`` may be negative (the distribution history's lines read before its wallet order was
+    recorded sort before every later one); both stay within a BIGINT. Anything else is a 422
+    INVALID_CURSOR: another shape, a non-integer, an id outside 1..2^63-1 (which no database could bind)."""
     key = decode_cursor(cursor, name=name)
     if key is None:
         return None
     try:
-        at, last_id = key
-        if not isinstance(at, str) or not isinstance(last_id, int) or isinstance(last_id, bool):
+        order, last_id = key
+        for value in (order, last_id):
+            if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_INT_KEY:
+                raise ValueError
+        if last_id < 1:
             raise ValueError
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not 0 < last_id <= MAX_INT_KEY:
-            raise ValueError
-        return as_utc(moment), last_id
-    except (TypeError, ValueError, OverflowError):
+        return order, last_id
+    except (TypeError, ValueError):
         raise _not_issued(cursor, name) from None

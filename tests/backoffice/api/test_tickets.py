@@ -123,23 +123,26 @@ def test_tickets_filter_by_status(api: TestClient, engine: Engine) -> None:
 def test_distribution_history_oldest_first_with_contacts_and_cursor(api: TestClient, engine: Engine) -> None:
     ticket = new_ticket(api)
     ana, bea = ticket["culturalContact"], new_contact(api, firstName="Bea")
-    rows = [  # inserted out of order on purpose
-        ("T-2", "TAKE_BACK", bea["id"], ana["id"], "CONFIRMED", None, START + timedelta(hours=2)),
-        ("T-1", "DISTRIBUTE", ana["id"], bea["id"], "CONFIRMED", None, START + timedelta(hours=1)),
-        ("T-3", "DISTRIBUTE", ana["id"], None, "CANCELLED", "TIMEOUT", START + timedelta(hours=3)),
+    rows = [  # inserted out of order on purpose; T-1's clock is later than T-2's (a clock moved back):
+        # the wallet's order (the recordId that opened each) wins (F10)
+        ("T-2", "TAKE_BACK", bea["id"], ana["id"], "CONFIRMED", None, START + timedelta(hours=2), 20),
+        ("T-1", "DISTRIBUTE", ana["id"], bea["id"], "CONFIRMED", None, START + timedelta(hours=1), 10),
+        ("T-3", "DISTRIBUTE", ana["id"], None, "CANCELLED", "TIMEOUT", START + timedelta(minutes=30), 30),
     ]
     with unit_of_work(engine) as conn:
-        for transfer, action, old, new, status, reason, at in rows:
+        for transfer, action, old, new, status, reason, at, opened in rows:
             conn.execute(insert(distribution_lines).values(
                 ticket_id=ticket["id"], transfer_id=transfer, action=action, old_contact_id=old,
                 new_contact_id=new, recipient_email="bea@example.com", status=status, reason=reason,
                 contact_match="EXISTING", initiated_at=at, resolved_at=at + timedelta(minutes=5),
-                recorded_at=at, updated_at=at))
+                recorded_at=at, updated_at=at, opened_record_id=opened))
     body = api.get(f"/api/tickets/{ticket['id']}/distribution-history").json()
     assert [line["transferId"] for line in body["items"]] == ["T-1", "T-2", "T-3"] and body["nextCursor"] is None
     first = body["items"][0]
-    assert set(first) >= {"id", "action", "oldContact", "newContact", "recipientEmail", "status", "reason",
-                          "contactMatch", "transferId", "initiatedAt", "resolvedAt", "recordedAt"}
+    assert set(first) >= {"id", "action", "oldContact", "newContact", "senderEmail", "recipientEmail", "status",
+                          "reason", "contactMatch", "transferId", "initiatedBy", "expiresAt", "initiatedAt",
+                          "resolvedAt", "recordedAt"}
+    assert first["initiatedBy"] == "SPECTATOR"
     assert first["oldContact"] == ana and first["newContact"] == bea
     assert first["initiatedAt"] == "2026-06-01T10:00:00.000Z" and first["resolvedAt"] == "2026-06-01T10:05:00.000Z"
     assert body["items"][2]["newContact"] is None and body["items"][2]["reason"] == "TIMEOUT"

@@ -461,7 +461,8 @@ def test_the_lingering_check_sees_an_unheld_temporary_contact(engine: Engine) ->
                              .scalar_one() for flag in (True, False))
         ticket = create_ticket(conn, NewTicket("E1", sender, number="T-1"), now)["id"]
         line = {"ticket_id": ticket, "action": "DISTRIBUTE", "old_contact_id": sender, "new_contact_id": temporary,
-                "recipient_email": "t@example.com", "initiated_at": now, "recorded_at": now, "updated_at": now}
+                "recipient_email": "t@example.com", "initiated_at": now, "recorded_at": now, "updated_at": now,
+                "opened_record_id": 1}
         conn.execute(insert(distribution_lines).values(**line, transfer_id="x1", status="CANCELLED"))
     assert lingering_temporary_contacts(engine) == [(temporary, "t@example.com")]
     with unit_of_work(engine) as conn:

@@ -111,7 +111,7 @@ class Scene:
         return int(conn.execute(insert(distribution_lines).values(
             ticket_id=ticket, transfer_id=transfer, action="DISTRIBUTE", old_contact_id=old, new_contact_id=new,
             recipient_email=email, status=status, initiated_at=START, recorded_at=START,
-            updated_at=START).returning(distribution_lines.c.id)).scalar_one())
+            updated_at=START, opened_record_id=1).returning(distribution_lines.c.id)).scalar_one())
 
 
 @pytest.fixture
@@ -281,8 +281,10 @@ def test_a_feedback_after_erasure_keeps_the_history_and_never_refills_the_contac
     assert execution["records_read"] == 2
     assert traces(system.engine, bob_traces) == []
     lines = system.lines(first["number"])
-    assert [{k: v for k, v in line.items() if k not in ("recipient_email", "updated_at")} for line in lines] == \
-        [{k: v for k, v in line.items() if k not in ("recipient_email", "updated_at")} for line in lines_before]
+    erased_fields = ("recipient_email", "sender_email", "updated_at")
+    assert [{k: v for k, v in line.items() if k not in erased_fields} for line in lines] == \
+        [{k: v for k, v in line.items() if k not in erased_fields} for line in lines_before]
+    assert [line["sender_email"] for line in lines] == [ANA, None], "Bob's e-mail as sender is gone too"
     assert [line["new_contact_id"] for line in lines] == [bob["id"], None]
     assert [line["old_contact_id"] for line in lines] == [ana, bob["id"]]
     ticket = system.ticket_row(first["number"])

@@ -126,15 +126,15 @@ def world(engine: Engine) -> World:
             {**line, "transfer_id": "tr-1", "action": "DISTRIBUTE", "old_contact_id": ana, "new_contact_id": bruno,
              "recipient_email": "bruno@example.com", "status": "CONFIRMED", "reason": None,
              "contact_match": "EXISTING", "initiated_at": now + timedelta(minutes=10),
-             "resolved_at": now + timedelta(minutes=20)},
+             "resolved_at": now + timedelta(minutes=20), "opened_record_id": 10},
             {**line, "transfer_id": "tr-2", "action": "DISTRIBUTE", "old_contact_id": bruno, "new_contact_id": None,
              "recipient_email": "gone@example.com", "status": "CANCELLED", "reason": "EXPIRED",
              "contact_match": "CREATED_TEMPORARY", "initiated_at": now + timedelta(minutes=30),
-             "resolved_at": now + timedelta(minutes=90)},
+             "resolved_at": now + timedelta(minutes=90), "opened_record_id": 20},
             {**line, "transfer_id": "tr-3", "action": "DISTRIBUTE", "old_contact_id": bruno, "new_contact_id": fan,
              "recipient_email": "new.fan@example.com", "status": "PENDING", "reason": None,
              "contact_match": "CREATED_TEMPORARY", "initiated_at": now + timedelta(minutes=100),
-             "resolved_at": None},
+             "resolved_at": None, "opened_record_id": 30},
         ])
         interface = create_interface(conn, NewInterface(
             name="TIXNGO production", type="TIXNGO", url="http://127.0.0.1:9/organizer/tickets",

@@ -6,10 +6,15 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
 
-from tests.backoffice.web.conftest import World
+from tests.backoffice.helpers import START
+from tests.backoffice.web.conftest import World, post_form
+from tixtrace.backoffice.db.tables import distribution_lines, tickets
+from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.web import tickets as ticket_screens
 from tixtrace.kernel.cursors import encode_cursor
+from tixtrace.kernel.db import unit_of_work
 
 
 def _numbers(html: str) -> list[str]:
@@ -120,13 +125,13 @@ def test_the_history_pages_when_long(browser: TestClient, world: World, monkeypa
 
 
 FORGED_HISTORY_CURSORS = [
-    encode_cursor(["2026-06-01T12:00:00+00:00", 2**70]),  # an id no database column can hold
-    encode_cursor(["2026-06-01T12:00:00+00:00", 2**63]),
-    encode_cursor(["0001-01-01T00:00:00+14:00", 1]),  # before year 1 once in UTC
-    encode_cursor(["2026-06-01T12:00:00", 1]),  # no offset
-    encode_cursor([20260601, 1]),
-    encode_cursor(["2026-06-01T12:00:00+00:00", True]),
-    encode_cursor(["2026-06-01T12:00:00+00:00", 0]),
+    encode_cursor([1, 2**70]),  # an id no database column can hold
+    encode_cursor([1, 2**63]),
+    encode_cursor([2**63, 1]),  # a position no database column can hold
+    encode_cursor(["2026-06-01T12:00:00+00:00", 1]),  # the shape before positions were wallet order
+    encode_cursor([1.5, 1]),
+    encode_cursor([1, True]),
+    encode_cursor([1, 0]),
     encode_cursor({"at": 1, "id": 2}),
     encode_cursor([1, 2, 3]),
     "not-a-cursor",
@@ -160,3 +165,43 @@ def test_unknown_screen_paths_are_404_pages(browser: TestClient) -> None:
     assert response.status_code == 404 and 'data-status="404"' in response.text
     assert browser.get("/tickets?number=" + "9" * 600).status_code == 422
     assert browser.get("/tickets?contact=%00x").status_code == 422
+
+
+def test_the_mobile_tab_shows_the_back_office_status_beside_what_the_wallet_says(
+        browser: TestClient, world: World, engine: Engine) -> None:
+    """F12: a CANCELLED ticket the wallet still moved (push cancelled not run yet) says so."""
+    page = browser.get(f"/tickets/{world.t1}?tab=mobile").text
+    assert re.search(r'id="backoffice-status">.*PRINTED', page) and 'id="backoffice-status-notice"' not in page
+    with unit_of_work(engine) as conn:
+        conn.execute(update(tickets).where(tickets.c.id == world.t3).values(mobile_status="TRANSFERRED"))
+    page = browser.get(f"/tickets/{world.t3}?tab=mobile").text
+    assert re.search(r'id="backoffice-status">.*CANCELLED', page) and 'id="backoffice-status-notice"' in page
+
+
+def test_the_history_says_who_started_each_transfer_and_the_sender(browser: TestClient, world: World,
+                                                                   engine: Engine) -> None:
+    with unit_of_work(engine) as conn:
+        conn.execute(update(distribution_lines).where(distribution_lines.c.transfer_id == "tr-1").values(
+            initiated_by="ORGANIZER", transfer_reason="seat change", sender_email="ana@example.com"))
+    page = browser.get(f"/tickets/{world.t1}?tab=distribution").text
+    assert 'data-initiated-by="ORGANIZER"' in page and "seat change" in page and "ana@example.com" in page
+    assert 'data-initiated-by="SPECTATOR"' in page
+
+
+def test_a_printed_ticket_offers_an_organizer_transfer_and_refusals_come_back_as_messages(
+        browser: TestClient, world: World, engine: Engine) -> None:
+    assert 'id="transfer-form"' in browser.get(f"/tickets/{world.t1}").text
+    assert 'id="transfer-form"' not in browser.get(f"/tickets/{world.t3}").text  # CANCELLED
+    page = f"/tickets/{world.t1}"
+    data = {"recipient_email": "friend@example.com", "reason": "seat change"}
+    response = post_form(browser, page, f"/tickets/{world.t1}/transfer", data)
+    assert response.status_code == 303 and response.headers["location"] == f"/tickets/{world.t1}?tab=distribution"
+    shown = browser.get(response.headers["location"]).text
+    assert 'class="flash flash-error"' in shown and "no TIXNGO interface injects event" in shown
+    with unit_of_work(engine) as conn:  # the world's interface points at a closed port
+        create_schedule(conn, world.interface, NewSchedule("TICKETS_INJECTION", "MANUAL"), START)
+    response = post_form(browser, page, f"/tickets/{world.t1}/transfer", {**data, "recipient_email": "nope"})
+    assert "recipientEmail" in browser.get(response.headers["location"]).text
+    response = post_form(browser, page, f"/tickets/{world.t1}/transfer", data)
+    assert "could not be reached" in browser.get(response.headers["location"]).text
+    assert browser.post(f"/tickets/{world.t1}/transfer", data=data).status_code == 403  # no CSRF token

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from tixtrace.kernel.web import ApiResponse
 
 
@@ -81,14 +83,34 @@ class LineOut(ApiResponse):
     action: Literal["DISTRIBUTE", "TAKE_BACK"]
     old_contact: ContactOut | None
     new_contact: ContactOut | None
+    sender_email: str | None
     recipient_email: str | None
     status: Literal["PENDING", "CONFIRMED", "CANCELLED"]
-    reason: str | None
+    reason: str | None = Field(description="CANCELLED: why the transfer failed; otherwise the organizer's "
+                                           "reason of an ORGANIZER transfer")
+    failure_reason: str | None
+    organizer_reason: str | None
     contact_match: str | None
     transfer_id: str | None
+    initiated_by: Literal["SPECTATOR", "ORGANIZER"]
+    expires_at: datetime | None
     initiated_at: datetime | None
     resolved_at: datetime | None
     recorded_at: datetime
+
+
+class OrganizerTransferOut(ApiResponse):
+    """The wallet's answer to an organizer transfer; the line comes with the next feedback."""
+
+    ticket_id: int
+    ticket_number: str
+    interface_id: int
+    recipient_email: str
+    reason: str
+    transfer_id: str
+    status: str
+    direction: Literal["FORWARD", "BACKWARD"]
+    resolved_at: datetime | None
 
 
 class InterfaceOut(ApiResponse):

@@ -99,6 +99,18 @@ class EventIn(ApiModel):
         json_schema_extra={"minimum": 0, "maximum": 1000})] = None
 
 
+class TransferIn(ApiModel):
+    """``POST /api/tickets/{id}/transfer``: an organizer transfer (W7); both fields are checked by the
+    service, so that a missing or bad one is a 422 naming it like every other field error."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"recipientEmail": "friend@wc26.example", "reason": "seat change"},
+    ]})
+
+    recipient_email: StrictStr | None = None
+    reason: StrictStr | None = None
+
+
 class TicketIn(ApiModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {
@@ -239,11 +251,18 @@ def line_json(view: LineView) -> dict[str, Any]:
         "action": row["action"],
         "oldContact": contact_json(view.old_contact),
         "newContact": contact_json(view.new_contact),
+        "senderEmail": row["sender_email"],
         "recipientEmail": row["recipient_email"],
         "status": row["status"],
-        "reason": row["reason"],
+        # one field for the two reasons a line can have: a W7 transfer is TRANSFERRED at once, so a
+        # line never has both (decisions.md); each is also given on its own
+        "reason": row["reason"] if row["status"] == "CANCELLED" else row["transfer_reason"],
+        "failureReason": row["reason"],
+        "organizerReason": row["transfer_reason"],
         "contactMatch": row["contact_match"],
         "transferId": row["transfer_id"],
+        "initiatedBy": row["initiated_by"],
+        "expiresAt": isoformat(row["expires_at"]),
         "initiatedAt": isoformat(row["initiated_at"]),
         "resolvedAt": isoformat(row["resolved_at"]),
         "recordedAt": isoformat(row["recorded_at"]),

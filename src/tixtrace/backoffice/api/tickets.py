@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tixtrace.backoffice.api.deps import Cursor, Limit, TicketId, User, after_id, next_cursor
-from tixtrace.backoffice.api.documents import LinePage, TicketOut, TicketPage
-from tixtrace.backoffice.api.schemas import TicketIn, line_json, page, ticket_json
+from tixtrace.backoffice.api.documents import LinePage, OrganizerTransferOut, TicketOut, TicketPage
+from tixtrace.backoffice.api.schemas import TicketIn, TransferIn, line_json, page, ticket_json
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.tickets import TicketAction
+from tixtrace.backoffice.interfaces.tixngo.transfers import transfer_ticket
 from tixtrace.backoffice.services.tickets import (
     NewTicket,
     apply_action,
@@ -20,7 +21,7 @@ from tixtrace.backoffice.services.tickets import (
     list_tickets,
     ticket_views,
 )
-from tixtrace.kernel.cursors import decode_moment_cursor, encode_moment_cursor
+from tixtrace.kernel.cursors import decode_position_cursor, encode_position_cursor
 from tixtrace.kernel.web import documented, error_responses
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses=error_responses(400, 401, 404, 409, 422, 429))
@@ -80,11 +81,20 @@ def reprint(ticket_id: TicketId, backend: BackendDep, user: User) -> dict[str, A
     return _act(backend, ticket_id, TicketAction.REPRINT, user)
 
 
-@router.get("/{ticket_id}/distribution-history", summary="The ticket's distribution lines, oldest first",
+@router.post("/{ticket_id}/transfer",
+             summary="Organizer transfer (W7) in the wallet, through the ticket's interface; the next feedback "
+                     "brings it back as a line with initiatedBy ORGANIZER and the reason",
+             **documented(OrganizerTransferOut, 201, also=error_responses(503)))
+def transfer(ticket_id: TicketId, body: TransferIn, backend: BackendDep, _user: User) -> dict[str, Any]:
+    return transfer_ticket(backend.engine, ticket_id, body.recipient_email, body.reason).as_json()
+
+
+@router.get("/{ticket_id}/distribution-history",
+            summary="The ticket's distribution lines in wallet order (the recordId that opened each transfer)",
             **documented(LinePage))
 def history(ticket_id: TicketId, backend: BackendDep, _user: User, cursor: Cursor = None,
             limit: Limit = 100) -> dict[str, Any]:
-    position = decode_moment_cursor(cursor)
+    position = decode_position_cursor(cursor)
     with backend.read() as conn:
         views, last = distribution_history(conn, ticket_id, after=position, limit=limit)
-    return page([line_json(view) for view in views], encode_moment_cursor(last) if last else None)
+    return page([line_json(view) for view in views], encode_position_cursor(last) if last else None)

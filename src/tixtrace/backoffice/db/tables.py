@@ -160,14 +160,21 @@ distribution_lines = Table(
     Column("new_contact_id", BigId, ForeignKey("contacts.id", ondelete="SET NULL")),
     Column("recipient_email", String(320)),
     Column("status", String(10), nullable=False),  # PENDING | CONFIRMED | CANCELLED
-    Column("reason", String(100)),
+    Column("reason", String(100)),  # why the transfer failed (F5: REJECTED, TIMEOUT ...)
     Column("contact_match", String(20)),  # EXISTING | CREATED_TEMPORARY | CREATED | COMPLETED
     Column("initiated_at", Time, nullable=False),
     Column("resolved_at", Time),
     Column("recorded_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
+    # F10: the recordId that opened the line (the wallet's order; lines from before 0006: negative,
+    # in id order, so they stay first), who started the transfer and why, and when it times out
+    Column("opened_record_id", BigInteger, nullable=False),
+    Column("sender_email", String(320)),  # F3
+    Column("initiated_by", String(10), nullable=False, server_default="SPECTATOR"),  # SPECTATOR | ORGANIZER
+    Column("transfer_reason", String(500)),  # the organizer's reason (W7)
+    Column("expires_at", Time),
     UniqueConstraint("ticket_id", "transfer_id"),
-    Index("ix_distribution_lines_ticket_id_initiated_at", "ticket_id", "initiated_at", "id"),
+    Index("ix_distribution_lines_ticket_id_opened_record_id", "ticket_id", "opened_record_id", "id"),
     Index("ix_distribution_lines_old_contact_id", "old_contact_id"),
     Index("ix_distribution_lines_new_contact_id", "new_contact_id"),
     Index("ix_distribution_lines_status", "status"),  # GET /metrics: lines by status

@@ -1,4 +1,4 @@
-"""Cultural Contact & Distribution: folding lifecycle records into back-office state (F1-F8, C1-C3).
+"""Cultural Contact & Distribution: folding lifecycle records into back-office state (F1-F12, C1-C3).
 
 The feedback loads, for one page of records, the tickets, their distribution lines for the page's
 transfers and the contacts of the page's e-mails (a *working set*), folds the records into it one by
@@ -12,7 +12,13 @@ Invariants:
 - only temporary contacts are ever changed; normal contacts are only read (invariant 4);
 - a temporary contact is deleted as soon as nothing holds it: no ticket (cultural contact, owner,
   buyer) and no PENDING or CONFIRMED line. ``refs`` counts exactly those references; the writer
-  clears the references of CANCELLED lines to a deleted contact (F5: "no contact will be created").
+  clears the references of CANCELLED lines to a deleted contact (F5: "no contact will be created");
+- feature not active: no contact is created and no line is started, but a line already PENDING is
+  still ended by its outcome record, exactly as with the feature active (F9), so nothing is stranded;
+- a line is placed by ``opened_record_id``, the recordId of the record that opened it (F10): the
+  wallet's order, never a timestamp. The old contact is the sender's contact (C1 on the sender's
+  e-mail), else the ticket's cultural contact (F3);
+- the ticket's back-office status (CANCELLED ...) is not read: what the wallet did is recorded (F12).
 """
 
 from __future__ import annotations
@@ -43,6 +49,13 @@ class LineStatus(StrEnum):
 class LineAction(StrEnum):
     DISTRIBUTE = "DISTRIBUTE"
     TAKE_BACK = "TAKE_BACK"
+
+
+class Initiator(StrEnum):
+    """Who started the wallet transfer (F10): a spectator in the app, or the organizer (W7)."""
+
+    SPECTATOR = "SPECTATOR"
+    ORGANIZER = "ORGANIZER"
 
 
 @dataclass
@@ -88,11 +101,16 @@ class LineState:
     new_contact_id: int | None
     recipient_email: str
     status: LineStatus
-    reason: str | None
+    reason: str | None  # why the transfer failed (F5)
     contact_match: ContactMatch | None
     initiated_at: datetime
     resolved_at: datetime | None
     recorded_at: datetime
+    opened_record_id: int = 0  # the recordId that opened the line: its place among the ticket's lines
+    sender_email: str | None = None
+    initiated_by: Initiator = Initiator.SPECTATOR
+    transfer_reason: str | None = None  # the organizer's reason (W7)
+    expires_at: datetime | None = None
     dirty: bool = False
 
 
@@ -200,7 +218,7 @@ class DistributionFold:
         if ticket is None:
             self.counters.skipped += 1
             return False
-        if self.feature_active and record.transfer is not None:
+        if record.transfer is not None:
             self._apply_transfer(ticket, record)
         if self.feature_active and record.wallet_owner is not None:
             owner_contact = self.match(record.wallet_owner.email_key)
@@ -217,6 +235,8 @@ class DistributionFold:
         transfer = record.transfer
         assert transfer is not None
         line = self.lines.get((ticket.id, transfer.transfer_id))
+        if not self.feature_active and (line is None or line.status is not LineStatus.PENDING):
+            return  # F9: off, nothing new is started; only a PENDING line is still ended
         if record.status == "PENDING_TRANSFER":
             if line is None:
                 self._new_line(ticket, record, LineStatus.PENDING, create=True)
@@ -260,15 +280,20 @@ class DistributionFold:
             temporary = status is LineStatus.PENDING or not recipient.complete
             contact = self._create(recipient, temporary=temporary)
             how = ContactMatch.CREATED_TEMPORARY if temporary else ContactMatch.CREATED
+        sender = self.match(transfer.sender.email_key) if transfer.sender is not None else None
         line = LineState(
             id=None, ticket_id=ticket.id, transfer_id=transfer.transfer_id,
             action=LineAction.TAKE_BACK if transfer.direction == "BACKWARD" else LineAction.DISTRIBUTE,
-            old_contact_id=ticket.cultural_contact_id, new_contact_id=contact.id if contact else None,
+            old_contact_id=sender.id if sender is not None else ticket.cultural_contact_id,
+            new_contact_id=contact.id if contact else None,
             recipient_email=recipient.email, status=status,
             reason=transfer.failure_reason if status is LineStatus.CANCELLED else None,
             contact_match=how, initiated_at=record.occurred_at,
             resolved_at=None if status is LineStatus.PENDING else record.occurred_at,
-            recorded_at=self.now, dirty=True,
+            recorded_at=self.now, opened_record_id=record.record_id,
+            sender_email=transfer.sender.email if transfer.sender is not None else None,
+            initiated_by=Initiator(transfer.initiated_by), transfer_reason=transfer.reason,
+            expires_at=transfer.expires_at, dirty=True,
         )
         self._add_line(line)
         self.counters.lines_created += 1

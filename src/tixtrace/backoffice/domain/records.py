@@ -24,6 +24,9 @@ STATUSES = frozenset({
 TRANSFER_STATUSES = frozenset({"PENDING_TRANSFER", "TRANSFERRED", "FAILURE_TRANSFER"})
 FAILED_STATUSES = frozenset({"FAILURE_TRANSFER", "FAILURE"})
 DIRECTIONS = frozenset({"FORWARD", "BACKWARD"})
+INITIATORS = frozenset({"SPECTATOR", "ORGANIZER"})
+#: the longest organizer reason kept on a line (the wallet takes up to 500 characters)
+REASON_LENGTH = 500
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -50,11 +53,18 @@ class Person:
 
 @dataclass(frozen=True)
 class TransferInfo:
+    """The record's transfer object (F3, F10): who sent it (None when the record names no sender),
+    who started it (SPECTATOR when the record does not say), the organizer's reason of a W7 transfer
+    and, for a FORWARD spectator transfer, when it times out."""
+
     transfer_id: str
     direction: str
-    initiated_by: str | None
+    initiated_by: str
+    sender: Person | None
     recipient: Person
     failure_reason: str | None
+    reason: str | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -125,13 +135,22 @@ def parse_record(raw: Any) -> Record:
         direction = _require(raw_transfer, "direction", str, "transfer.")
         if direction not in DIRECTIONS:
             raise RecordError(f"transfer.direction {direction!r} is not FORWARD or BACKWARD")
-        reason = raw_transfer.get("failureReason")
+        failure = raw_transfer.get("failureReason")
+        initiated_by = raw_transfer.get("initiatedBy") or "SPECTATOR"
+        if initiated_by not in INITIATORS:
+            raise RecordError(f"transfer.initiatedBy {initiated_by!r} is not SPECTATOR or ORGANIZER")
+        reason = raw_transfer.get("reason")
+        sender = raw_transfer.get("sender")
+        expires_at = raw_transfer.get("expiresAt")
         transfer = TransferInfo(
             transfer_id=_require(raw_transfer, "transferId", str, "transfer."),
             direction=direction,
-            initiated_by=raw_transfer.get("initiatedBy"),
+            initiated_by=initiated_by,
+            sender=_person(sender, "transfer.sender") if sender is not None else None,
             recipient=_person(raw_transfer.get("recipient"), "transfer.recipient"),
-            failure_reason=reason if isinstance(reason, str) else None,
+            failure_reason=failure if isinstance(failure, str) else None,
+            reason=(reason.strip()[:REASON_LENGTH] or None) if isinstance(reason, str) else None,
+            expires_at=_time(expires_at, "transfer.expiresAt") if expires_at is not None else None,
         )
     elif status in TRANSFER_STATUSES:
         raise RecordError(f"a {status} record must carry its transfer")

@@ -27,6 +27,7 @@ from tixtrace.backoffice.domain.contacts import ContactKind, ContactMatch
 from tixtrace.backoffice.domain.distribution import (
     ContactState,
     DistributionFold,
+    Initiator,
     LineAction,
     LineState,
     LineStatus,
@@ -75,23 +76,29 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
     line_states: list[LineState] = []
     contact_rows: Sequence[Any] = []
     refs: dict[int, int] = {}
-    if feature_active and ticket_rows:
-        transfer_ids = sorted({r.transfer.transfer_id for r in records if r.transfer is not None})
-        if transfer_ids:
-            line_rows = conn.execute(select(distribution_lines).where(
-                one_of(conn, distribution_lines.c.ticket_id, [r.id for r in ticket_rows]),
-                one_of(conn, distribution_lines.c.transfer_id, transfer_ids))).all()
-            line_states = [_line_state(row) for row in line_rows]
+    transfer_ids = sorted({r.transfer.transfer_id for r in records if r.transfer is not None})
+    if ticket_rows and transfer_ids:
+        # read even with the feature off: a line it left PENDING is still ended by its outcome (F9)
+        line_rows = conn.execute(select(distribution_lines).where(
+            one_of(conn, distribution_lines.c.ticket_id, [r.id for r in ticket_rows]),
+            one_of(conn, distribution_lines.c.transfer_id, transfer_ids))).all()
+        line_states = [_line_state(row) for row in line_rows]
+    if feature_active:
         keys = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None}
         keys |= {r.transfer.recipient.email_key for r in records if r.transfer is not None}
-        contact_ids = {line.new_contact_id for line in line_states if line.new_contact_id is not None}
+        keys |= {r.transfer.sender.email_key for r in records if r.transfer is not None and r.transfer.sender}
+        lines_held = line_states
+    else:  # nothing is matched: only the contacts of the lines still to be ended
+        keys, lines_held = set(), [line for line in line_states if line.status is LineStatus.PENDING]
+    contact_ids = {line.new_contact_id for line in lines_held if line.new_contact_id is not None}
+    if ticket_rows and (keys or contact_ids):
         wanted: ColumnElement[bool] = one_of(conn, contacts.c.email_key, sorted(keys))
         if contact_ids:
             wanted = or_(wanted, one_of(conn, contacts.c.id, sorted(contact_ids)))
         contact_rows = conn.execute(select(
             contacts.c.id, contacts.c.email_key, contacts.c.kind, contacts.c.is_temporary,
             contacts.c.has_internet_account, contacts.c.created_at,
-        ).where(wanted)).all() if keys or contact_ids else []
+        ).where(wanted)).all()
         refs = _references(conn, [r.id for r in contact_rows if r.is_temporary])
     contact_states = [ContactState(r.id, r.email_key or "", ContactKind(r.kind), r.is_temporary,
                                    r.has_internet_account, as_utc(r.created_at)) for r in contact_rows]
@@ -106,7 +113,9 @@ def _line_state(row: Any) -> LineState:
         status=LineStatus(row.status), reason=row.reason,
         contact_match=ContactMatch(row.contact_match) if row.contact_match else None,
         initiated_at=as_utc(row.initiated_at), resolved_at=as_utc(row.resolved_at) if row.resolved_at else None,
-        recorded_at=as_utc(row.recorded_at),
+        recorded_at=as_utc(row.recorded_at), opened_record_id=row.opened_record_id, sender_email=row.sender_email,
+        initiated_by=Initiator(row.initiated_by), transfer_reason=row.transfer_reason,
+        expires_at=as_utc(row.expires_at) if row.expires_at else None,
     )
 
 
@@ -144,7 +153,10 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
     bulk_insert(conn, distribution_lines, [
         {**_line_values(line, real), "ticket_id": line.ticket_id, "transfer_id": line.transfer_id,
          "action": line.action.value, "recipient_email": line.recipient_email,
-         "initiated_at": line.initiated_at, "recorded_at": line.recorded_at, "updated_at": now}
+         "initiated_at": line.initiated_at, "recorded_at": line.recorded_at, "updated_at": now,
+         "opened_record_id": line.opened_record_id, "sender_email": line.sender_email,
+         "initiated_by": line.initiated_by.value, "transfer_reason": line.transfer_reason,
+         "expires_at": line.expires_at}
         for line in lines if line.id is None
     ])
     bulk_update(conn, distribution_lines, [{"id": line.id, **_line_values(line, real)}

@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Text, cast, delete, func, null, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Text,
+    case,
+    cast,
+    delete,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from tixtrace.backoffice.db.tables import (
     contact_emails,
@@ -165,13 +179,20 @@ def _refuse_if_parked(conn: Connection, contact_id: int, key: str, needles: Sequ
 
 
 def _clear_lines(conn: Connection, contact_id: int, key: str | None, email: str | None) -> int:
-    wanted = [distribution_lines.c.new_contact_id == contact_id]
+    """Clear the person's e-mail from the lines: as recipient (by contact, or by e-mail once the contact
+    is gone) and as the sender kept on the line (F3); one statement, the number of lines changed."""
+    lines = distribution_lines.c
+    wanted = [lines.new_contact_id == contact_id]
+    sent: ColumnElement[bool] = false()
     if key is not None:
         forms = sorted({form.lower() for form in (key, email or key)})
-        wanted.append((distribution_lines.c.new_contact_id.is_(None))
-                      & func.lower(func.trim(distribution_lines.c.recipient_email)).in_(forms))
-    statement = (update(distribution_lines).where(or_(*wanted), distribution_lines.c.recipient_email.is_not(None))
-                 .values(recipient_email=None))
+        wanted.append((lines.new_contact_id.is_(None)) & func.lower(func.trim(lines.recipient_email)).in_(forms))
+        sent = func.lower(func.trim(lines.sender_email)).in_(forms)
+    received = or_(*wanted)
+    statement = (update(distribution_lines)
+                 .where(or_(received & lines.recipient_email.is_not(None), sent & lines.sender_email.is_not(None)))
+                 .values(recipient_email=case((received, None), else_=lines.recipient_email),
+                         sender_email=case((sent, None), else_=lines.sender_email)))
     return int(conn.execute(statement).rowcount)
 
 

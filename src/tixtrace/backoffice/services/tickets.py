@@ -273,17 +273,19 @@ def _reprint(conn: Connection, old_ids: list[int], now: datetime) -> dict[int, i
 # --- distribution history ---------------------------------------------------------------------
 
 
-def distribution_history(conn: Connection, ticket_id: int, *, after: tuple[datetime, int] | None = None,
-                         limit: int = 100) -> tuple[list[LineView], tuple[str, int] | None]:
-    """A page of the ticket's distribution lines, oldest first (by initiation, then id), and the key of
-    the last one if there are more (`after` takes it back)."""
+def distribution_history(conn: Connection, ticket_id: int, *, after: tuple[int, int] | None = None,
+                         limit: int = 100) -> tuple[list[LineView], tuple[int, int] | None]:
+    """A page of the ticket's distribution lines in wallet order (F10: the recordId that opened each
+    line, then id; never a timestamp), and the key of the last one if there are more (`after` takes
+    it back)."""
     get_ticket(conn, ticket_id)
     lines = distribution_lines.c
     query = select(distribution_lines).where(lines.ticket_id == ticket_id)
     if after is not None:
-        at, last_id = as_utc(after[0]), after[1]
-        query = query.where(or_(lines.initiated_at > at, and_(lines.initiated_at == at, lines.id > last_id)))
-    rows = list(conn.execute(query.order_by(lines.initiated_at, lines.id).limit(limit + 1)).mappings())
+        opened, last_id = after
+        query = query.where(or_(lines.opened_record_id > opened,
+                                and_(lines.opened_record_id == opened, lines.id > last_id)))
+    rows = list(conn.execute(query.order_by(lines.opened_record_id, lines.id).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
     people = get_contacts(conn, [cid for row in rows for cid in (row["old_contact_id"], row["new_contact_id"])
@@ -291,4 +293,4 @@ def distribution_history(conn: Connection, ticket_id: int, *, after: tuple[datet
     views = [LineView(row, people.get(row["old_contact_id"]) if row["old_contact_id"] else None,
                       people.get(row["new_contact_id"]) if row["new_contact_id"] else None) for row in rows]
     last = rows[-1] if more else None
-    return views, ((as_utc(last["initiated_at"]).isoformat(), last["id"]) if last else None)
+    return views, ((last["opened_record_id"], last["id"]) if last else None)

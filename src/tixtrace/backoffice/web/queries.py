@@ -96,7 +96,8 @@ def contact_tickets(conn: Connection, contact_id: int, *, limit: int = 100) -> t
 
 def contact_lines(conn: Connection, contact_id: int, *, incoming: bool,
                   limit: int = 100) -> tuple[list[RowMapping], bool]:
-    """Distribution lines where the contact is the new contact (`incoming`) or the old one, newest first,
+    """Distribution lines where the contact is the new contact (`incoming`) or the old one, newest first
+    (in wallet order: the recordId that opened each, never a timestamp),
     with the ticket number and the contact on the other side."""
     lines = distribution_lines.c
     mine, theirs = (lines.new_contact_id, lines.old_contact_id) if incoming else (lines.old_contact_id,
@@ -108,7 +109,7 @@ def contact_lines(conn: Connection, contact_id: int, *, incoming: bool,
              .select_from(distribution_lines.join(tickets, tickets.c.id == lines.ticket_id)
                           .outerjoin(other, other.c.id == theirs))
              .where(mine == contact_id)
-             .order_by(lines.initiated_at.desc(), lines.id.desc()).limit(limit + 1))
+             .order_by(lines.opened_record_id.desc(), lines.id.desc()).limit(limit + 1))  # F10: wallet order
     rows = list(conn.execute(query).mappings())
     return rows[:limit], len(rows) > limit
 

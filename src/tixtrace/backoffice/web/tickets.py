@@ -2,6 +2,10 @@
 
 Tabs are plain links (``?tab=mobile``) that work without JavaScript; with htmx the same links fetch
 ``/tickets/{id}/tabs/{tab}`` (the tab bar and the panel) and push the ``?tab=`` address.
+
+The page of a PRINTED ticket offers an organizer transfer (W7): the form posts to
+``/tickets/{id}/transfer``, which asks the wallet like ``POST /api/tickets/{id}/transfer`` does and
+comes back to the distribution tab with the wallet's answer or its refusal.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from starlette.responses import Response
 
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.tickets import TicketStatus
+from tixtrace.backoffice.interfaces.tixngo.transfers import REASON_MAX, transfer_ticket
 from tixtrace.backoffice.services.events import get_event
 from tixtrace.backoffice.services.tickets import distribution_history, get_ticket, ticket_views
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
-from tixtrace.kernel.cursors import decode_int_cursor, decode_moment_cursor, encode_cursor, encode_moment_cursor
-from tixtrace.kernel.errors import NotFound
+from tixtrace.backoffice.web.pages import PostedForm, WebUser, path_id, query_text, redirect, render, with_query
+from tixtrace.kernel.cursors import decode_int_cursor, decode_position_cursor, encode_cursor, encode_position_cursor
+from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unavailable
+from tixtrace.kernel.flash import Flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,14 +64,15 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None)
         "replaces_number": queries.ticket_number(conn, ticket["replaces_ticket_id"])
         if ticket["replaces_ticket_id"] else None,
         "replaced_by": queries.replaced_by(conn, ticket_id),
-        "lines": [], "history_next": None,
+        "lines": [], "history_next": None, "reason_max": REASON_MAX,
+        "transferable": ticket["status"] == TicketStatus.PRINTED.value and ticket["injected_at"] is not None,
     }
     if tab == "distribution":
-        lines, last = distribution_history(conn, ticket_id, after=decode_moment_cursor(cursor), limit=HISTORY_PAGE)
+        lines, last = distribution_history(conn, ticket_id, after=decode_position_cursor(cursor), limit=HISTORY_PAGE)
         context["lines"] = lines
         if last is not None:
             context["history_next"] = with_query(f"/tickets/{ticket_id}", tab="distribution",
-                                                 cursor=encode_moment_cursor(last))
+                                                 cursor=encode_position_cursor(last))
     return context
 
 
@@ -76,6 +83,19 @@ def ticket_page(request: Request, ticket_id: str, backend: BackendDep, user: Web
     with backend.read() as conn:
         context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
     return render(request, "tickets/detail.html", context)
+
+
+@router.post("/tickets/{ticket_id}/transfer")
+def organizer_transfer(request: Request, ticket_id: str, backend: BackendDep, form: PostedForm) -> Response:
+    tid = path_id(ticket_id, "ticket")
+    back = f"/tickets/{tid}?tab=distribution"
+    try:
+        done = transfer_ticket(backend.engine, tid, form.get("recipient_email"), form.get("reason"))
+    except (BadInput, Conflict, NotFound, Unavailable) as exc:
+        return redirect(request, back, flash=Flash("error", exc.message))
+    return redirect(request, back, flash=Flash(
+        "success", f"The wallet moved ticket {done.ticket_number} to {done.recipient_email} (transfer "
+                   f"{done.transfer_id}); its line appears with the next Retrieve ticket status run."))
 
 
 @router.get("/tickets/{ticket_id}/tabs/{tab}")

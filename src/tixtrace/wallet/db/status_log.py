@@ -29,6 +29,7 @@ def transfer_body(transfer: Transfer, profiles: Mapping[str, Any]) -> dict[str, 
         "recipient": profile_of(profiles.get(transfer.recipient), transfer.recipient),
         "expiresAt": isoformat(transfer.expires_at),
         "failureReason": transfer.failure_reason.value if transfer.failure_reason else None,
+        "reason": transfer.reason,  # the organizer's reason of a W7 transfer (F10), else null
     }
 
 

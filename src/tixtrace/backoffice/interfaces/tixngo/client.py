@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -120,6 +121,12 @@ class TixngoClient:
 
     def control(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(self._call("POST", "/control", {"tickets": items})["results"])
+
+    def transfer(self, ticket_id: str, recipient_email: str, reason: str) -> dict[str, Any]:
+        """W7. Repeating an accepted call is refused (409, the recipient already owns the ticket),
+        never a second transfer."""
+        return self._call("POST", f"/{quote(ticket_id, safe='')}/transfer",
+                          {"recipientEmail": recipient_email, "reason": reason})
 
     # -- transport, retries --------------------------------------------------------------------
 

@@ -1,17 +1,16 @@
 """An event's limit of spectator transfers per ticket (I3), sent at injection as transferRules.maxTransfers.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 
-NULL (every existing event) means no limit. (Written in parallel with 0005 and 0006; the down
-revision is re-chained to the last of them when they are merged.)
+NULL (every existing event) means no limit.
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
