@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, Integer, delete, insert, text
 
 from tests.migrations import downgrade, reflected, snapshot
 from tixtrace.backoffice.db.database import SCRIPT_LOCATION, VERSION_TABLE
-from tixtrace.backoffice.db.tables import metadata
+from tixtrace.backoffice.db.tables import distribution_lines, metadata
 from tixtrace.kernel.db import is_sqlite, make_engine, migrate, unit_of_work
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -87,7 +87,7 @@ def test_upgrade_keeps_rows_and_ids_and_no_deleted_id_comes_back(engine: Engine)
             number="T9", event_id=event, barcode="B9", status="PRINTED", cultural_contact_id=ana,
             owner_contact_id=ana, created_at=NOW, updated_at=NOW).returning(tickets.c.id)).scalar_one()
         assert new_ticket > ticket_ids[-1]
-        new_line = conn.execute(insert(lines).values(
+        new_line = conn.execute(insert(distribution_lines).values(  # the table as it is now, at the head
             ticket_id=ticket_ids[0], transfer_id="x9", action="DISTRIBUTE", status="PENDING", initiated_at=NOW,
-            recorded_at=NOW, updated_at=NOW).returning(lines.c.id)).scalar_one()
+            opened_record_id=9, recorded_at=NOW, updated_at=NOW).returning(distribution_lines.c.id)).scalar_one()
         assert new_line > line_ids[-1]
