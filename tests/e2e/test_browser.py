@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.kernel.db import unit_of_work

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.wallet.conftest import START, ticket_payload
+from tests.support.wallet import START, ticket_payload
 from tixtrace.kernel.clock import TestClock
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import status_log

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.wallet.conftest import START
+from tests.support.wallet import START
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.serving import BackgroundServer
 from tixtrace.wallet.app import create_wallet_app

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 
-from tests.fuzzing import fuzz
-from tests.wallet.conftest import Wallet, ticket_payload
+from tests.support.fuzzing import fuzz
+from tests.support.wallet import Wallet, ticket_payload
 
 FAN = "fan@wc26.example"
 FRIEND = "friend@wc26.example"

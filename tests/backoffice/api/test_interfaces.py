@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.backoffice.helpers import START, created, interface_body, new_event
+from tests.support.backoffice import START, created, interface_body, new_event
 from tixtrace.backoffice.services.executions import (
     ExecutionStatus,
     LogLevel,

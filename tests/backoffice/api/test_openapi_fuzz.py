@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.backoffice.helpers import PASSWORD, USER
-from tests.fuzzing import fuzz
-from tests.wallet.conftest import START
+from tests.support.backoffice import PASSWORD, USER
+from tests.support.fuzzing import fuzz
+from tests.support.wallet import START
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.backoffice.services.contacts import NewContact, create_contact

@@ -31,8 +31,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.export import export
+from tests.support.export import export
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.interfaces.executions import run_schedule

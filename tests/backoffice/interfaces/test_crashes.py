@@ -43,10 +43,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.export import Export, export
-from tests.backoffice.interfaces.test_feedback_crash import KNOWN, Gate, Scenario
-from tests.wallet.conftest import START, Wallet
+from tests.support.crash import KNOWN, Gate, Scenario
+from tests.support.export import Export, export
+from tests.support.system import FEATURE, System
+from tests.support.wallet import START, Wallet
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, executions, interfaces, tickets
 from tixtrace.backoffice.interfaces.executions import (

@@ -37,8 +37,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import Engine, exists, insert, or_, select
 
-from tests.backoffice.interfaces.conftest import System
-from tests.backoffice.interfaces.export import export
+from tests.support.export import export
+from tests.support.system import System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, execution_logs, tickets
 from tixtrace.backoffice.domain.contacts import normalize_email

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 import tixtrace.backoffice.services.contacts as contacts_service
-from tests.backoffice.helpers import START
+from tests.support.backoffice import START
 from tixtrace.backoffice.db.tables import contact_emails, contacts
 from tixtrace.backoffice.domain.contacts import ContactMatch
 from tixtrace.backoffice.services.contacts import (
