@@ -24,7 +24,7 @@ from tixtrace.kernel.serving import BackgroundServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = os.environ.get("TIXTRACE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import httpx
+
 from tests.support.system import System
 
 KNOWN = {"ana@example.com": ("Ana", "Lima"), "bea@example.com": ("Bea", "Cruz"), "cai@example.com": ("Cai", "Wong")}

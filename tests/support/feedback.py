@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select
+
 from tests.support.backoffice import PASSWORD, USER
 from tests.support.system import FEATURE, System
 from tests.support.wallet import START
-
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, parked_records, schedules, tickets, users
 from tixtrace.backoffice.interfaces.executions import run_schedule

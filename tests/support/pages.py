@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.support.wallet import Wallet
 
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')

@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, insert, update
-from tests.support.backoffice import PASSWORD, START, USER
 
+from tests.support.backoffice import PASSWORD, START, USER
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import distribution_lines, tickets
 from tixtrace.backoffice.services.contacts import NewContact, create_contact, find_or_create_contacts

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.support.wallet import START, Wallet
 
+from tests.support.wallet import START, Wallet
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, tickets
 from tixtrace.backoffice.interfaces.executions import run_schedule

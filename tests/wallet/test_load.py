@@ -32,6 +32,8 @@ from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
 
+pytestmark = pytest.mark.slow  # a slow tier (load): `make test-fast` leaves it out
+
 LOAD_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "load.py"
 CLIENTS, SPECTATORS, TICKETS, SECONDS = 20, 60, 180, 3.0
 

@@ -47,6 +47,8 @@ from tixtrace.wallet.db.tables import accounts, status_log, tickets, transfers
 from tixtrace.wallet.domain.tickets import Change, Direction, Initiator, Status, Transfer, replay
 from tixtrace.wallet.services.organizers import create_organizer
 
+pytestmark = pytest.mark.slow  # a slow tier (crash): `make test-fast` leaves it out
+
 KILLS = 5
 ACTORS = 4
 SPECTATORS = [f"fan{index}@example.com" for index in range(6)]

@@ -21,6 +21,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -52,6 +53,8 @@ from tixtrace.wallet.services import tickets as tickets_service
 from tixtrace.wallet.services.injection import NewTicket, inject
 from tixtrace.wallet.services.organizers import Organizer, create_organizer
 from tixtrace.wallet.services.spectators import Account
+
+pytestmark = pytest.mark.slow  # a slow tier (stateful): `make test-fast` leaves it out
 
 START = datetime(2026, 6, 11, 18, 0, tzinfo=UTC)
 NAMES = ["ana", "bea", "cai", "dan"]

@@ -40,6 +40,8 @@ from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
 
+pytestmark = pytest.mark.slow  # a slow tier (schemathesis): `make test-fast` leaves it out
+
 EXAMPLES = 30  # per operation and generation mode (some operations have fewer distinct inputs)
 FEATURE = "TIXNGO_LIFECYCLE_MODE=lifecycle\nenableTicketDistributionToCulturalContact=true\n" \
           "overlaySpectatorDetailsWithLastOwner=true"

@@ -39,6 +39,8 @@ from tixtrace.backoffice.interfaces.executions import run_schedule
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
 
+pytestmark = pytest.mark.slow  # a slow tier (concurrency): `make test-fast` leaves it out
+
 KNOWN = {"ana@example.com": ("Ana", "Lima"), "bea@example.com": ("Bea", "Cruz"), "cai@example.com": ("Cai", "Wong")}
 UNKNOWN = {"dan@example.com": ("Dan", "Okafor"), "eve@example.com": ("Eve", "Moreau"),
            "fay@example.com": ("Fay", "Ng")}

@@ -67,6 +67,8 @@ from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
 
+pytestmark = pytest.mark.slow  # a slow tier (crash): `make test-fast` leaves it out
+
 KILLS = 20
 MODES = ("blind", "before call", "after call", "after commit")
 #: pages of two tickets (one for the injection) per wallet call: many calls and commits to land in

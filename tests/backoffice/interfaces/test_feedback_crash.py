@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.support.crash import Gate, Scenario
 from tests.support.export import export
@@ -34,6 +34,8 @@ from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Conflict
+
+pytestmark = pytest.mark.slow  # a slow tier (SIGKILL): `make test-fast` leaves it out
 
 #: what the subprocess runs: one execution of a schedule, against the live wallet its interface names
 RUN_ONE = """
@@ -109,6 +111,27 @@ def wait_for_line(process: subprocess.Popen[str], expected: str, timeout: float 
         line = process.stdout.readline()
 
 
+def wait_until_run_locks_are_free(office: System, timeout: float = 30) -> None:
+    """Return once no session holds a run lock in ``office``'s database.
+
+    A killed process's file lock (SQLite) goes with the process, but PostgreSQL frees a session advisory
+    lock only when it notices that the backend's client is gone, a moment after the kill; a run started
+    in that moment is refused (RUN_ALREADY_ACTIVE). So wait for the lock itself, never a fixed time.
+    """
+    if office.engine.dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        with office.engine.connect() as conn:
+            held = conn.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+        if not held:
+            return
+        assert time.monotonic() < deadline, f"{held} run locks still held {timeout} s after the kill"
+        time.sleep(0.01)
+
+
 def test_a_killed_run_loses_nothing_and_duplicates_nothing(system: System, reference: System) -> None:
     rng = random.Random(20260611)
     scenario = Scenario(system, 12, batch_size=1)
@@ -138,6 +161,7 @@ def test_a_killed_run_loses_nothing_and_duplicates_nothing(system: System, refer
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGKILL)
             out, err = process.communicate(timeout=30)
+        wait_until_run_locks_are_free(system)
         mine = [e for e in executions_of(system, schedule) if e["id"] not in known]
         if not mine:  # killed before it started its execution (not refused: the lock was free)
             assert process.returncode == -signal.SIGKILL, (process.returncode, out, err)

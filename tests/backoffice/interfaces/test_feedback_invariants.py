@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -403,6 +404,7 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
     return FeedbackMachine
 
 
+@pytest.mark.slow  # stateful
 def test_feedback_invariants(system: System, backend: str, tmp_path: Path) -> None:
     reference = System(open_backoffice_database(f"sqlite:///{tmp_path / 'reference.db'}"), system.wallet,
                        system.base_url)
