@@ -38,4 +38,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) $(DATA) .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DATA) .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache
