@@ -1,4 +1,5 @@
-"""A browser stand-in for the spectator page: one cookie jar per spectator, forms posted as a browser does.
+"""A browser stand-in for the spectator page: one cookie jar per spectator, forms posted as a browser does
+(a pytest plugin: fixture ``page_client``; helpers to read the page).
 
 The fixture is ``page_client``, not ``browser``: that name belongs to pytest-playwright.
 """

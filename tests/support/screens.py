@@ -1,4 +1,5 @@
-"""Screen fixtures: the back-office app with its screens, a browser-like client (cookies, no HTTP Basic),
+"""Screen fixtures (a pytest plugin): the back-office app with its screens, a browser-like client
+(cookies, no HTTP Basic),
 signed in or not, and a small seeded world made through the services (distribution lines written
 directly, as the feedback would have).
 

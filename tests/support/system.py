@@ -1,5 +1,6 @@
 """Both services together: a real wallet served over HTTP (uvicorn on loopback, sandbox clock) and a
-back office whose TIXNGO interface points at it. The interface functions only ever talk HTTP."""
+back office whose TIXNGO interface points at it. The interface functions only ever talk HTTP.
+(A pytest plugin: fixture ``system``.)"""
 
 from __future__ import annotations
 
