@@ -1,7 +1,6 @@
 """Screen fixtures (a pytest plugin): the back-office app with its screens, a browser-like client
-(cookies, no HTTP Basic),
-signed in or not, and a small seeded world made through the services (distribution lines written
-directly, as the feedback would have).
+(cookies, no HTTP Basic), signed in or not, and a small seeded world made through the services
+(distribution lines written directly, as the feedback would have).
 
 Seeded story: ticket T1 was Ana's; she gave it to Bruno (CONFIRMED, Bruno is now its cultural contact
 and owner); Bruno offered it to new.fan@example.com (PENDING, a temporary contact); an earlier offer
