@@ -25,135 +25,33 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
 
-import fastapi.routing
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select
-from starlette.routing import Mount, Route
 
-from tests.backoffice.conftest import backoffice_url, clock, engine, operator_hash  # noqa: F401
-from tests.backoffice.helpers import PASSWORD, USER
-from tests.backoffice.interfaces.export import export
-from tests.backoffice.web.conftest import app, sign_in, token_in, web, world  # noqa: F401
-from tests.wallet.conftest import Wallet, ticket_payload, wallet, wallet_url  # noqa: F401
-from tixtrace.backoffice.api.deps import current_user
-from tixtrace.backoffice.app import create_backoffice_app
+from tests.support.backoffice import PASSWORD, USER
+from tests.support.export import export
+from tests.support.routes import (
+    BACKOFFICE_ENDPOINTS,
+    BACKOFFICE_PUBLIC,
+    BACKOFFICE_ROUTES,
+    WALLET_ENDPOINTS,
+    WALLET_PUBLIC,
+    WALLET_ROUTES,
+    endpoints,
+    fill_path,
+)
+from tests.support.screens import sign_in
+from tests.support.wallet import Wallet, ticket_payload
 from tixtrace.backoffice.db.tables import events, executions
 from tixtrace.backoffice.security import SESSION_COOKIE, LoginThrottle, Signer
 from tixtrace.backoffice.services.executions import start_execution
-from tixtrace.backoffice.web.pages import web_user
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.wallet.api import deps as wallet_deps
 from tixtrace.wallet.app import create_wallet_app
 
 ANA, BEA = "ana@example.com", "bea@example.com"
-
-Endpoint = tuple[str, str]  # (METHOD or "MOUNT", path template)
-
-BACKOFFICE_PUBLIC: dict[Endpoint, str] = {
-    ("GET", "/health"): "liveness",
-    ("GET", "/login"): "the login page",
-    ("POST", "/login"): "the login form (checks the credentials it carries, with its own CSRF token)",
-    ("GET", "/"): "a bare redirect to /tickets, which itself needs a session",
-    ("GET", "/openapi.json"): "the API schema: the public contract, no data",
-    ("GET", "/docs"): "the schema's docs page",
-    ("GET", "/docs/oauth2-redirect"): "part of the docs page",
-    ("GET", "/redoc"): "the schema's docs page",
-    ("MOUNT", "/static"): "CSS, vendored htmx and its licence",
-}
-WALLET_PUBLIC: dict[Endpoint, str] = {
-    ("GET", "/health"): "liveness",
-    ("POST", "/spectator/session"): "sandbox sign-in by e-mail alone (W9)",
-    ("GET", "/app/login"): "the spectator page's sign-in form",
-    ("POST", "/app/login"): "its post (sandbox sign-in by e-mail, own CSRF token)",
-    ("GET", "/openapi.json"): "the API schema: the public contract, no data",
-    ("GET", "/docs"): "the schema's docs page",
-    ("GET", "/docs/oauth2-redirect"): "part of the docs page",
-    ("GET", "/redoc"): "the schema's docs page",
-    ("MOUNT", "/app/static"): "the spectator page's CSS",
-}
-
-
-def walk_routes(application: FastAPI) -> list[tuple[Endpoint, Any]]:
-    """(endpoint, route) of every route of ``application`` (HEAD folded into GET) and ("MOUNT", path) of
-    every mount. Included routers are flattened: FastAPI >= 0.16x keeps them nested in ``.routes`` and
-    ``iter_route_contexts`` walks them; older versions list the routes themselves."""
-    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
-    entries = list(iterate(application.routes)) if iterate else list(application.routes)
-    found: dict[Endpoint, Any] = {}
-    for entry in entries:
-        route = getattr(entry, "original_route", entry)
-        if isinstance(route, Mount):
-            found[("MOUNT", str(route.path))] = route
-            continue
-        for method in getattr(entry, "methods", None) or ():
-            if method != "HEAD":
-                found[(method, str(entry.path))] = route  # type: ignore[union-attr]
-    return sorted(found.items(), key=lambda item: item[0])
-
-
-def _calls(route: Any) -> set[Any]:
-    """Every dependency callable a route resolves (sub-dependencies included)."""
-    found: set[Any] = set()
-    stack = [getattr(route, "dependant", None)]
-    while stack:
-        dependant = stack.pop()
-        if dependant is None:
-            continue
-        if dependant.call is not None:
-            found.add(dependant.call)
-        stack.extend(dependant.dependencies)
-    return found
-
-
-def backoffice_kind(endpoint: Endpoint, route: Any) -> str:
-    """public (allow-listed), api (needs `current_user`: HTTP Basic or session), screen (needs
-    `web_user`: a session), or unclassified (a route guarded by neither: a hole, or a new kind)."""
-    if endpoint in BACKOFFICE_PUBLIC:
-        return "public"
-    calls = _calls(route)
-    if current_user in calls:
-        return "api"
-    if web_user in calls:
-        return "screen"
-    return "unclassified"
-
-
-def wallet_kind(endpoint: Endpoint, route: Any) -> str:
-    """public, organizer (needs the `organizer` dependency), spectator (`spectator`), page (the
-    spectator page under /app, which checks its session cookie itself), or unclassified."""
-    _, path = endpoint
-    if endpoint in WALLET_PUBLIC:
-        return "public"
-    calls = _calls(route)
-    if wallet_deps.organizer in calls:
-        return "organizer"
-    if wallet_deps.spectator in calls:
-        return "spectator"
-    if isinstance(route, Route) and not isinstance(route, APIRoute) and (path == "/app" or path.startswith("/app/")):
-        return "page"
-    return "unclassified"
-
-
-def endpoints(application: FastAPI) -> list[Endpoint]:
-    return [endpoint for endpoint, _ in walk_routes(application)]
-
-
-def _static_app_endpoints() -> tuple[list[tuple[Endpoint, str]], list[tuple[Endpoint, str]]]:
-    memory = create_engine("sqlite://")  # building the apps touches no table
-    backoffice = [(e, backoffice_kind(e, r)) for e, r in walk_routes(create_backoffice_app(memory))]
-    wallet_app = [(e, wallet_kind(e, r)) for e, r in walk_routes(create_wallet_app(memory, sandbox=True))]
-    memory.dispose()
-    return backoffice, wallet_app
-
-
-BACKOFFICE_ROUTES, WALLET_ROUTES = _static_app_endpoints()
-BACKOFFICE_ENDPOINTS = [e for e, _ in BACKOFFICE_ROUTES]
-WALLET_ENDPOINTS = [e for e, _ in WALLET_ROUTES]
-
 
 def test_every_route_is_classified() -> None:
     """The walk finds the routes we know of, and every route is public (allow-listed) or of a kind whose
@@ -179,10 +77,6 @@ def test_without_sandbox_the_passwordless_and_clock_routes_do_not_exist() -> Non
     memory.dispose()
     assert not any(p.startswith(("/sandbox", "/app")) for p in paths)
 
-
-def fill_path(path: str, values: dict[str, str]) -> str:
-    """``path`` with each ``{name}`` replaced by ``values[name]`` (an id that exists), "1" when unknown."""
-    return re.sub(r"\{([^}:]+)(?::[^}]*)?\}", lambda m: values.get(m.group(1), "1"), path)
 
 
 def _request(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:

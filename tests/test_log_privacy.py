@@ -29,11 +29,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from tests.backoffice.conftest import operator_hash  # noqa: F401
-from tests.backoffice.helpers import PASSWORD, START, USER
-from tests.backoffice.interfaces.conftest import FEATURE, System, system  # noqa: F401
-from tests.test_access_routes import BACKOFFICE_ROUTES, fill_path
-from tests.wallet.conftest import ticket_payload
+from tests.support.backoffice import PASSWORD, START, USER
+from tests.support.routes import BACKOFFICE_ROUTES, fill_path
+from tests.support.system import FEATURE, System
+from tests.support.wallet import ticket_payload
 from tixtrace.backoffice.api import contacts as api_contacts
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import contact_emails, execution_logs, executions, users

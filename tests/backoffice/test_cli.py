@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, update
 from typer.testing import CliRunner
 
-from tests.backoffice.helpers import START
-from tests.backoffice.services.test_imports import CONTACTS, EVENTS, TICKETS
+from tests.support.backoffice import START
+from tests.support.imports import CONTACTS, EVENTS, TICKETS
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.cli import app
 from tixtrace.backoffice.db.database import open_backoffice_database

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.kernel.db import unit_of_work
@@ -24,7 +24,7 @@ from tixtrace.kernel.serving import BackgroundServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = os.environ.get("TIXTRACE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 
 
 @pytest.fixture(scope="module")

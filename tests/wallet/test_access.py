@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import create_engine, select
 
-from tests.wallet.conftest import run, ticket_payload
+from tests.support.wallet import run, ticket_payload
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.tables import organizers, sessions
 from tixtrace.wallet.services.organizers import create_organizer

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.wallet.conftest import ticket_payload
+from tests.support.wallet import ticket_payload
 from tixtrace.kernel.cursors import encode_cursor
 
 ANA, BEA, CID = "ana@example.com", "bea@example.com", "cid@example.com"

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.wallet.conftest import ticket_payload
+from tests.support.wallet import ticket_payload
 from tixtrace.kernel.clock import END_OF_TIME, MAX_ADVANCE_SECONDS, SystemClock, TestClock, utcnow
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.app import create_wallet_app

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from tests.wallet.conftest import START, Wallet, read_feed, run, ticket_payload
+from tests.support.wallet import START, Wallet, read_feed, run, ticket_payload
 from tixtrace.kernel.clock import TestClock
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db import tickets as tickets_repo

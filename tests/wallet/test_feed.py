@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.wallet.conftest import START, read_feed, run, ticket_payload
+from tests.support.wallet import START, read_feed, run, ticket_payload
 from tixtrace.kernel.clock import TestClock
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import status_log
@@ -196,6 +196,7 @@ def test_expiries_appear_in_the_feed_in_causal_order_while_paging(wallet):
     check_causal(seen)
 
 
+@pytest.mark.slow  # concurrency
 def test_concurrent_writers_never_make_the_reader_skip_a_record(backend, wallet_url):
     """PostgreSQL: 4 writers inject and transfer through the services while a reader pages the feed with
     small batches; after the writers stop and a final drain, the reader saw every record id exactly once."""

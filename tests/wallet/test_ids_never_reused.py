@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, Integer, delete, insert, text
 
-from tests.migrations import downgrade, reflected, snapshot
+from tests.support.migrations import downgrade, reflected, snapshot
 from tixtrace.kernel.bulk import reserve_ids
 from tixtrace.kernel.db import is_sqlite, make_engine, migrate, unit_of_work
 from tixtrace.wallet.db.database import SCRIPT_LOCATION, VERSION_TABLE

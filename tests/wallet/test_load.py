@@ -25,12 +25,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.wallet.conftest import START, run
+from tests.support.wallet import START, run
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.serving import BackgroundServer
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
+
+pytestmark = pytest.mark.slow  # a slow tier (load): `make test-fast` leaves it out
 
 LOAD_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "load.py"
 CLIENTS, SPECTATORS, TICKETS, SECONDS = 20, 60, 180, 3.0

@@ -7,31 +7,18 @@ Runs on SQLite and PostgreSQL (the ``wallet`` fixture: a sandbox wallet with a t
 from __future__ import annotations
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.wallet.conftest import Wallet, run, ticket_payload
+from tests.support.metrics import Samples, parse, value
+from tests.support.wallet import Wallet, run, ticket_payload
 from tixtrace.kernel.metrics import _MarkerCounter
 from tixtrace.wallet.metrics import RECORD_MARKER
 from tixtrace.wallet.services.organizers import create_organizer
 
 ANA, BOB, CARA = "ana@example.com", "bob@example.com", "cara@example.com"
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def parse(text: str) -> Samples:
-    """Every sample of an exposition, keyed by (sample name, labels)."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
 def scrape(wallet: Wallet, auth: tuple[str, str] | None = None) -> Samples:
     response = wallet.client.get("/metrics", auth=auth or wallet.auth)
     assert response.status_code == 200, response.text
     return parse(response.text)
-
-
-def value(samples: Samples, name: str, **labels: str) -> float | None:
-    return samples.get((name, frozenset(labels.items())))
 
 
 def tickets_by_status(samples: Samples) -> dict[str, float]:

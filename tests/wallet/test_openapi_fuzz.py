@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import base64
 
-from tests.fuzzing import fuzz
-from tests.wallet.conftest import Wallet, ticket_payload
+import pytest
+
+from tests.support.fuzzing import fuzz
+from tests.support.wallet import Wallet, ticket_payload
+
+pytestmark = pytest.mark.slow  # a slow tier (schemathesis): `make test-fast` leaves it out
 
 FAN = "fan@wc26.example"
 FRIEND = "friend@wc26.example"

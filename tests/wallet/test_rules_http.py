@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.wallet.conftest import START, ticket_payload
+from tests.support.wallet import START, ticket_payload
 from tixtrace.kernel.clock import isoformat
 from tixtrace.wallet.app import create_wallet_app
 

@@ -39,7 +39,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select, text
 
-from tests.wallet.conftest import run
+from tests.support.wallet import run
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import is_sqlite
 from tixtrace.kernel.serving import free_port
@@ -47,6 +47,8 @@ from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import accounts, status_log, tickets, transfers
 from tixtrace.wallet.domain.tickets import Change, Direction, Initiator, Status, Transfer, replay
 from tixtrace.wallet.services.organizers import create_organizer
+
+pytestmark = pytest.mark.slow  # a slow tier (crash): `make test-fast` leaves it out
 
 KILLS = 5
 ACTORS = 4

@@ -21,6 +21,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -33,7 +34,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, func, select
 
-from tests.wallet.conftest import read_feed, run
+from tests.support.wallet import read_feed, run
 from tixtrace.kernel.clock import TestClock, as_utc
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import TixtraceError
@@ -53,6 +54,8 @@ from tixtrace.wallet.services import tickets as tickets_service
 from tixtrace.wallet.services.injection import NewTicket, inject
 from tixtrace.wallet.services.organizers import Organizer, create_organizer
 from tixtrace.wallet.services.spectators import Account
+
+pytestmark = pytest.mark.slow  # a slow tier (stateful): `make test-fast` leaves it out
 
 START = datetime(2026, 6, 11, 18, 0, tzinfo=UTC)
 NAMES = ["ana", "bea", "cai", "dan"]

@@ -9,7 +9,7 @@ import base64
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.backoffice.helpers import PASSWORD, USER
+from tests.support.backoffice import PASSWORD, USER
 
 
 @pytest.mark.parametrize("header", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.backoffice.helpers import contact_body, event_body, new_contact, new_event
+from tests.support.backoffice import contact_body, event_body, new_contact, new_event
 from tixtrace.kernel.cursors import encode_cursor
 
 CONTACT_FIELDS = {"id", "kind", "title", "firstName", "lastName", "email", "phone", "birthDate", "nationality",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
-from tests.backoffice.helpers import START, created, interface_body, new_event
+from tests.support.backoffice import START, created, interface_body, new_event
 from tixtrace.backoffice.db.tables import executions, interfaces
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.interfaces.scheduler import Scheduler

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from tests.backoffice.helpers import contact_body, created, event_body, interface_body, new_ticket
+from tests.support.backoffice import contact_body, created, event_body, interface_body, new_ticket
 from tixtrace.backoffice.db.tables import metadata, users
 from tixtrace.kernel.db import unit_of_work
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.backoffice.helpers import PASSWORD, USER
-from tests.fuzzing import fuzz
-from tests.wallet.conftest import START
+from tests.support.backoffice import PASSWORD, USER
+from tests.support.fuzzing import fuzz
+from tests.support.wallet import START
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
@@ -39,6 +39,8 @@ from tixtrace.kernel.serving import BackgroundServer
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
+
+pytestmark = pytest.mark.slow  # a slow tier (schemathesis): `make test-fast` leaves it out
 
 EXAMPLES = 30  # per operation and generation mode (some operations have fewer distinct inputs)
 FEATURE = "TIXNGO_LIFECYCLE_MODE=lifecycle\nenableTicketDistributionToCulturalContact=true\n" \

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 
-from tests.backoffice.helpers import START, mark_printed, new_contact, new_event, new_ticket
+from tests.support.backoffice import START, mark_printed, new_contact, new_event, new_ticket
 from tixtrace.backoffice.db.tables import distribution_lines, ticket_actions
 from tixtrace.kernel.db import unit_of_work
 

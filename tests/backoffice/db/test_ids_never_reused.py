@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, Integer, delete, insert, text
 
-from tests.migrations import downgrade, reflected, snapshot
+from tests.support.migrations import downgrade, reflected, snapshot
 from tixtrace.backoffice.db.database import SCRIPT_LOCATION, VERSION_TABLE
 from tixtrace.backoffice.db.tables import distribution_lines, metadata
 from tixtrace.kernel.db import is_sqlite, make_engine, migrate, unit_of_work

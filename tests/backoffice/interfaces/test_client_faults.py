@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.interfaces.conftest import System
-from tests.backoffice.interfaces.export import export
+from tests.support.export import export
+from tests.support.system import System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, schedules
 from tixtrace.backoffice.interfaces import runner as runner_module

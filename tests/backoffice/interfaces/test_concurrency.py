@@ -31,13 +31,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.export import export
+from tests.support.export import export
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
+
+pytestmark = pytest.mark.slow  # a slow tier (concurrency): `make test-fast` leaves it out
 
 KNOWN = {"ana@example.com": ("Ana", "Lima"), "bea@example.com": ("Bea", "Cruz"), "cai@example.com": ("Cai", "Wong")}
 UNKNOWN = {"dan@example.com": ("Dan", "Okafor"), "eve@example.com": ("Eve", "Moreau"),

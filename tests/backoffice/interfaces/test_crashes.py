@@ -43,10 +43,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.export import Export, export
-from tests.backoffice.interfaces.test_feedback_crash import KNOWN, Gate, Scenario
-from tests.wallet.conftest import START, Wallet
+from tests.support.crash import KNOWN, Gate, Scenario
+from tests.support.export import Export, export
+from tests.support.system import FEATURE, System
+from tests.support.wallet import START, Wallet
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, executions, interfaces, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction
@@ -67,6 +67,8 @@ from tixtrace.kernel.serving import BackgroundServer
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
+
+pytestmark = pytest.mark.slow  # a slow tier (crash): `make test-fast` leaves it out
 
 KILLS = 20
 MODES = ("blind", "before call", "after call", "after commit")

@@ -35,9 +35,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.export import export
 from tests.backoffice.interfaces.fault_proxy import Fault, FaultProxy
+from tests.support.export import export
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import execution_logs, schedules, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction

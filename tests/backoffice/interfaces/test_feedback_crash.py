@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from tests.backoffice.interfaces.conftest import System
-from tests.backoffice.interfaces.export import export
+from tests.support.crash import Gate, Scenario
+from tests.support.export import export
+from tests.support.system import System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.interfaces.locks import run_locks
@@ -35,10 +35,7 @@ from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Conflict
 
-KNOWN = {"ana@example.com": ("Ana", "Lima"), "bea@example.com": ("Bea", "Cruz"), "cai@example.com": ("Cai", "Wong")}
-UNKNOWN = ["dan@example.com", "eve@example.com", "fay@example.com", "gus@example.com"]
-PROFILES = {"dan@example.com": ("Dan", "Okafor"), "eve@example.com": ("Eve", "Moreau"),
-            "fay@example.com": ("Fay", "Ng"), "gus@example.com": ("Gus", "Berg")}
+pytestmark = pytest.mark.slow  # a slow tier (SIGKILL): `make test-fast` leaves it out
 
 #: what the subprocess runs: one execution of a schedule, against the live wallet its interface names
 RUN_ONE = """
@@ -62,87 +59,6 @@ with run_locks(engine, [(sys.argv[2], "a test")]):
     print("locked", flush=True)
     time.sleep(600)
 """
-
-
-class Scenario:
-    """The same operator data in several back offices, and a wallet that moves tickets around."""
-
-    def __init__(self, main: System, tickets: int, *, batch_size: int | None = None) -> None:
-        self.main = main
-        self.wallet = main.wallet
-        self.numbers = [f"CR-{index:03d}" for index in range(tickets)]
-        self.offices: dict[str, tuple[System, int]] = {}
-        self.profiled = set(KNOWN)
-        self.batch_size = batch_size
-        self.add_office("main", main)
-
-    def add_office(self, name: str, office: System, batch_size: int | None = None) -> int:
-        ids = {email: office.contact(email, first, last) for email, (first, last) in KNOWN.items()}
-        owners = list(KNOWN)
-        for index, number in enumerate(self.numbers):
-            office.ticket(ids[owners[index % len(owners)]], number=number)
-        interface = office.interface()
-        injection = office.schedule(interface, "TICKETS_INJECTION")
-        execution = office.run(injection)
-        assert execution["status"] == "OK", execution
-        size = batch_size if batch_size is not None else (self.batch_size if name == "main" else None)
-        extra = {"batch_size": size} if size else {}
-        feedback = office.schedule(interface, "RETRIEVE_TICKET_STATUS", **extra)
-        self.offices[name] = (office, feedback)
-        return feedback
-
-    def feedback(self, name: str = "main") -> int:
-        return self.offices[name][1]
-
-    def run(self, name: str = "main") -> dict[str, Any]:
-        office, schedule = self.offices[name]
-        execution = office.run(schedule)
-        assert execution["status"] == "OK", execution
-        return execution
-
-    def owner(self, number: str) -> str:
-        return str(self.wallet.detail(number)["walletOwner"]["email"])
-
-    def activity(self, rng: random.Random, moves: int) -> None:
-        """Random transfers with every outcome (accept, reject, cancel, time-out, returns, left pending)."""
-        w = self.wallet
-        for _ in range(moves):
-            number = rng.choice(self.numbers)
-            detail = w.detail(number)
-            owner = detail["walletOwner"]["email"]
-            pending = detail["pendingTransfer"]
-            if pending is not None:
-                outcome = rng.choice(["accept", "accept", "reject", "cancel"])
-                actor = owner if outcome == "cancel" else pending["recipientEmail"]
-                self._profile(actor)
-                assert w.act(actor, pending["transferId"], outcome).status_code == 200
-                continue
-            previous = previous_owners(detail)
-            if previous and rng.random() < 0.25:
-                assert w.transfer(owner, number, previous[-1]).status_code == 201  # a return: BACKWARD
-                continue
-            recipient = rng.choice([e for e in [*KNOWN, *UNKNOWN, *UNKNOWN] if e != owner])
-            response = w.transfer(owner, number, recipient)
-            assert response.status_code in (201, 409), response.text
-            if rng.random() < 0.1:
-                w.advance(rng.choice([600, 3600]))
-
-    def _profile(self, email: str) -> None:
-        if email not in self.profiled:
-            first, last = PROFILES[email]
-            self.wallet.profile(email, first, last, language="en")
-            self.profiled.add(email)
-
-
-def previous_owners(detail: dict[str, Any]) -> list[str]:
-    stack: list[str] = []
-    for record in detail["statusLog"]:
-        if record["status"] == "TRANSFERRED":
-            if record["transfer"]["direction"] == "FORWARD":
-                stack.append(record["transfer"]["sender"]["email"])
-            else:
-                stack.pop()
-    return stack
 
 
 @pytest.fixture
@@ -195,6 +111,27 @@ def wait_for_line(process: subprocess.Popen[str], expected: str, timeout: float 
         line = process.stdout.readline()
 
 
+def wait_until_run_locks_are_free(office: System, timeout: float = 30) -> None:
+    """Return once no session holds a run lock in ``office``'s database.
+
+    A killed process's file lock (SQLite) goes with the process, but PostgreSQL frees a session advisory
+    lock only when it notices that the backend's client is gone, a moment after the kill; a run started
+    in that moment is refused (RUN_ALREADY_ACTIVE). So wait for the lock itself, never a fixed time.
+    """
+    if office.engine.dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        with office.engine.connect() as conn:
+            held = conn.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+        if not held:
+            return
+        assert time.monotonic() < deadline, f"{held} run locks still held {timeout} s after the kill"
+        time.sleep(0.01)
+
+
 def test_a_killed_run_loses_nothing_and_duplicates_nothing(system: System, reference: System) -> None:
     rng = random.Random(20260611)
     scenario = Scenario(system, 12, batch_size=1)
@@ -224,6 +161,7 @@ def test_a_killed_run_loses_nothing_and_duplicates_nothing(system: System, refer
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGKILL)
             out, err = process.communicate(timeout=30)
+        wait_until_run_locks_are_free(system)
         mine = [e for e in executions_of(system, schedule) if e["id"] not in known]
         if not mine:  # killed before it started its execution (not refused: the lock was free)
             assert process.returncode == -signal.SIGKILL, (process.returncode, out, err)
@@ -278,23 +216,6 @@ def test_a_killed_lock_holder_never_blocks_the_next_run(system: System) -> None:
 
 
 # -- (c) two runs together -------------------------------------------------------------------------------
-
-class Gate(httpx.BaseTransport):
-    """Holds the first request until released (a run that is busy talking to the wallet)."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.entered.set()
-        assert self.release.wait(30)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
 
 @pytest.mark.parametrize("second", ["same schedule", "another interface of the same organizer"])
 def test_two_runs_started_together_one_runs_the_other_is_refused(system: System, second: str) -> None:

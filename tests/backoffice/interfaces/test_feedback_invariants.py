@@ -32,13 +32,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import Connection, Engine, RowMapping, exists, insert, or_, select
 
-from tests.backoffice.interfaces.conftest import System
-from tests.backoffice.interfaces.export import export
+from tests.support.export import export
+from tests.support.system import System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, execution_logs, tickets
 from tixtrace.backoffice.domain.contacts import Candidate, ContactKind, best_match, normalize_email
@@ -434,6 +435,7 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
     return FeedbackMachine
 
 
+@pytest.mark.slow  # stateful
 def test_feedback_invariants(system: System, backend: str, tmp_path: Path) -> None:
     reference = System(open_backoffice_database(f"sqlite:///{tmp_path / 'reference.db'}"), system.wallet,
                        system.base_url)

@@ -14,8 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.test_feedback_rules import (
+from tests.support.feedback import (
     ANA,
     BOB,
     FEEDBACK,
@@ -30,8 +29,9 @@ from tests.backoffice.interfaces.test_feedback_rules import (
     run_ok,
     send,
 )
-from tests.backoffice.web.conftest import post_form, sign_in
-from tests.wallet.conftest import START
+from tests.support.screens import post_form, sign_in
+from tests.support.system import FEATURE, System
+from tests.support.wallet import START
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import interfaces
 from tixtrace.kernel.clock import SystemClock

@@ -21,24 +21,26 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.test_feedback_rules import (
-    ANA,
+from tests.support.feedback import (
     BOB,
+    CARL,
     FEEDBACK,
-    accept,
     api_contacts,
     api_execution,
     api_history,
     api_ticket,
     backoffice_client,
-    functions,
     log_of,
-    new_ticket,
+    parked,
+    record_of,
     rows,
     run_ok,
+    run_via,
+    schedule_row,
     send,
+    two_transfers,
 )
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.db.tables import (
     contact_emails,
     contacts,
@@ -48,11 +50,9 @@ from tixtrace.backoffice.db.tables import (
     schedules,
     tickets,
 )
-from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.kernel.db import unit_of_work
 
-CARL = "carl@example.com"
 CONTINUE = f"{FEATURE}\ndoContinueInCaseOfSyncError=true"
 
 
@@ -96,44 +96,10 @@ def corrupt(record_id: int, **changes: Any) -> Callable[[dict[str, Any]], None]:
     return rewrite
 
 
-def run_via(system: System, schedule_id: int, transport: httpx.BaseTransport, status: str) -> dict[str, Any]:
-    execution = dict(run_schedule(system.engine, schedule_id, clock=system.clock, transport=transport,
-                                  client_options={"backoff_seconds": 0.01}))
-    assert execution["status"] == status, execution
-    return execution
-
-
-def record_of(system: System, ticket: dict[str, Any], status: str) -> dict[str, Any]:
-    [record] = [r for r in system.wallet.all_records() if r["ticketId"] == ticket["number"] and r["status"] == status]
-    return record
-
-
-def schedule_row(system: System, schedule_id: int) -> dict[str, Any]:
-    with unit_of_work(system.engine, write=False) as conn:
-        return dict(conn.execute(select(schedules).where(schedules.c.id == schedule_id)).mappings().one())
-
-
-def parked(system: System) -> list[dict[str, Any]]:
-    return rows(system.engine, parked_records)
-
-
 def snapshot(system: System) -> dict[str, list[dict[str, Any]]]:
     """Every row the feedback may write, whole (ids, times and all), executions aside."""
     return {table.name: rows(system.engine, table)
             for table in (contacts, contact_emails, tickets, distribution_lines, schedules, parked_records)}
-
-
-def _two_transfers(system: System, parameters: str, **feedback: Any) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """Two of ana's tickets go to bob and carl (both accepted); returns the tickets and the feedback."""
-    ana = system.contact(ANA)
-    first, second = new_ticket(system, ana), new_ticket(system, ana)
-    injection, schedule = functions(system, parameters, **feedback)
-    run_ok(system, injection)
-    to_bob = send(system, ANA, first, BOB)
-    to_carl = send(system, ANA, second, CARL)
-    accept(system, BOB, to_bob, "Bob", "Ross")
-    accept(system, CARL, to_carl, "Carl", "Sagan")
-    return first, second, schedule
 
 
 # --- doContinueInCaseOfSyncError ----------------------------------------------------------------
@@ -141,7 +107,7 @@ def _two_transfers(system: System, parameters: str, **feedback: Any) -> tuple[di
 
 def test_continue_on_sync_error_parks_the_record_and_later_ones_of_its_ticket(system: System,
                                                                               bo: TestClient) -> None:
-    first, second, feedback = _two_transfers(system, CONTINUE)
+    first, second, feedback = two_transfers(system, CONTINUE)
     bad = record_of(system, first, "PENDING_TRANSFER")
     behind = record_of(system, first, "TRANSFERRED")
 
@@ -169,7 +135,7 @@ def test_continue_on_sync_error_parks_the_record_and_later_ones_of_its_ticket(sy
 
 
 def test_parked_records_are_retried_first_on_the_next_run(system: System, bo: TestClient) -> None:
-    first, second, feedback = _two_transfers(system, CONTINUE)
+    first, second, feedback = two_transfers(system, CONTINUE)
     bad = record_of(system, first, "PENDING_TRANSFER")
     behind = record_of(system, first, "TRANSFERRED")
     run_via(system, feedback, Rewriting(corrupt(bad["recordId"], transfer__recipient__email="not-an-email")),
@@ -204,7 +170,7 @@ def test_parked_records_are_retried_first_on_the_next_run(system: System, bo: Te
 
 
 def test_stop_on_sync_error_keeps_the_work_before_and_stops_there_again(system: System, bo: TestClient) -> None:
-    first, second, feedback = _two_transfers(system, FEATURE, batch_size=2)
+    first, second, feedback = two_transfers(system, FEATURE, batch_size=2)
     records = system.wallet.all_records()
     # records, in order: 2 INJECTED, first PENDING, second PENDING, first TRANSFERRED, second TRANSFERRED
     assert [(r["ticketId"], r["status"]) for r in records][2:4] == [
@@ -243,7 +209,7 @@ def test_stop_on_sync_error_keeps_the_work_before_and_stops_there_again(system: 
 
 @pytest.mark.parametrize("kilobytes", [1, 0])
 def test_dumped_calls_are_kept_up_to_max_length(system: System, kilobytes: int) -> None:
-    _, _, feedback = _two_transfers(system, f"{FEATURE}\nmaxLengthDumpedCallsInKbs={kilobytes}")
+    _, _, feedback = two_transfers(system, f"{FEATURE}\nmaxLengthDumpedCallsInKbs={kilobytes}")
     assert len(json.dumps(system.wallet.diff())) > 2048  # more to dump than 1 KB
 
     execution = run_ok(system, feedback)
@@ -348,7 +314,7 @@ def test_smtp_sink_speaks_enough_smtp(smtp_sink: list[dict[str, Any]]) -> None:
 
 
 def test_a_run_with_nothing_new_changes_nothing(system: System, bo: TestClient) -> None:
-    first, second, feedback = _two_transfers(system, FEATURE)
+    first, second, feedback = two_transfers(system, FEATURE)
     send(system, BOB, first, "dan@example.com")  # a temporary contact, pending
     send(system, CARL, second, "eve@example.com")
     system.wallet.advance(3601)  # ...and one that timed out

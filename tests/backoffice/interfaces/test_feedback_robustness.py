@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select, update
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.wallet.conftest import ticket_payload
+from tests.support.system import FEATURE, System
+from tests.support.wallet import ticket_payload
 from tixtrace.backoffice.db.tables import execution_logs, parked_records, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.interfaces.runner import describe, run_schedule

@@ -4,7 +4,7 @@ Spectators act through the wallet's spectator API (HTTP), the feedback reads the
 (HTTP, a real uvicorn server) and the results are read back through the back office's JSON API (HTTP)
 and, where a whole row must be compared, from its database.
 
-The helpers at the top are shared with test_injection_push.py and test_feedback_operations.py.
+The shortcuts are in tests/support/feedback.py.
 """
 
 from __future__ import annotations
@@ -17,14 +17,34 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, func, insert, select, text
+from sqlalchemy import Engine, event, insert, select, text
 
-from tests.backoffice.helpers import PASSWORD, USER
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.wallet.conftest import START, ticket_payload
-from tixtrace.backoffice.app import create_backoffice_app
+from tests.support.feedback import (
+    ANA,
+    BOB,
+    FEEDBACK,
+    INJECTION,
+    accept,
+    act,
+    api,
+    api_contacts,
+    api_execution,
+    api_history,
+    api_ticket,
+    backoffice_client,
+    canonical,
+    count,
+    functions,
+    log_of,
+    new_ticket,
+    rows,
+    run_ok,
+    send,
+)
+from tests.support.system import FEATURE, System
+from tests.support.wallet import START, ticket_payload
 from tixtrace.backoffice.db.database import open_backoffice_database
-from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, metadata, tickets, users
+from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, metadata
 from tixtrace.backoffice.domain.contacts import temporary_contact_fields
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
@@ -32,136 +52,13 @@ from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
-from tixtrace.kernel.clock import SystemClock, as_utc
+from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
-
-FEEDBACK = "RETRIEVE_TICKET_STATUS"
-INJECTION = "TICKETS_INJECTION"
-ANA = "ana@example.com"
-BOB = "bob@example.com"
-_numbers = itertools.count(1)
-
-
-# --- shared helpers -----------------------------------------------------------------------------
-
-
-def backoffice_client(system: System, operator_hash: str) -> Iterator[TestClient]:
-    """The back office's JSON API over the system's database, signed in as an operator."""
-    with unit_of_work(system.engine) as conn:
-        conn.execute(insert(users).values(name=USER, password_hash=operator_hash, created_at=START))
-    with TestClient(create_backoffice_app(system.engine, SystemClock())) as client:
-        client.auth = (USER, PASSWORD)
-        yield client
 
 
 @pytest.fixture
 def bo(system: System, operator_hash: str) -> Iterator[TestClient]:
     yield from backoffice_client(system, operator_hash)
-
-
-def api(bo: TestClient, path: str, **params: Any) -> Any:
-    response = bo.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def api_ticket(bo: TestClient, ticket: dict[str, Any]) -> dict[str, Any]:
-    return api(bo, f"/api/tickets/{ticket['id']}")  # type: ignore[no-any-return]
-
-
-def api_history(bo: TestClient, ticket: dict[str, Any]) -> list[dict[str, Any]]:
-    return api(bo, f"/api/tickets/{ticket['id']}/distribution-history")["items"]  # type: ignore[no-any-return]
-
-
-def api_contacts(bo: TestClient, email: str) -> list[dict[str, Any]]:
-    return api(bo, "/api/contacts", email=email)["items"]  # type: ignore[no-any-return]
-
-
-def api_execution(bo: TestClient, execution: dict[str, Any]) -> dict[str, Any]:
-    return api(bo, f"/api/executions/{execution['id']}")  # type: ignore[no-any-return]
-
-
-def number() -> str:
-    return f"T{next(_numbers):06d}"
-
-
-def new_ticket(system: System, contact_id: int, **extra: Any) -> dict[str, Any]:
-    return system.ticket(contact_id, number=extra.pop("number", None) or number(), **extra)
-
-
-def functions(system: System, parameters: str = FEATURE, **feedback: Any) -> tuple[int, int]:
-    """An interface on the system's wallet with an injection and a feedback schedule."""
-    interface = system.interface(parameters)
-    return system.schedule(interface, INJECTION), system.schedule(interface, FEEDBACK, **feedback)
-
-
-def run_ok(system: System, schedule_id: int, status: str = "OK") -> dict[str, Any]:
-    execution = system.run(schedule_id)
-    assert execution["status"] == status, execution
-    return execution
-
-
-def send(system: System, sender: str, ticket: dict[str, Any], recipient: str) -> str:
-    """The sender's app transfers the ticket; the transfer id."""
-    response = system.wallet.transfer(sender, ticket["number"], recipient)
-    assert response.status_code == 201, response.text
-    return str(response.json()["transferId"])
-
-
-def act(system: System, email: str, transfer_id: str, action: str) -> None:
-    response = system.wallet.act(email, transfer_id, action)
-    assert response.status_code == 200, response.text
-
-
-def accept(system: System, email: str, transfer_id: str, first: str = "Bea", last: str = "Cruz",
-           **profile: Any) -> None:
-    system.wallet.profile(email, first, last, **profile)
-    act(system, email, transfer_id, "accept")
-
-
-def rows(engine: Engine, table: Any) -> list[dict[str, Any]]:
-    with unit_of_work(engine, write=False) as conn:
-        return [dict(r) for r in conn.execute(select(table).order_by(table.c[next(iter(table.primary_key)).name]))
-                .mappings()]
-
-
-def count(engine: Engine, table: Any) -> int:
-    with unit_of_work(engine, write=False) as conn:
-        return int(conn.scalar(select(func.count()).select_from(table)) or 0)
-
-
-def log_of(execution: dict[str, Any], level: str | None = None) -> list[dict[str, Any]]:
-    return [line for line in execution["log"] if level is None or line["level"] == level]
-
-
-def canonical(engine: Engine) -> dict[str, Any]:
-    """The back office's feedback-made state, keyed by e-mails and ticket numbers (never by ids)."""
-    with unit_of_work(engine, write=False) as conn:
-        people = {r["id"]: dict(r) for r in conn.execute(select(contacts)).mappings()}
-        ticket_rows = [dict(r) for r in conn.execute(select(tickets)).mappings()]
-        line_rows = [dict(r) for r in conn.execute(
-            select(distribution_lines).order_by(distribution_lines.c.initiated_at, distribution_lines.c.id)).mappings()]
-
-    def who(contact_id: int | None) -> str | None:
-        return None if contact_id is None else people[contact_id]["email_key"]
-
-    fields = ("email_key", "kind", "is_temporary", "has_internet_account", "title", "first_name", "last_name",
-              "birth_date", "nationality", "id_number", "mobile_phone", "country", "language",
-              "allow_promo_email", "allow_third_party_email")
-    by_number = {t["id"]: t["number"] for t in ticket_rows}
-    lines: dict[str, list[tuple[Any, ...]]] = {}
-    for line in line_rows:
-        lines.setdefault(by_number[line["ticket_id"]], []).append((
-            line["action"], who(line["old_contact_id"]), who(line["new_contact_id"]), line["recipient_email"],
-            line["status"], line["reason"], line["contact_match"], line["transfer_id"],
-            as_utc(line["initiated_at"]), as_utc(line["resolved_at"]) if line["resolved_at"] else None))
-    return {
-        "contacts": sorted((tuple(c[f] for f in fields) for c in people.values()), key=repr),
-        "tickets": {t["number"]: (t["mobile_status"], who(t["cultural_contact_id"]), who(t["owner_contact_id"]),
-                                  (t["wallet_owner"] or {}).get("email"), t["ticket_holder"])
-                    for t in ticket_rows},
-        "lines": lines,
-    }
 
 
 # --- a second, empty back office on the same wallet (F6) ------------------------------------------
@@ -172,10 +69,10 @@ def _spare_postgres(databases: Any) -> Iterator[dict[str, Any]]:
     state: dict[str, Any] = {}
     yield state
     if "engine" in state:
-        from tests.conftest import _admin_engine
+        from tests.support.databases import admin_engine
 
         state["engine"].dispose()
-        admin = _admin_engine()
+        admin = admin_engine()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{state["name"]}" WITH (FORCE)'))
         admin.dispose()
@@ -196,14 +93,14 @@ def spare_backoffice(backend: str, databases: Any, tmp_path: Path,
             opened.append(engine)
             return engine
         if "engine" not in _spare_postgres:
-            from tests.conftest import _admin_engine, _pg_url
+            from tests.support.databases import admin_engine, pg_url
 
             name = f"tixtrace_test_{databases.run_id}_spare"
-            admin = _admin_engine()
+            admin = admin_engine()
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             admin.dispose()
-            _spare_postgres.update(name=name, engine=open_backoffice_database(_pg_url(name)))
+            _spare_postgres.update(name=name, engine=open_backoffice_database(pg_url(name)))
         engine = _spare_postgres["engine"]
         names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
         with engine.begin() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.backoffice.interfaces.conftest import System
+from tests.support.system import System
 from tixtrace.backoffice.db.tables import contacts
 from tixtrace.kernel.db import unit_of_work
 

@@ -16,8 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.backoffice.interfaces.conftest import System
-from tests.backoffice.interfaces.test_feedback_rules import (
+from tests.support.feedback import (
     ANA,
     BOB,
     FEEDBACK,
@@ -33,7 +32,8 @@ from tests.backoffice.interfaces.test_feedback_rules import (
     run_ok,
     send,
 )
-from tests.wallet.conftest import START
+from tests.support.system import System
+from tests.support.wallet import START
 from tixtrace.backoffice.db.tables import ticket_actions, tickets
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.events import NewEvent, create_event

@@ -30,18 +30,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.backoffice.interfaces.test_feedback_operations import (
-    CARL,
-    _two_transfers,
-    parked,
-    record_of,
-    run_via,
-    schedule_row,
-)
-from tests.backoffice.interfaces.test_feedback_rules import (
+from tests.support.feedback import (
     ANA,
     BOB,
+    CARL,
     accept,
     api_execution,
     api_history,
@@ -50,9 +42,15 @@ from tests.backoffice.interfaces.test_feedback_rules import (
     functions,
     log_of,
     new_ticket,
+    parked,
+    record_of,
     run_ok,
+    run_via,
+    schedule_row,
     send,
+    two_transfers,
 )
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.interfaces.runner import run_schedule
 
 CONTINUE = f"{FEATURE}\ndoContinueInCaseOfSyncError=true"
@@ -273,7 +271,7 @@ def test_a_record_of_an_unknown_ticket_is_skipped_and_logged(system: System, bo:
                                                              parameters: str) -> None:
     """F8: a sound record for a ticket the back office does not know is skipped with an INFO line
     naming the record and the ticket, whatever doContinueInCaseOfSyncError says; the run ends OK."""
-    first, second, feedback = _two_transfers(system, parameters)
+    first, second, feedback = two_transfers(system, parameters)
     bad = record_of(system, first, "PENDING_TRANSFER")
 
     execution = api_execution(bo, run_via(system, feedback, Replacing({bad["recordId"]:
@@ -292,7 +290,7 @@ def test_a_record_that_cannot_be_parked_does_not_end_ok(system: System, bo: Test
     """doContinueInCaseOfSyncError=true and a record whose recordId is not a number: it cannot be parked
     (parked records are ordered by it), so it is dropped with an ERROR line and counted failed; the run
     goes on, but an execution that lost a record must not end OK."""
-    first, second, feedback = _two_transfers(system, CONTINUE)
+    first, second, feedback = two_transfers(system, CONTINUE)
     bad = record_of(system, first, "PENDING_TRANSFER")
     transport = Replacing({bad["recordId"]: _set("recordId", str(bad["recordId"]))})
 

@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from tests.backoffice.helpers import PASSWORD, START, USER
-from tests.backoffice.interfaces.conftest import System
-from tests.backoffice.interfaces.test_feedback_rules import accept, act, functions, new_ticket, run_ok, send
-from tests.backoffice.web.conftest import sign_in
-from tests.wallet.test_metrics import Samples, parse, value
+from tests.support.backoffice import PASSWORD, START, USER
+from tests.support.feedback import accept, act, functions, new_ticket, run_ok, send
+from tests.support.metrics import Samples, parse, value
+from tests.support.screens import sign_in
+from tests.support.system import System
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import parked_records, users
 from tixtrace.backoffice.interfaces.runner import run_schedule

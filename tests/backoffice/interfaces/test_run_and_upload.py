@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.backoffice.interfaces.conftest import FEATURE
+from tests.support.system import FEATURE
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule

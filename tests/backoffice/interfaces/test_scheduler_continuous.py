@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.backoffice.interfaces.conftest import FEATURE, System
-from tests.wallet.conftest import START
+from tests.support.system import FEATURE, System
+from tests.support.wallet import START
 from tixtrace.backoffice.db.tables import execution_logs, executions
 from tixtrace.backoffice.interfaces.runner import INTERRUPTED
 from tixtrace.backoffice.interfaces.scheduler import Scheduler

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from tests.backoffice.helpers import START
-from tests.backoffice.interfaces.conftest import FEATURE, System, system  # noqa: F401 (the fixture)
-from tests.backoffice.interfaces.test_feedback_rules import accept, act, new_ticket, rows, run_ok, send
+from tests.support.backoffice import START
+from tests.support.feedback import accept, act, new_ticket, rows, run_ok, send
+from tests.support.system import FEATURE, System
 from tixtrace.backoffice.db.tables import (
     contact_emails,
     contacts,

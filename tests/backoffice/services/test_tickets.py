@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, insert, select
 
-from tests.backoffice.helpers import START
+from tests.support.backoffice import START
 from tixtrace.backoffice.db.tables import ticket_actions, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction, TicketStatus
 from tixtrace.backoffice.services.contacts import NewContact, create_contact

@@ -6,8 +6,8 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.backoffice.helpers import PASSWORD, USER
-from tests.backoffice.web.conftest import post_form, sign_in, token_in
+from tests.support.backoffice import PASSWORD, USER
+from tests.support.screens import post_form, sign_in, token_in
 from tixtrace.backoffice.security import SESSION_COOKIE, Signer
 from tixtrace.backoffice.web.pages import safe_next
 

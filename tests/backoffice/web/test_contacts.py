@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.backoffice.web.conftest import World
+from tests.support.screens import World
 from tixtrace.backoffice.web import contacts as contact_screens
 
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select, update
 
-from tests.backoffice.helpers import START
-from tests.backoffice.web.conftest import World
+from tests.support.backoffice import START
+from tests.support.screens import World
 from tixtrace.backoffice.db.tables import execution_logs, executions, parked_records
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.services.executions import (

@@ -9,7 +9,7 @@ import threading
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from tests.backoffice.web.conftest import FEATURE, INTERFACE_PASSWORD, World, post_form, token_in
+from tests.support.screens import FEATURE, INTERFACE_PASSWORD, World, post_form, token_in
 from tixtrace.backoffice.db.tables import executions, interfaces, schedules
 from tixtrace.backoffice.interfaces.locks import run_locks
 from tixtrace.kernel.db import unit_of_work

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
-from tests.backoffice.helpers import START
-from tests.backoffice.web.conftest import World, post_form
+from tests.support.backoffice import START
+from tests.support.screens import World, post_form
 from tixtrace.backoffice.db.tables import distribution_lines, tickets
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.web import tickets as ticket_screens

@@ -11,6 +11,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -27,6 +28,8 @@ from tixtrace.wallet.domain.tickets import (
     TransferState,
     replay,
 )
+
+pytestmark = pytest.mark.slow  # a slow tier (stateful): `make test-fast` leaves it out
 
 T0 = datetime(2026, 6, 11, 18, 0, tzinfo=UTC)
 PEOPLE = ["ana@example.com", "bea@example.com", "cai@example.com", "dan@example.com", "eve@example.com"]

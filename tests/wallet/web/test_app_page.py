@@ -7,8 +7,8 @@ from http.cookies import SimpleCookie
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
-from tests.wallet.conftest import ticket_payload
-from tests.wallet.web.conftest import flash, text_of, ticket_card, ticket_ids
+from tests.support.pages import flash, text_of, ticket_card, ticket_ids
+from tests.support.wallet import ticket_payload
 from tixtrace.wallet.app import create_wallet_app
 
 ANA, BEA = "ana@example.com", "bea@example.com"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.wallet.conftest import ticket_payload
-from tests.wallet.web.conftest import flash, text_of, ticket_card, ticket_ids, transfer_item
+from tests.support.pages import flash, text_of, ticket_card, ticket_ids, transfer_item
+from tests.support.wallet import ticket_payload
 
 ANA, BEA, CID = "ana@example.com", "bea@example.com", "cid@example.com"
 

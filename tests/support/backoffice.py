@@ -1,18 +1,28 @@
-"""Builders shared by the back-office tests (bodies the API accepts, and shortcuts through it)."""
+"""The back office for tests (a pytest plugin): an empty migrated database per test (SQLite and PostgreSQL)
+with one user, the API app around it with a test clock, and builders (bodies the API accepts, shortcuts
+through it).
+
+The user's password hash is computed once per session (scrypt is slow on purpose) and inserted as is.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 
-from tixtrace.backoffice.db.tables import tickets
+from tixtrace.backoffice.app import create_backoffice_app
+from tixtrace.backoffice.db.tables import tickets, users
 from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.services.tickets import move_tickets
-from tixtrace.kernel.db import unit_of_work
+from tixtrace.backoffice.services.users import hash_password
+from tixtrace.kernel.clock import TestClock
+from tixtrace.kernel.db import make_engine, unit_of_work
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 USER = "operator"
@@ -81,3 +91,35 @@ def mark_printed(engine: Engine, ticket_id: int) -> None:
     with unit_of_work(engine) as conn:
         move_tickets(conn, [ticket_id], TicketAction.PRINT, START, actor="injection")
         conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(injected_at=START))
+
+
+@pytest.fixture(scope="session")
+def operator_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def backoffice_url(database_url) -> str:  # type: ignore[no-untyped-def]
+    return str(database_url("backoffice"))
+
+
+@pytest.fixture
+def engine(backoffice_url: str, operator_hash: str) -> Iterator[Engine]:
+    engine = make_engine(backoffice_url)
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(users).values(name=USER, password_hash=operator_hash, created_at=START))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> TestClock:
+    return TestClock(START)
+
+
+@pytest.fixture
+def api(engine: Engine, clock: TestClock) -> Iterator[TestClient]:
+    """The back-office API signed in as the operator; server errors come back as 500 responses."""
+    with TestClient(create_backoffice_app(engine, clock), raise_server_exceptions=False) as client:
+        client.auth = (USER, PASSWORD)
+        yield client

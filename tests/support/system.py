@@ -1,5 +1,6 @@
 """Both services together: a real wallet served over HTTP (uvicorn on loopback, sandbox clock) and a
-back office whose TIXNGO interface points at it. The interface functions only ever talk HTTP."""
+back office whose TIXNGO interface points at it. The interface functions only ever talk HTTP.
+(A pytest plugin: fixture ``system``.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from tests.wallet.conftest import START, Wallet
+from tests.support.wallet import START, Wallet
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, tickets
 from tixtrace.backoffice.interfaces.runner import run_schedule

@@ -1,4 +1,5 @@
-"""A browser stand-in for the spectator page: one cookie jar per spectator, forms posted as a browser does.
+"""A browser stand-in for the spectator page: one cookie jar per spectator, forms posted as a browser does
+(a pytest plugin: fixture ``page_client``; helpers to read the page).
 
 The fixture is ``page_client``, not ``browser``: that name belongs to pytest-playwright.
 """
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.wallet.conftest import Wallet
+from tests.support.wallet import Wallet
 
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 

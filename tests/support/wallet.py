@@ -1,4 +1,5 @@
-"""A wallet served in-process (sandbox, test clock) with one organizer, for end-to-end tests."""
+"""A wallet served in-process (sandbox, test clock) with one organizer, for end-to-end tests (a pytest
+plugin: fixtures ``wallet_url``, ``wallet``; helpers ``Wallet``, ``ticket_payload``, ``START``)."""
 
 from __future__ import annotations
 

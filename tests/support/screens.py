@@ -1,6 +1,6 @@
-"""Screen fixtures: the back-office app with its screens, a browser-like client (cookies, no HTTP Basic),
-signed in or not, and a small seeded world made through the services (distribution lines written
-directly, as the feedback would have).
+"""Screen fixtures (a pytest plugin): the back-office app with its screens, a browser-like client
+(cookies, no HTTP Basic), signed in or not, and a small seeded world made through the services
+(distribution lines written directly, as the feedback would have).
 
 Seeded story: ticket T1 was Ana's; she gave it to Bruno (CONFIRMED, Bruno is now its cultural contact
 and owner); Bruno offered it to new.fan@example.com (PENDING, a temporary contact); an earlier offer
@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, insert, update
 
-from tests.backoffice.helpers import PASSWORD, START, USER
+from tests.support.backoffice import PASSWORD, START, USER
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, tickets
 from tixtrace.backoffice.domain.contacts import temporary_contact_fields
