@@ -25,9 +25,9 @@ from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, Log
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.interfaces import notifications
 from tixtrace.backoffice.interfaces.locks import run_locks
-from tixtrace.backoffice.interfaces.run import Function, Run
 from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
+from tixtrace.backoffice.interfaces.tixngo.run import Function, Run
 from tixtrace.backoffice.services.executions import (
     append_log,
     finish_execution,

@@ -5,77 +5,17 @@ Request models refuse unknown fields and name the offending field in the 422 env
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from tixtrace.kernel.clock import MAX_ADVANCE_SECONDS
 from tixtrace.kernel.web import ApiModel
-from tixtrace.wallet.services.organizers import check_email
+from tixtrace.wallet.services.profiles import Country, Email, SpectatorDetails, Text
 
-
-def _email(value: str) -> str:
-    check_email(value)  # raises BadInput, which pydantic does not catch: convert to ValueError
-    return value.strip()
-
-
-def _valid_email(value: str) -> str:
-    try:
-        return _email(value)
-    except Exception as exc:
-        raise ValueError(f"{value!r} is not an e-mail address (expected name@domain.tld)") from exc
-
-
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email),
-                  Field(json_schema_extra={"format": "email"})]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
 # Numbers are numbers: ``true`` or ``"5"`` is refused (422), not read as 1 or 5; an integer is a valid float.
 Number = Annotated[float, Field(strict=True)]
-
-
-class Preference(ApiModel):
-    allow_promo_email: StrictBool
-    allow_third_party_email: StrictBool
-
-
-class ProfileFields(ApiModel):
-    title: Annotated[str, StringConstraints(max_length=20)] | None = None
-    date_of_birth: date | None = None
-    nationality: Country | None = None
-    id_card_number: Annotated[str, StringConstraints(max_length=50)] | None = None
-    phone_number: Annotated[str, StringConstraints(max_length=30)] | None = None
-    residence_country: Country | None = None
-    language: Annotated[str, StringConstraints(max_length=10)] | None = None
-    organizer_spectator_preference: Preference | None = None
-
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
-
-
-class SpectatorDetails(ProfileFields):
-    first_name: Name
-    last_name: Name
-    email: Email
-
-
-class Holder(ProfileFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"firstName": "Ana", "lastName": "Lima"}]})
-
-    first_name: Name
-    last_name: Name
-    email: Email | None = None
-
-
-class ProfileUpdate(ProfileFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"firstName": "Ana", "lastName": "Lima", "language": "en"},
-    ]})
-
-    first_name: Name | None = None
-    last_name: Name | None = None
 
 
 class Address(ApiModel):

@@ -37,9 +37,9 @@ from tixtrace.kernel.errors import BadInput, Forbidden, TixtraceError, Unauthori
 from tixtrace.kernel.flash import Flash, decode_flash, encode_flash
 from tixtrace.kernel.forms import Form
 from tixtrace.kernel.templates import html_page, security_headers, template_environment
-from tixtrace.wallet.api.schemas import Holder, ProfileUpdate
 from tixtrace.wallet.db.database import action_unit_of_work
 from tixtrace.wallet.services import spectators, transfers
+from tixtrace.wallet.services.profiles import Holder, ProfileUpdate
 from tixtrace.wallet.services.spectators import Account
 from tixtrace.wallet.web import security, views
 from tixtrace.wallet.web.forms import read_form, validated

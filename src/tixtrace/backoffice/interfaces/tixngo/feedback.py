@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from tixtrace.backoffice.domain.distribution import DistributionFold
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel
 from tixtrace.backoffice.domain.triage import Action, Decision, Mode, triage
-from tixtrace.backoffice.interfaces.run import TICKET_NUMBER_LENGTH, Run
+from tixtrace.backoffice.interfaces.tixngo.run import TICKET_NUMBER_LENGTH, Run
 from tixtrace.backoffice.services.distribution import (
     ContactClaimLost,
     load_fold,

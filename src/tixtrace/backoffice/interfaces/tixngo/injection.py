@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from tixtrace.backoffice.db.tables import contacts, events, tickets
 from tixtrace.backoffice.domain.executions import LogLevel
 from tixtrace.backoffice.domain.tickets import TicketAction, TicketStatus
-from tixtrace.backoffice.interfaces.run import Run
+from tixtrace.backoffice.interfaces.tixngo.run import Run
 from tixtrace.backoffice.services.tickets import move_tickets
 from tixtrace.kernel.clock import isoformat
 from tixtrace.kernel.db import unit_of_work

@@ -16,7 +16,7 @@ from sqlalchemy import Column, bindparam, select, update
 from tixtrace.backoffice.db.tables import tickets
 from tixtrace.backoffice.domain.executions import LogLevel
 from tixtrace.backoffice.domain.tickets import CONTROLLED_IN_WALLET, DELETED_IN_WALLET, TicketStatus
-from tixtrace.backoffice.interfaces.run import Run
+from tixtrace.backoffice.interfaces.tixngo.run import Run
 from tixtrace.kernel.db import unit_of_work
 
 

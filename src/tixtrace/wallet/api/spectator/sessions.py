@@ -11,8 +11,9 @@ from tixtrace.kernel.web import documented, error_responses
 from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import ProfileOut, SessionOut
-from tixtrace.wallet.api.schemas import ProfileUpdate, SessionRequest
+from tixtrace.wallet.api.schemas import SessionRequest
 from tixtrace.wallet.services import spectators
+from tixtrace.wallet.services.profiles import ProfileUpdate
 
 router = APIRouter(prefix="/spectator", tags=["spectator"], responses=error_responses(400, 401, 404, 422))
 

@@ -11,9 +11,9 @@ from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
 from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import HolderAssigned, MyTickets
-from tixtrace.wallet.api.schemas import Holder
 from tixtrace.wallet.db.database import action_unit_of_work
 from tixtrace.wallet.services import spectators
+from tixtrace.wallet.services.profiles import Holder
 
 router = APIRouter(prefix="/spectator/tickets", tags=["spectator"],
                    responses=error_responses(400, 401, 403, 404, 409, 422))

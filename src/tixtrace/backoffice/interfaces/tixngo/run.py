@@ -1,7 +1,7 @@
 """The contract between the runner and the interface functions: ``Run``, ``Function`` and their limits.
 
 The runner (``runner.py``) builds a ``Run`` for each execution and calls the schedule's function with
-it; the functions (``tixngo/{injection,feedback,push}.py``) import only this module, never the runner,
+it; the functions (``injection``, ``feedback``, ``push`` beside it) import only this module, never the runner,
 so the runner can import them at top level without a cycle. A function reports through its ``Run``:
 counters and log lines gathered in memory and written by ``flush`` in the function's own transaction
 (so a page's report commits with the page's data), and a status that can only get worse (OK, then

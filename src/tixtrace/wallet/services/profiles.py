@@ -1,0 +1,75 @@
+"""What a spectator's profile may hold, validated once for every way in: the organizer's injection
+(spectatorDetails), the app's JSON API and the app page's forms (holder, profile). It sits below
+``api/`` and ``web/`` so that both use it without importing each other.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StringConstraints
+
+from tixtrace.kernel.web import ApiModel
+from tixtrace.wallet.services.organizers import check_email
+
+
+def _email(value: str) -> str:
+    check_email(value)  # raises BadInput, which pydantic does not catch: convert to ValueError
+    return value.strip()
+
+
+def _valid_email(value: str) -> str:
+    try:
+        return _email(value)
+    except Exception as exc:
+        raise ValueError(f"{value!r} is not an e-mail address (expected name@domain.tld)") from exc
+
+
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email),
+                  Field(json_schema_extra={"format": "email"})]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
+
+
+class Preference(ApiModel):
+    allow_promo_email: StrictBool
+    allow_third_party_email: StrictBool
+
+
+class ProfileFields(ApiModel):
+    title: Annotated[str, StringConstraints(max_length=20)] | None = None
+    date_of_birth: date | None = None
+    nationality: Country | None = None
+    id_card_number: Annotated[str, StringConstraints(max_length=50)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=30)] | None = None
+    residence_country: Country | None = None
+    language: Annotated[str, StringConstraints(max_length=10)] | None = None
+    organizer_spectator_preference: Preference | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class SpectatorDetails(ProfileFields):
+    first_name: Name
+    last_name: Name
+    email: Email
+
+
+class Holder(ProfileFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"firstName": "Ana", "lastName": "Lima"}]})
+
+    first_name: Name
+    last_name: Name
+    email: Email | None = None
+
+
+class ProfileUpdate(ProfileFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"firstName": "Ana", "lastName": "Lima", "language": "en"},
+    ]})
+
+    first_name: Name | None = None
+    last_name: Name | None = None
