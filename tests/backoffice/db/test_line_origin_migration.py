@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
+from tests.support.migrations import downgrade
 from tixtrace.backoffice.db.database import SCRIPT_LOCATION, VERSION_TABLE
+from tixtrace.kernel.db import migrate
 
 NOW = "2026-06-01 10:00:00+00:00"
 
@@ -24,11 +25,12 @@ BEFORE = str(ScriptDirectory.from_config(_config()).get_revision("0006").down_re
 
 
 def _to(engine: Engine, revision: str, *, down: bool = False) -> None:
-    config = _config()
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(config, revision)
-        conn.commit()
+    """Down to `revision`, or up to the head, with SQLite's foreign keys off as every migration runs."""
+    if down:
+        downgrade(engine, SCRIPT_LOCATION, VERSION_TABLE, revision)
+    else:
+        assert revision == "head"
+        migrate(engine, SCRIPT_LOCATION, VERSION_TABLE)
 
 
 def test_lines_from_before_0006_keep_their_order_before_every_later_line(engine: Engine) -> None:
