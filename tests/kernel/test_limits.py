@@ -98,7 +98,9 @@ def _read_answer(sock: socket.socket, timeout: float) -> tuple[int, dict[str, st
     sock.settimeout(1.0)
     try:
         closed = sock.recv(1) == b""
-    except (TimeoutError, ConnectionError):
+    except ConnectionError:  # reset: closed while the client was still sending
+        closed = True
+    except TimeoutError:
         closed = False
     return int(status_line.split()[1]), headers, body, closed
 
