@@ -29,8 +29,7 @@ BACKOFFICE_PUBLIC: dict[Endpoint, str] = {
     ("GET", "/"): "a bare redirect to /tickets, which itself needs a session",
     ("GET", "/openapi.json"): "the API schema: the public contract, no data",
     ("GET", "/docs"): "the schema's docs page",
-    ("GET", "/docs/oauth2-redirect"): "part of the docs page",
-    ("GET", "/redoc"): "the schema's docs page",
+    ("MOUNT", "/docs/static"): "the docs page's vendored Swagger UI and its licence",
     ("MOUNT", "/static"): "CSS, vendored htmx and its licence",
 }
 WALLET_PUBLIC: dict[Endpoint, str] = {
@@ -40,8 +39,7 @@ WALLET_PUBLIC: dict[Endpoint, str] = {
     ("POST", "/app/login"): "its post (sandbox sign-in by e-mail, own CSRF token)",
     ("GET", "/openapi.json"): "the API schema: the public contract, no data",
     ("GET", "/docs"): "the schema's docs page",
-    ("GET", "/docs/oauth2-redirect"): "part of the docs page",
-    ("GET", "/redoc"): "the schema's docs page",
+    ("MOUNT", "/docs/static"): "the docs page's vendored Swagger UI and its licence",
     ("MOUNT", "/app/static"): "the spectator page's CSS",
 }
 

@@ -108,7 +108,7 @@ def test_feed_figures_count_each_successful_call_and_its_records(wallet: Wallet)
 
 def test_request_histogram_labels_by_route_template_never_the_raw_path(wallet: Wallet) -> None:
     """Two ticket details are one series of the template ``/organizer/tickets/{ticket_id}``; a path no
-    route matches is ``<unmatched>``; no label ever holds a ticket id."""
+    route matches is nobody's traffic (no organizer opened it); no label ever holds a ticket id."""
     wallet.inject(ticket_payload("T1", ANA), ticket_payload("T2", ANA))
     wallet.detail("T1")
     wallet.detail("T2")
@@ -118,9 +118,32 @@ def test_request_histogram_labels_by_route_template_never_the_raw_path(wallet: W
     count = "tixtrace_wallet_http_request_duration_seconds_count"
     assert value(samples, count, route="/organizer/tickets/{ticket_id}", method="GET", status="200") == 2
     assert value(samples, count, route="/organizer/tickets", method="POST", status="200") == 1
-    assert value(samples, count, route="<unmatched>", method="GET", status="404") == 1
     routes = {dict(labels).get("route") for name, labels in samples if name == count}
+    assert "<unmatched>" not in routes
     assert not any(route and ("T1" in route or "T2" in route) for route in routes)
+
+
+def test_request_figures_show_only_the_calling_organizers_traffic(wallet: Wallet) -> None:
+    """Organizer A injects, reads details and the feed; spectators and /health are used; someone sends
+    A's e-mail with a wrong key. Organizer B's scrape shows none of it (before: every organizer's
+    requests, service-wide), A's shows its own requests only, never the refused ones or the others'."""
+    wallet.inject(ticket_payload("T1", ANA))
+    wallet.detail("T1")
+    wallet.diff()
+    assert wallet.as_spectator(ANA, "GET", "/spectator/tickets").status_code == 200
+    assert wallet.client.get("/health").status_code == 200
+    assert wallet.client.get("/organizer/tickets/T1", auth=(wallet.auth[0], "wrong")).status_code == 401
+    engine = wallet.client.app.state.engine  # type: ignore[attr-defined]
+    other, key = create_organizer(engine, wallet.clock, "other@wc26.example")
+
+    count = "tixtrace_wallet_http_request_duration_seconds_count"
+    theirs = scrape(wallet, (other.email, key))
+    assert {labels for name, labels in theirs.items() if name == count and theirs[(name, labels)]} == set()
+    mine = scrape(wallet)
+    routes = {(dict(labels)["route"], dict(labels)["status"]) for name, labels in mine if name == count}
+    assert routes == {("/organizer/tickets", "200"), ("/organizer/tickets/{ticket_id}", "200"),
+                      ("/organizer/tickets/diff", "200")}  # a scrape is counted once answered
+    assert value(mine, count, route="/organizer/tickets/{ticket_id}", method="GET", status="200") == 1
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 11, 1000])

@@ -19,12 +19,16 @@ from tixtrace.backoffice.security import install_security
 from tixtrace.backoffice.services.users import Authenticator
 from tixtrace.backoffice.web.screens import install_web
 from tixtrace.kernel.clock import Clock, SystemClock
-from tixtrace.kernel.web import add_health_route, install_error_handlers
+from tixtrace.kernel.docs import install_docs
+from tixtrace.kernel.limits import BodyLimits
+from tixtrace.kernel.web import add_health_route, install_error_handlers, install_guards
 
 
-def create_backoffice_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
+def create_backoffice_app(engine: Engine, clock: Clock | None = None, *, limits: BodyLimits | None = None) -> FastAPI:
+    """``limits``: of request bodies, from ``TIXTRACE_BACKOFFICE_MAX_BODY_BYTES`` /
+    ``TIXTRACE_BACKOFFICE_BODY_READ_SECONDS`` by default (`BodyLimits.from_environment`)."""
     app = FastAPI(
-        title="tixtrace back office",
+        title="tixtrace back office", docs_url=None, redoc_url=None,
         summary="Contacts, events, tickets, distribution history, interfaces (the S-360 role).",
     )
     clock = clock or SystemClock()
@@ -33,7 +37,9 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None) -> FastAPI
     install_error_handlers(app)
     add_health_route(app)
     install_metrics(app)
+    install_docs(app)
     for module in (contacts, events, tickets, interfaces, schedules, executions):
         app.include_router(module.router)
     install_web(app)
+    install_guards(app, limits or BodyLimits.from_environment("TIXTRACE_BACKOFFICE_"))
     return app

@@ -3,12 +3,14 @@
 - SQLite (the default, a file per service) runs in WAL mode with foreign keys on; a writing unit
   of work starts with ``BEGIN IMMEDIATE`` so that two writers queue on the busy timeout instead of
   failing when a read transaction tries to upgrade to a write.
+- A SQLite file is created readable by its owner only (`create_private_file`).
 - PostgreSQL goes through psycopg 3; ``postgresql://`` URLs are accepted as they are.
 - Every command that opens a database first brings it to the latest migration (``open_database``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,13 +72,23 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def create_private_file(path: Path) -> None:
+    """Create ``path`` (and its folder) readable and writable by its owner only (0600), unless it
+    exists (an existing file keeps the mode its owner gave it). For a SQLite database this is the whole
+    story: SQLite creates the ``-wal``, ``-shm`` and ``-journal`` files with the mode of the database
+    file (DESIGN section 10: database files are readable by their owner only). An empty file is an
+    empty SQLite database."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     kwargs = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads, **kwargs}
     if url.startswith("sqlite"):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_file(Path(database))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 60},

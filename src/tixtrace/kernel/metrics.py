@@ -78,9 +78,10 @@ class _MarkerCounter:
 
 
 class RequestMetrics:
-    """ASGI middleware: observes each HTTP request in ``histogram`` by route template, method, status."""
+    """ASGI middleware: observes each HTTP request in ``histogram`` by route template, method, status
+    (``histogram=None``: only the listeners see it, e.g. to keep figures per caller)."""
 
-    def __init__(self, app: ASGIApp, *, histogram: Histogram, count_in_body: Mapping[str, bytes] | None = None,
+    def __init__(self, app: ASGIApp, *, histogram: Histogram | None, count_in_body: Mapping[str, bytes] | None = None,
                  listeners: Sequence[Listener] = ()) -> None:
         self.app = app
         self.histogram = histogram
@@ -110,7 +111,8 @@ class RequestMetrics:
         finally:
             seconds = time.perf_counter() - started
             route, method = route_template(scope), str(scope.get("method", ""))
-            self.histogram.labels(route, method, str(status)).observe(seconds)
+            if self.histogram is not None:
+                self.histogram.labels(route, method, str(status)).observe(seconds)
             if self.listeners:
                 exchange = Exchange(scope, route, method, status, seconds, counter.count if counter else 0)
                 for listener in self.listeners:

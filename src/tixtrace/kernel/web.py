@@ -8,6 +8,7 @@ the error responses they may give (`error_responses`) and routes the body model 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any
@@ -15,11 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tixtrace.kernel.errors import TixtraceError, failure_for_log
+from tixtrace.kernel.headers import DefaultHeaders
+from tixtrace.kernel.limits import BodyLimit, BodyLimits
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,34 @@ class ApiModel(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields_only(cls, data: Any) -> Any:
+        """Unknown fields are one error naming the first few and counting the rest, found before any
+        field is validated: ``extra="forbid"`` alone makes one error per unknown key, and 300,000 of
+        them cost pydantic and FastAPI ten seconds of the event loop (issue 12)."""
+        if isinstance(data, dict) and cls.model_config.get("extra") == "forbid":
+            known = _field_names(cls)
+            unknown = [key for key in data if key not in known]
+            if unknown:
+                shown = ", ".join(repr(cut(str(key), 40)) for key in unknown[:5])
+                more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+                raise ValueError(f"unknown field(s): {shown}{more}")
+        return data
+
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("text must not contain NUL (\\u0000) characters")
         return value
+
+
+@functools.cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    """The names a body may use for ``model``'s fields: each field's name and its alias."""
+    return frozenset(name for field_name, field in model.model_fields.items()
+                     for name in (field_name, field.alias) if name)
 
 
 class ApiResponse(BaseModel):
@@ -106,18 +131,60 @@ def documented(model: type[BaseModel], status: int = 200, description: str = "Su
             "responses": {status: {"model": model, "description": description}, **(also or {})}}
 
 
+#: at most this many entries of a list in an error's details (the rest is counted, ``<key>Omitted``)
+MAX_LISTED_ERRORS = 100
+#: at most this many characters of any text an error echoes (a value, a field name, a message)
+MAX_ECHOED_CHARS = 200
+
+
+def cut(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
+    """``text`` if it fits in ``limit`` characters, else its start and an ellipsis (``limit`` in all)."""
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str):
+        return cut(value)
+    if isinstance(value, dict):
+        return {cut(str(key)): _bounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bounded(item) for item in value[:MAX_LISTED_ERRORS]]
+    return value
+
+
+def bounded_details(details: dict[str, Any]) -> dict[str, Any]:
+    """``details`` as an error may echo them: every list at most `MAX_LISTED_ERRORS` entries, the
+    number left out given beside it as ``<key>Omitted``, every text at most `MAX_ECHOED_CHARS`
+    characters. So an answer stays small however big the bad input was (a body of 300,000 unknown
+    keys is 300,000 errors: the answer lists 100 of them and counts the others)."""
+    bounded: dict[str, Any] = {}
+    for key, value in details.items():
+        bounded[cut(str(key))] = _bounded(value)
+        if isinstance(value, list | tuple) and len(value) > MAX_LISTED_ERRORS:
+            bounded[f"{key}Omitted"] = len(value) - MAX_LISTED_ERRORS
+    return bounded
+
+
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    """The error envelope; its details bounded (`bounded_details`) and its message cut, whatever raised it."""
+    body = {"error": {"code": code, "message": cut(message, 2 * MAX_ECHOED_CHARS),
+                      "details": bounded_details(details or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    """``{"errors": [{location, message, type}]}``, each text cut; only the first `MAX_LISTED_ERRORS`
+    are built (the rest is counted in ``errorsOmitted``), so 300,000 errors cost no more than 100."""
+    found = exc.errors()
     errors = []
-    for err in exc.errors():
-        location = ".".join(str(part) for part in err.get("loc", ()))
-        errors.append({"location": location, "message": err.get("msg", "invalid"), "type": err.get("type")})
-    return {"errors": errors}
+    for err in found[:MAX_LISTED_ERRORS]:
+        location = cut(".".join(str(part) for part in err.get("loc", ())))
+        errors.append({"location": location, "message": cut(str(err.get("msg", "invalid"))), "type": err.get("type")})
+    details: dict[str, Any] = {"errors": errors}
+    if len(found) > MAX_LISTED_ERRORS:
+        details["errorsOmitted"] = len(found) - MAX_LISTED_ERRORS
+    return details
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -143,6 +210,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", failure_for_log(exc))
         return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+
+
+def install_guards(app: FastAPI, limits: BodyLimits) -> None:
+    """The outermost layers of a service (call last, after every other ``add_middleware``): `BodyLimit`
+    (size and time of each body, before anything parses or authenticates it), and outside it
+    `DefaultHeaders` (a Content-Security-Policy on every answer, the 413 and 408 included)."""
+    app.add_middleware(BodyLimit, limits=limits)
+    app.add_middleware(DefaultHeaders)
 
 
 def add_health_route(app: FastAPI) -> None:

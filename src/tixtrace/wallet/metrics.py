@@ -9,8 +9,11 @@ Credentials are the organizer API's (HTTP Basic: admin e-mail and API key). What
 - ``tixtrace_wallet_feed_request_duration_seconds`` and ``tixtrace_wallet_feed_records_served_total``:
   the organizer's successful diff-feed calls and the records they returned, since this process
   started (kept in memory per organizer, so another organizer never sees them).
-- ``tixtrace_wallet_http_request_duration_seconds{route,method,status}``: every API request of this
-  process by route template; service-wide (it carries no organizer data, only timings).
+- ``tixtrace_wallet_http_request_duration_seconds{route,method,status}``: the organizer's own API
+  requests (those its credentials opened: routes that authenticate an organizer, answered other than
+  401) in this process, by route template. Requests no organizer authenticated (health, spectators,
+  unknown paths, refused credentials, bodies over the limit) are in nobody's figures: DESIGN
+  section 10, the wallet's ``/metrics`` shows only the calling organizer's traffic.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import binascii
 import threading
 from base64 import b64decode
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -32,6 +36,7 @@ from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.metrics import LATENCY_BUCKETS, Collectors, Exchange, RequestMetrics, render, request_histogram
 from tixtrace.kernel.web import error_responses
+from tixtrace.wallet.api import deps
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, OrganizerDep
 from tixtrace.wallet.db.tables import tickets, transfers
 from tixtrace.wallet.domain.tickets import Status, TransferState, normalize_email
@@ -57,15 +62,28 @@ def _basic_user(scope: Scope) -> str | None:
     return None
 
 
+def _authenticates_an_organizer(route: Any) -> bool:
+    """Whether ``route`` (or one of the dependencies it needs) takes the organizer's credentials."""
+    dependant = getattr(route, "dependant", None)
+    pending = [dependant] if dependant is not None else []
+    while pending:
+        current = pending.pop()
+        if current.call is deps.organizer:
+            return True
+        pending.extend(current.dependencies)
+    return False
+
+
 class FeedMetrics:
-    """The diff-feed figures of each organizer, in memory, keyed by the normalized admin e-mail (never
-    exported: a scrape shows only the caller's own series, without an organizer label)."""
+    """The request and diff-feed figures of each organizer, in memory, keyed by the normalized admin
+    e-mail (never exported: a scrape shows only the caller's own series, without an organizer label)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_organizer: dict[str, tuple[Histogram, Counter]] = {}
+        self._by_organizer: dict[str, tuple[Histogram, Counter, Histogram]] = {}
+        self._organizer_routes: dict[int, bool] = {}
 
-    def _metrics(self, key: str) -> tuple[Histogram, Counter]:
+    def _metrics(self, key: str) -> tuple[Histogram, Counter, Histogram]:
         with self._lock:
             found = self._by_organizer.get(key)
             if found is None:
@@ -76,21 +94,35 @@ class FeedMetrics:
                     Counter("tixtrace_wallet_feed_records_served",
                             "Lifecycle records the diff feed returned to this organizer since the process started",
                             registry=None),
+                    request_histogram("tixtrace_wallet_http_request_duration_seconds",
+                                      "This organizer's API requests in this process by route template, "
+                                      "method and status"),
                 )
                 self._by_organizer[key] = found
             return found
 
+    def _opened_by_organizer(self, exchange: Exchange) -> bool:
+        route = exchange.scope.get("route")
+        if route is None or exchange.status == 401:
+            return False
+        known = self._organizer_routes.get(id(route))
+        if known is None:
+            known = self._organizer_routes[id(route)] = _authenticates_an_organizer(route)
+        return known
+
     def observe(self, exchange: Exchange) -> None:
-        """Middleware listener. A 2xx answer of the feed means the Basic credentials were right, so
-        their user name is the organizer's e-mail."""
-        if exchange.route != DIFF_ROUTE or not 200 <= exchange.status < 300:
+        """Middleware listener. A route that authenticates an organizer and did not answer 401 was
+        opened by the Basic credentials, so their user name is the organizer's e-mail."""
+        if not self._opened_by_organizer(exchange):
             return
         user = _basic_user(exchange.scope)
         if user is None:
             return
-        histogram, served = self._metrics(normalize_email(user))
-        histogram.observe(exchange.seconds)
-        served.inc(exchange.counted)
+        histogram, served, requests = self._metrics(normalize_email(user))
+        requests.labels(exchange.route, exchange.method, str(exchange.status)).observe(exchange.seconds)
+        if exchange.route == DIFF_ROUTE and 200 <= exchange.status < 300:
+            histogram.observe(exchange.seconds)
+            served.inc(exchange.counted)
 
     def of(self, email: str) -> CollectorRegistry:
         registry = CollectorRegistry(auto_describe=False)
@@ -127,12 +159,8 @@ class OrganizerFigures:
 
 def install_metrics(app: FastAPI) -> None:
     """Time every request and add ``GET /metrics`` (call before the app serves)."""
-    requests = request_histogram("tixtrace_wallet_http_request_duration_seconds",
-                                 "Wallet API requests of this process by route template, method and status")
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(requests)
     feed = FeedMetrics()
-    app.add_middleware(RequestMetrics, histogram=requests, count_in_body={DIFF_ROUTE: RECORD_MARKER},
+    app.add_middleware(RequestMetrics, histogram=None, count_in_body={DIFF_ROUTE: RECORD_MARKER},
                        listeners=[feed.observe])
 
     @app.get("/metrics", tags=["metrics"], response_class=Response,
@@ -140,5 +168,5 @@ def install_metrics(app: FastAPI) -> None:
              responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition"},
                         **error_responses(401)})
     def metrics(request: Request, organizer: OrganizerDep, db: EngineDep, clock: ClockDep) -> Response:
-        return render(Collectors(registry, feed.of(organizer.email), OrganizerFigures(db, clock, organizer.id)),
+        return render(Collectors(feed.of(organizer.email), OrganizerFigures(db, clock, organizer.id)),
                       request.headers.get("accept"))

@@ -12,9 +12,11 @@ already held refuses the start at once (409 RUN_ALREADY_ACTIVE), so taking sever
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, text
@@ -24,6 +26,42 @@ from tixtrace.kernel.db import is_sqlite
 from tixtrace.kernel.errors import Conflict
 
 _NAMESPACE = 0x7B0F
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_LOOPBACK = "localhost"
+
+
+def lock_url(url: str) -> str:
+    """The wallet URL as run locks name it: the same text however the same wallet is spelled
+    (DESIGN section 10), so that two interfaces of one wallet organizer always share their locks.
+
+    Scheme and host lower-cased, a host's final dot dropped; every loopback spelling (``localhost``,
+    ``127.0.0.1`` and the rest of 127/8, ``[::1]``) is ``localhost``; the scheme's default port
+    dropped (``:80`` for http, ``:443`` for https); user info, query and fragment left out; trailing
+    slashes of the path removed. Pure: no name is resolved (two names of one host stay two)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")  # urlsplit lower-cases it and drops IPv6 brackets
+    try:
+        port = parts.port
+    except ValueError:  # not a number: keep what was written, there is nothing to compare it with
+        port = None
+        host = parts.netloc.rpartition("@")[2].lower()
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            host = _LOOPBACK
+        elif ":" in host:
+            host = f"[{ipaddress.ip_address(host).compressed}]"
+    except ValueError:
+        if host == "localhost":
+            host = _LOOPBACK
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def organizer_lock_name(url: str, login: str) -> str:
+    """The wallet organizer an interface acts as, as its run locks name it: `lock_url` and the login
+    (an admin e-mail, compared without case)."""
+    return f"{lock_url(url)}:{login.casefold()}"
 
 
 def _key(name: str) -> int:
@@ -45,7 +83,7 @@ def run_locks(engine: Engine, locks: Sequence[tuple[str, str]]) -> Iterator[None
         with ExitStack() as held:
             for name, what in locks:
                 path = Path(f"{database}.{hashlib.sha256(name.encode()).hexdigest()[:16]}.lock")
-                lock = FileLock(path, timeout=0, thread_local=False)
+                lock = FileLock(path, timeout=0, thread_local=False, mode=0o600)  # private, like the database
                 try:
                     lock.acquire()
                 except Timeout as exc:

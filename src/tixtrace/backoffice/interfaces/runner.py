@@ -24,7 +24,7 @@ from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.interfaces import notifications
-from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.interfaces.locks import organizer_lock_name, run_locks
 from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.interfaces.tixngo.run import Function, Run
@@ -61,7 +61,7 @@ def run_locks_of(schedule: RowMapping, credentials: Any) -> list[tuple[str, str]
     - its schedule: the one lock that proves no live process runs this schedule whatever an operator
       edits meanwhile (URL, login), so that RUNNING executions of the schedule found under it are dead.
     """
-    organizer = f"{credentials.url.rstrip('/')}:{credentials.login.casefold()}"
+    organizer = organizer_lock_name(credentials.url, credentials.login)
     if schedule["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         group = (f"feedback:{organizer}", f"the feedback of wallet organizer {credentials.login!r}")
     else:
