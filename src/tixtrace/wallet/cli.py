@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from tixtrace.kernel.clock import SystemClock
+from tixtrace.kernel.db import normalize_url
 from tixtrace.kernel.errors import TixtraceError
 from tixtrace.wallet.db.database import open_wallet_database
 
@@ -57,6 +60,38 @@ def create_organizer(
     else:
         console.print(f"organizer [bold]{organizer.email}[/bold] created")
         console.print(f"API key (shown once, keep it): [bold]{api_key}[/bold]")
+
+
+@app.command("rotate-key")
+def rotate_key(
+    database_url: DatabaseUrl,
+    email: Annotated[str, typer.Option(help="The organizer admin's e-mail.")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"email": ..., "apiKey": ...} only.')] = False,
+) -> None:
+    """Give an organizer a new API key and print it once; the old key stops working at once."""
+    from tixtrace.wallet.services.organizers import rotate_key as rotate
+
+    try:
+        parsed = make_url(normalize_url(database_url))
+    except TixtraceError:
+        parsed = None  # _open says what is wrong with it
+    if parsed is not None and parsed.get_backend_name() == "sqlite" \
+            and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
+        console.print(f"[red]error:[/red] no wallet database at {parsed.database}; run migrate first")
+        raise typer.Exit(2)
+    engine = _open(database_url)
+    try:
+        organizer, api_key = rotate(engine, email)
+    except TixtraceError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps({"email": organizer.email, "apiKey": api_key}))
+    else:
+        console.print(f"new API key of [bold]{organizer.email}[/bold] (shown once; the old one no longer works): "
+                      f"[bold]{api_key}[/bold]")
 
 
 @app.command()
