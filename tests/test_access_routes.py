@@ -42,8 +42,8 @@ from tixtrace.backoffice.api.deps import current_user
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import events, executions, login_attempts
 from tixtrace.backoffice.security import SESSION_COOKIE, LoginThrottle, Signer, Throttled
-from tixtrace.backoffice.services.sessions import LIFETIME_SECONDS, start_session
 from tixtrace.backoffice.services.executions import start_execution
+from tixtrace.backoffice.services.sessions import LIFETIME_SECONDS, start_session
 from tixtrace.backoffice.web.pages import web_user
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work

@@ -12,9 +12,9 @@ from tests.backoffice.helpers import PASSWORD, START, USER
 from tests.backoffice.web.conftest import post_form, sign_in, token_in
 from tixtrace.backoffice.security import SESSION_COOKIE
 from tixtrace.backoffice.services.sessions import IDLE_SECONDS, LIFETIME_SECONDS
+from tixtrace.backoffice.web.pages import safe_next
 from tixtrace.cli import app
 from tixtrace.kernel.clock import TestClock
-from tixtrace.backoffice.web.pages import safe_next
 
 
 def _set_cookie_headers(response) -> list[str]:  # type: ignore[no-untyped-def]
