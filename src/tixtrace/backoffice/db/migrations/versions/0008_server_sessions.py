@@ -55,18 +55,19 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
     )
     op.create_index("ix_login_attempts_window_start", "login_attempts", ["window_start"])
-    with op.batch_alter_table("users") as batch_op:
+    with op.batch_alter_table("users", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.add_column(sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("interfaces") as batch_op:
+    # SQLite rebuilds the table for a new column type: keep its AUTOINCREMENT (C4, migration 0005)
+    with op.batch_alter_table("interfaces", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.alter_column("password", type_=sa.Text(), existing_type=sa.String(500), existing_nullable=False)
     _rewrite_passwords(encrypt=True)
 
 
 def downgrade() -> None:
     _rewrite_passwords(encrypt=False)
-    with op.batch_alter_table("interfaces") as batch_op:
+    with op.batch_alter_table("interfaces", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.alter_column("password", type_=sa.String(500), existing_type=sa.Text(), existing_nullable=False)
-    with op.batch_alter_table("users") as batch_op:
+    with op.batch_alter_table("users", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_column("disabled_at")
     op.drop_index("ix_login_attempts_window_start", table_name="login_attempts")
     op.drop_table("login_attempts")
