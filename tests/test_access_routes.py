@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select
 
-from tests.support.backoffice import PASSWORD, USER
+from tests.support.backoffice import PASSWORD, START, USER
 from tests.support.export import export
 from tests.support.routes import (
     BACKOFFICE_ENDPOINTS,
@@ -44,9 +44,10 @@ from tests.support.routes import (
 )
 from tests.support.screens import sign_in
 from tests.support.wallet import Wallet, ticket_payload
-from tixtrace.backoffice.db.tables import events, executions
-from tixtrace.backoffice.security import SESSION_COOKIE, LoginThrottle, Signer
+from tixtrace.backoffice.db.tables import events, executions, login_attempts
+from tixtrace.backoffice.security import SESSION_COOKIE, LoginThrottle, Signer, Throttled
 from tixtrace.backoffice.services.executions import start_execution
+from tixtrace.backoffice.services.sessions import LIFETIME_SECONDS, start_session
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.app import create_wallet_app
@@ -141,11 +142,12 @@ def backoffice_ids(engine: Engine, world: Any, clock: TestClock) -> dict[str, st
 
 def _relaxed_throttle(app: FastAPI) -> None:  # noqa: F811
     """The enumeration sends many wrong passwords for one user: lift the throttle so each is a 401."""
-    app.state.login_throttle = LoginThrottle(limit=10**9)
+    app.state.login_throttle = LoginThrottle(app.state.security_engine, lambda: 0.0, limit=10**9)
 
 
 def test_every_backoffice_route_refuses_missing_and_wrong_credentials(
-        app: FastAPI, web: TestClient, engine: Engine, backoffice_ids: dict[str, str]) -> None:  # noqa: F811
+        app: FastAPI, web: TestClient, engine: Engine, clock: TestClock,  # noqa: F811
+        backoffice_ids: dict[str, str]) -> None:
     """Each /api route answers 401 + envelope + WWW-Authenticate, and each screen redirects to /login,
     without credentials, with a wrong password, an unknown user (e.g. a wallet organizer's login), a
     bearer token (e.g. a spectator's), and a forged or expired session cookie; nothing changed."""
@@ -153,8 +155,9 @@ def test_every_backoffice_route_refuses_missing_and_wrong_credentials(
     before = export(engine)
     with unit_of_work(engine, write=False) as conn:
         executions_before = conn.scalar(select(func.count()).select_from(executions))
-    forged = Signer(b"not the app's secret").session_cookie(USER)
-    expired = Signer(app.state.secret, now=lambda: 0.0).session_cookie(USER, 60)
+    forged = "a-token-the-server-never-handed-out"
+    with unit_of_work(engine) as conn:
+        expired = start_session(conn, USER, clock.now() - timedelta(seconds=LIFETIME_SECONDS + 1))
     wrong: dict[str, dict[str, Any]] = {
         "no credentials": {},
         "wrong password": {"auth": (USER, PASSWORD + "x")},
@@ -230,7 +233,8 @@ def test_every_backoffice_form_post_needs_its_csrf_token(
         backoffice_ids: dict[str, str]) -> None:
     """Every screen POST (enumerated), from a signed-in browser, without a token, with a forged one or
     with the token of another session, is a 403 page and changes nothing (the session stays valid)."""
-    other = Signer(app.state.secret).session_cookie("someone-else")
+    with unit_of_work(engine) as conn:
+        other = start_session(conn, USER, START)  # another browser's session
     other_token = Signer(app.state.secret).csrf_token(other)
     posts = [(m, p) for (m, p), kind in BACKOFFICE_ROUTES if m == "POST" and kind == "screen"]
     assert len(posts) >= 6
@@ -356,30 +360,28 @@ def test_wallet_public_routes_answer_without_credentials(wallet: Wallet) -> None
 # --- the login throttle ------------------------------------------------------------------------------
 
 
-def test_the_throttle_counts_failures_per_name_within_the_window() -> None:
-    """Unit: 10 failures in 5 minutes block the name (Retry-After = until the oldest is 5 minutes old),
-    other names are not affected, failures older than the window fall out, a success clears them, and
-    the number of names tracked is bounded."""
+def test_the_throttle_counts_attempts_per_name_within_the_window(engine: Engine) -> None:  # noqa: F811
+    """Unit, on the database: the 11th attempt within 5 minutes is refused (Retry-After = until the
+    window that began with the first attempt ends), other names are not affected, a success gives its
+    attempt back, names differing in case or width share one budget, and a new window starts after 5
+    minutes, deleting the rows of windows that have ended."""
     now = [1000.0]
-    throttle = LoginThrottle(lambda: now[0], limit=10, window=300, max_names=3)
+    throttle = LoginThrottle(engine, lambda: now[0], limit=10, window=300)
     for _ in range(9):
-        throttle.failed("operator")
+        throttle.attempt("operator")
         now[0] += 10
-    assert throttle.retry_after("operator") is None  # 9 failures: still allowed
-    throttle.failed("operator")  # the 10th, at t=1090
-    assert throttle.retry_after("operator") == 1000 + 300 - 1090
-    assert throttle.retry_after("someone") is None
-    now[0] = 1300.0  # the first failure left the window: 9 remain
-    assert throttle.retry_after("operator") is None
-    throttle.failed("operator")
-    assert throttle.retry_after("operator") == 1010 + 300 - 1300
-    throttle.succeeded("operator")  # (as if the block had passed and the right password came)
-    assert throttle.retry_after("operator") is None
-    for name in ("a", "b", "c", "d"):
-        for _ in range(10):
-            throttle.failed(name)
-    assert throttle.retry_after("a") is None  # forgotten: only the 3 most recent names are kept
-    assert throttle.retry_after("d") is not None
+    throttle.succeeded(throttle.attempt("operator"))  # the real user signs in: 9 counted
+    throttle.attempt("OPERATOR")  # the 10th (case-folded), at t=1090
+    with pytest.raises(Throttled) as refused:
+        throttle.attempt("ｏｐｅｒａｔｏｒ")  # fullwidth: the same name once normalized
+    assert refused.value.seconds == 1000 + 300 - 1090
+    throttle.attempt("someone")
+    now[0] = 1300.0  # the operator's window has ended: a new one starts
+    assert throttle.attempt("operator").count == 1
+    throttle.attempt("another")
+    with unit_of_work(engine, write=False) as conn:
+        rows = sorted(row.window_start for row in conn.execute(select(login_attempts)))
+    assert rows == [1090, 1300, 1300]  # "someone" (t=1090) has not ended yet; the window of t=1000 is gone
 
 
 def test_repeated_wrong_passwords_are_throttled_on_the_form_and_the_api(

@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 
 from tixtrace.backoffice.cli import app as backoffice_app
+from tixtrace.demo import run_demo
 from tixtrace.kernel.errors import TixtraceError
+from tixtrace.serve import serve_all
 from tixtrace.wallet.cli import app as wallet_app
 
 app = typer.Typer(
@@ -34,7 +36,6 @@ def demo(
     """The main job on SQLite: inject tickets, play spectators' transfers, retrieve ticket status, report.
 
     Run it again on the same directory to add a round."""
-    from tixtrace.demo import run_demo
 
     try:
         run_demo(data_dir, tickets, wallet_port=wallet_port)
@@ -57,7 +58,6 @@ def serve(
         envvar="TIXTRACE_WALLET_DATABASE_URL", help="Instead of DATA_DIR/wallet.db.")] = None,
 ) -> None:
     """Back office, wallet and scheduler in one process (Ctrl-C stops all three)."""
-    from tixtrace.serve import serve_all
 
     try:
         serve_all(data_dir, port=port, wallet_port=wallet_port, host=host, sandbox=sandbox,

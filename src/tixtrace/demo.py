@@ -40,7 +40,7 @@ from tixtrace.kernel.serving import BackgroundServer, port_is_free
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.clock import WalletClock
-from tixtrace.wallet.services.organizers import create_organizer
+from tixtrace.wallet.services.organizers import create_organizer, rotate_key
 
 ORGANIZER_EMAIL = "organizer@demo.tixtrace.example"
 FEATURE_PARAMETERS = (
@@ -145,8 +145,15 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
     else:  # a later round: the wallet may listen on another port this time
         with unit_of_work(backoffice) as conn:
             current = conn.execute(select(interfaces).where(interfaces.c.id == existing)).mappings().one()
+            url = f"{wallet_url}/organizer/tickets"
+            # a new port needs the password again (PASSWORD_REQUIRED): the demo owns the wallet, so it
+            # gives the organizer a new key rather than keep the old one anywhere in clear
+            new_key = None
+            if url != current["url"]:
+                with unit_of_work(wallet) as wallet_conn:
+                    new_key = rotate_key(wallet_conn, current["login"])[1]
             update_interface(conn, existing, NewInterface(
-                current["name"], current["type"], f"{wallet_url}/organizer/tickets", current["login"], None,
+                current["name"], current["type"], url, current["login"], new_key,
                 list(current["notification_emails"]), current["custom_parameters"]), now)
     with unit_of_work(backoffice, write=False) as conn:
         rows = conn.execute(select(schedules.c.id, schedules.c.function)

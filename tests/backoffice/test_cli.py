@@ -213,3 +213,21 @@ def test_erase_contact_erases_once_and_refuses_unknown_ids_and_pending_transfers
     assert (row["first_name"], row["last_name"], row["email"], row["erased_at"] is not None) == (
         "Erased", f"CONTACT #{bob}", None, True)
     assert (line["new_contact_id"], line["recipient_email"]) == (bob, None)
+
+
+@pytest.mark.parametrize("command", [["disable-user", "operator"], ["set-password", "operator", "--password",
+                                                                    "long-enough-pw"]])
+def test_user_commands_refuse_a_missing_sqlite_file(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "nothing-here.db"
+    result = runner.invoke(app, [*command, "--database-url", f"sqlite:///{missing}"])
+    assert result.exit_code == 2, result.output
+    assert f"no back-office database at {missing}; run migrate first" in result.output
+    assert not missing.exists()
+
+
+def test_disable_user_and_set_password_name_unknown_users(backoffice_url: str) -> None:
+    for command in (["disable-user", "nobody"], ["set-password", "nobody", "--password", "long-enough-pw"]):
+        result = runner.invoke(app, [*command, "--database-url", backoffice_url])
+        assert result.exit_code == 1 and "user 'nobody' does not exist" in result.output
+    short = runner.invoke(app, ["set-password", "nobody", "--password", "short", "--database-url", backoffice_url])
+    assert short.exit_code == 1 and "8 to 200 characters" in short.output

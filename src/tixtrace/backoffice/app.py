@@ -33,7 +33,7 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None, *, limits:
     )
     clock = clock or SystemClock()
     app.state.backend = Backend(engine, clock)
-    install_security(app, Authenticator(engine), clock)
+    install_security(app, Authenticator(engine), engine, clock)
     install_error_handlers(app)
     add_health_route(app)
     install_metrics(app)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from tixtrace.kernel.clock import SystemClock
-from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.db import normalize_url, unit_of_work
 from tixtrace.kernel.errors import TixtraceError
+from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.services.organizers import create_organizer as create
+from tixtrace.wallet.services.organizers import rotate_key as rotate
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -43,7 +49,6 @@ def create_organizer(
     as_json: Annotated[bool, typer.Option("--json", help='Print {"email": ..., "apiKey": ...} only.')] = False,
 ) -> None:
     """Create an organizer and print its API key. The key is shown this once: it is stored hashed."""
-    from tixtrace.wallet.services.organizers import create_organizer as create
 
     engine = _open(database_url)
     try:
@@ -61,6 +66,38 @@ def create_organizer(
         console.print(f"API key (shown once, keep it): [bold]{api_key}[/bold]")
 
 
+@app.command("rotate-key")
+def rotate_key(
+    database_url: DatabaseUrl,
+    email: Annotated[str, typer.Option(help="The organizer admin's e-mail.")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"email": ..., "apiKey": ...} only.')] = False,
+) -> None:
+    """Give an organizer a new API key and print it once; the old key stops working at once."""
+
+    try:
+        parsed = make_url(normalize_url(database_url))
+    except TixtraceError:
+        parsed = None  # _open says what is wrong with it
+    if parsed is not None and parsed.get_backend_name() == "sqlite" \
+            and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
+        console.print(f"[red]error:[/red] no wallet database at {parsed.database}; run migrate first")
+        raise typer.Exit(2)
+    engine = _open(database_url)
+    try:
+        with unit_of_work(engine) as conn:
+            organizer, api_key = rotate(conn, email)
+    except TixtraceError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps({"email": organizer.email, "apiKey": api_key}))
+    else:
+        console.print(f"new API key of [bold]{organizer.email}[/bold] (shown once; the old one no longer works): "
+                      f"[bold]{api_key}[/bold]")
+
+
 @app.command()
 def serve(
     database_url: DatabaseUrl,
@@ -70,9 +107,7 @@ def serve(
         "--sandbox", help="Add the test clock (/sandbox/clock) and passwordless spectator sign-in.")] = False,
 ) -> None:
     """Serve the wallet's organizer and spectator APIs (docs at /docs)."""
-    import uvicorn
 
-    from tixtrace.wallet.app import create_wallet_app
 
     engine = _open(database_url)
     console.print(f"wallet listening on http://{host}:{port} (API docs: /docs){' [sandbox]' if sandbox else ''}")

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from tests.support.screens import FEATURE, INTERFACE_PASSWORD, World, post_form, token_in
 from tixtrace.backoffice.db.tables import executions, interfaces, schedules
 from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.services.interfaces import interface_credentials
 from tixtrace.kernel.db import unit_of_work
 
 
@@ -29,8 +30,9 @@ def _count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]
 
 
 def _stored_password(engine: Engine, interface_id: int) -> str:
+    """The password as the wallet client gets it (stored encrypted)."""
     with unit_of_work(engine, write=False) as conn:
-        return str(conn.execute(select(interfaces.c.password).where(interfaces.c.id == interface_id)).scalar_one())
+        return interface_credentials(conn, interface_id).password
 
 
 def test_the_interface_list_shows_the_feature_state(browser: TestClient, world: World) -> None:
@@ -103,7 +105,8 @@ def test_updating_with_a_blank_password_keeps_the_stored_one(browser: TestClient
                                                               engine: Engine) -> None:
     page = f"/interfaces/{world.interface}"
     basic = "ticketIterationSize=500"
-    response = post_form(browser, page, page, _form(name="TIXNGO production", password="", custom_parameters=basic))
+    response = post_form(browser, page, page, _form(name="TIXNGO production", password="", custom_parameters=basic,
+                                                    url="http://127.0.0.1:9/organizer/tickets"))  # same host
     assert response.status_code == 303
     assert _stored_password(engine, world.interface) == INTERFACE_PASSWORD
     html = browser.get(page).text

@@ -52,8 +52,8 @@ def get_one_interface(interface_id: InterfaceId, backend: BackendDep, _user: Use
         return interface_json(get_interface(conn, interface_id))
 
 
-@router.put("/{interface_id}", summary="Replace an interface's settings; omit the password to keep it",
-            **documented(InterfaceOut))
+@router.put("/{interface_id}", summary="Replace an interface's settings; omit the password to keep it "
+            "(422 PASSWORD_REQUIRED when the URL's scheme, host or port changes)", **documented(InterfaceOut))
 def put_interface(interface_id: InterfaceId, body: InterfaceUpdate, backend: BackendDep, _user: User) -> dict[str, Any]:
     with backend.write() as conn:
         row = update_interface(conn, interface_id, NewInterface(**body.model_dump()), backend.clock.now())

@@ -12,7 +12,8 @@ Shaped for the bulk feedback over a million tickets:
 - ``distribution_lines`` are unique per (ticket, wallet transfer): a repeated or stale record finds
   its line instead of adding one (F6). Their contact references are SET NULL when a temporary contact
   is deleted (F5): the line keeps ``recipient_email``.
-- The interface password is stored (it is needed to call the wallet) and never rendered back.
+- The interface password is stored (it is needed to call the wallet) encrypted with the service's
+  secret key (`tixtrace.backoffice.secret_key`) and never rendered back.
 - Every integer surrogate key is ``AUTOINCREMENT`` on SQLite (``sqlite_autoincrement``): an id is never
   handed out twice, not even the id of a deleted row (C4), as PostgreSQL's sequences already ensure.
 """
@@ -45,7 +46,30 @@ users = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("password_hash", String(300), nullable=False),
     Column("created_at", Time, nullable=False),
+    Column("disabled_at", Time),  # set by `backoffice disable-user`: no sign-in, no session
     sqlite_autoincrement=True,
+)
+
+#: server-side sessions of the screens (DESIGN 10): the cookie holds a random token, this only its digest
+sessions = Table(
+    "sessions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the cookie's token
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("last_seen_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False),  # the absolute end; the idle end is last_seen_at + idle
+    Index("ix_sessions_user_id", "user_id"),
+    sqlite_autoincrement=True,
+)
+
+#: the login throttle (DESIGN 10): attempts per normalized user name (its SHA-256 hex) in a fixed window
+login_attempts = Table(
+    "login_attempts", metadata,
+    Column("name_key", String(64), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),  # Unix seconds
+    Column("attempts", Integer, nullable=False),
+    Index("ix_login_attempts_window_start", "window_start"),
 )
 
 contacts = Table(
@@ -188,7 +212,7 @@ interfaces = Table(
     Column("type", String(20), nullable=False),  # TIXNGO
     Column("url", String(500), nullable=False),  # ends in /organizer/tickets
     Column("login", String(254), nullable=False),
-    Column("password", String(500), nullable=False),  # never rendered back
+    Column("password", Text, nullable=False),  # "fernet:..." encrypted with the secret key; never rendered
     Column("notification_emails", JSON, nullable=False),  # list of e-mails
     Column("custom_parameters", Text, nullable=False),  # the operator's text, as typed
     Column("parameters", JSON, nullable=False),  # the typed values in force (section 5)

@@ -6,8 +6,13 @@ Invariants:
   bad entry, and nothing is written.
 - The stored ``parameters`` are the typed values in force (given or default); ``warnings`` name the
   unknown parameters (kept, no effect) and the feature's missing prerequisites.
-- The password is stored because the interface needs it to call the wallet; no function of this
-  module returns it except `interface_credentials`, which only the interface functions call.
+- The password is stored because the interface needs it to call the wallet, encrypted with the
+  service's secret key (`tixtrace.backoffice.secret_key`); no function of this module returns it
+  except `interface_credentials`, the one place it is decrypted, which only the interface functions
+  call to build the wallet client.
+- The stored password never follows the interface to another host: an update that changes the URL's
+  scheme, host or port without a password is refused (422 ``PASSWORD_REQUIRED``), otherwise anyone
+  allowed to edit interfaces could point one at their own listener and receive the key by HTTP Basic.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import interfaces
 from tixtrace.backoffice.domain.parameters import InvalidParameters, ParsedParameters, parse_parameters
+from tixtrace.backoffice.secret_key import decrypt_password, encrypt_password
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound
@@ -133,6 +139,7 @@ def create_interface(conn: Connection, new: NewInterface, now: datetime) -> RowM
     values = _checked(new, password_required=True)
     if conn.execute(select(interfaces.c.id).where(interfaces.c.name == values["name"])).first():
         raise _name_taken(values["name"])
+    values["password"] = encrypt_password(values["password"])
     now = as_utc(now)
     try:
         return conn.execute(
@@ -142,12 +149,31 @@ def create_interface(conn: Connection, new: NewInterface, now: datetime) -> RowM
         raise _name_taken(values["name"]) from exc
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Where a URL sends its credentials: scheme, host (any case) and port (the scheme's by default)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
 def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime) -> RowMapping:
-    """Replace an interface's settings; a None password keeps the stored one."""
-    get_interface(conn, interface_id)
+    """Replace an interface's settings; a None password keeps the stored one, unless the URL's scheme,
+    host or port changes: 422 PASSWORD_REQUIRED (see the module's invariants)."""
+    before = get_interface(conn, interface_id)
     values = _checked(new, password_required=False)
     if values["password"] is None:
+        if _origin(values["url"]) != _origin(before["url"]):
+            message = ("a new scheme, host or port for the wallet needs its password in the same request "
+                       "(the stored one is never sent to another host)")
+            raise BadInput(message, code="PASSWORD_REQUIRED",
+                           details={"errors": [{"field": "password", "value": None, "message": message}]})
         del values["password"]
+    else:
+        values["password"] = encrypt_password(values["password"])
     other = conn.execute(select(interfaces.c.id).where(
         interfaces.c.name == values["name"], interfaces.c.id != interface_id)).first()
     if other:
@@ -186,10 +212,11 @@ def interface_parameters(conn: Connection, interface_id: int) -> ParsedParameter
 
 
 def interface_credentials(conn: Connection, interface_id: int) -> Credentials:
-    """What the interface functions need to call the wallet. Never render the result."""
+    """What the interface functions need to call the wallet, the password decrypted (Conflict
+    PASSWORD_UNREADABLE when the secret key cannot read it). Never render the result."""
     row = conn.execute(select(interfaces.c.url, interfaces.c.login, interfaces.c.password)
                        .where(interfaces.c.id == interface_id)).first()
     if row is None:
         raise NotFound(f"interface {interface_id} does not exist", code="INTERFACE_NOT_FOUND",
                        details={"interfaceId": interface_id})
-    return Credentials(url=row.url, login=row.login, password=row.password)
+    return Credentials(url=row.url, login=row.login, password=decrypt_password(row.password))

@@ -5,6 +5,10 @@ self-describing form ``scrypt$N$r$p$salt$hash`` so the cost can be raised later 
 A hash costs tens of milliseconds on purpose; `Authenticator` remembers, per process, the credentials
 it has already verified (keyed by an HMAC of the password under a random per-process key, and by the
 stored hash, so a password change invalidates it), so each API call does not pay that cost again.
+
+A disabled user (`disable_user`) is refused like an unknown one, by HTTP Basic and by the login form,
+and its sessions are deleted in the same transaction; `set_password` also ends every session of the
+user (a new password is often a response to a leaked one). Neither re-enables a disabled user.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select
+from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import users
+from tixtrace.backoffice.services.sessions import end_user_sessions
 from tixtrace.backoffice.services.validation import Checker, unstorable
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, Conflict, Unauthorized
+from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unauthorized
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 200
@@ -84,6 +89,30 @@ def create_user(conn: Connection, name: str, password: str, now: datetime) -> Ro
     raise Conflict(f"user {cleaned!r} already exists", code="USER_EXISTS", details={"name": cleaned})
 
 
+def _user_id(conn: Connection, name: str) -> int:
+    found = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
+    if found is None:
+        raise NotFound(f"user {name!r} does not exist", code="USER_NOT_FOUND", details={"name": name})
+    return int(found)
+
+
+def disable_user(conn: Connection, name: str, now: datetime) -> int:
+    """Disable a user: no sign-in from now on, and every session ends at once. Returns how many
+    sessions were ended. Disabling a disabled user changes nothing but ending sessions (there are none)."""
+    user_id = _user_id(conn, name)
+    conn.execute(update(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))
+                 .values(disabled_at=as_utc(now)))
+    return end_user_sessions(conn, user_id)
+
+
+def set_password(conn: Connection, name: str, password: str) -> int:
+    """Give a user a new password and end every session of the user; returns how many were ended."""
+    check_password(password)
+    user_id = _user_id(conn, name)
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(password)))
+    return end_user_sessions(conn, user_id)
+
+
 @functools.cache
 def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
@@ -100,14 +129,15 @@ class Authenticator:
         self._cache_size = cache_size
 
     def authenticate(self, name: str, password: str) -> str:
-        """The user's name; raises Unauthorized (401) for unknown users and wrong passwords alike."""
+        """The user's name; raises Unauthorized (401) for unknown or disabled users and wrong passwords alike."""
         refused = Unauthorized("a back-office user name and password are required (HTTP Basic)",
                                code="UNAUTHORIZED")
         if not name or len(name) > 100 or unstorable(name) or len(password) > MAX_PASSWORD_LENGTH \
                 or unstorable(password):
             raise refused
         with unit_of_work(self._engine, write=False) as conn:
-            stored = conn.execute(select(users.c.password_hash).where(users.c.name == name)).scalar()
+            stored = conn.execute(select(users.c.password_hash).where(
+                users.c.name == name, users.c.disabled_at.is_(None))).scalar()
         if stored is None:
             verify_password(password, _dummy_hash())  # same cost as a wrong password: no user probing
             raise refused

@@ -3,7 +3,8 @@
 A user is checked by the same `Authenticator` as the API's HTTP Basic; a wrong name and a wrong
 password get the same answer. Failures are counted per user name by the same `LoginThrottle` as the
 API's (`tixtrace.backoffice.security.sign_in`): too many and the form answers 429 with Retry-After until
-the window passes. See `tixtrace.backoffice.security` for the cookies and tokens.
+the window passes. Signing in starts a server-side session; signing out deletes it, so a copy of the
+old cookie is refused from then on. See `tixtrace.backoffice.security` for the cookies and tokens.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from tixtrace.backoffice.security import (
     SESSION_COOKIE,
     SESSION_SECONDS,
     Throttled,
+    end_session,
     session_user,
     sign_in,
     signer,
+    start_session,
 )
 from tixtrace.backoffice.web.pages import LoginForm, PostedForm, redirect, render, safe_next
 from tixtrace.kernel.cookies import clear_cookie, set_cookie
@@ -78,13 +81,14 @@ def login(request: Request, form: LoginForm) -> Response:
         return _login_page(request, target, error="Unknown user or wrong password.", user_name=name[:100],
                            status=401)
     response = redirect(request, target)
-    set_cookie(response, request, SESSION_COOKIE, signer(request).session_cookie(user), max_age=SESSION_SECONDS)
+    set_cookie(response, request, SESSION_COOKIE, start_session(request, user), max_age=SESSION_SECONDS)
     clear_cookie(response, request, LOGIN_COOKIE)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, _form: PostedForm) -> Response:
+    end_session(request)
     response = redirect(request, "/login", flash=Flash("info", "You are signed out."))
     clear_cookie(response, request, SESSION_COOKIE)
     return response

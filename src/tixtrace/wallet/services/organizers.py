@@ -1,7 +1,8 @@
 """Organizers: the back offices that inject tickets; each authenticates with e-mail + API key.
 
 API keys are random (256 bits) and stored as SHA-256 digests: a leaked database does not leak keys,
-and a plain digest is enough for a high-entropy secret (no password stretching needed).
+and a plain digest is enough for a high-entropy secret (no password stretching needed). A key can be
+rotated (`rotate_key`): the new one replaces the old one's digest, so the old one stops working at once.
 
 Like every wallet service, these take the caller's connection (the caller's one unit of work) and
 return typed values (``Organizer``), never rows or JSON.
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.kernel.clock import Clock
-from tixtrace.kernel.errors import BadInput, Conflict, Unauthorized
+from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db.tables import organizers
 from tixtrace.wallet.domain.tickets import DEFAULT_TRANSFER_TIMEOUT_SECONDS, normalize_email
 
@@ -65,6 +66,18 @@ def create_organizer(conn: Connection, clock: Clock, email: str) -> tuple[Organi
     except IntegrityError as exc:
         raise Conflict(f"an organizer with e-mail {email} already exists", code="ORGANIZER_EXISTS") from exc
     return Organizer(organizer_id, email, DEFAULT_TRANSFER_TIMEOUT_SECONDS, True), api_key
+
+
+def rotate_key(conn: Connection, email: str) -> tuple[Organizer, str]:
+    """Give an organizer a new API key, returned this once; the old one stops working at once (its digest
+    is replaced in the same statement). NotFound ORGANIZER_NOT_FOUND for an unknown e-mail."""
+    email = check_email(email)
+    api_key = secrets.token_urlsafe(32)
+    row = conn.execute(update(organizers).where(organizers.c.email == email)
+                       .values(api_key_hash=_hash(api_key)).returning(*organizers.c)).first()
+    if row is None:
+        raise NotFound(f"no organizer with e-mail {email}", code="ORGANIZER_NOT_FOUND")
+    return _organizer(row), api_key
 
 
 def _organizer(row: object) -> Organizer:
