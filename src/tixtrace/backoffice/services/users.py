@@ -22,10 +22,11 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import users
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.validation import Checker, unstorable
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, Conflict, Unauthorized
+from tixtrace.kernel.errors import BadInput, Conflict, KernelCode, Unauthorized
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 200
@@ -58,9 +59,10 @@ def verify_password(password: str, stored: str) -> bool:
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         raise BadInput(f"a password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-                       code="INVALID_PASSWORD", details={"field": "password"})
+                       code=BackofficeCode.INVALID_PASSWORD, details={"field": "password"})
     if unstorable(password):
-        raise BadInput("a password must be printable text", code="INVALID_PASSWORD", details={"field": "password"})
+        raise BadInput("a password must be printable text",
+                       code=BackofficeCode.INVALID_PASSWORD, details={"field": "password"})
 
 
 def create_user(conn: Connection, name: str, password: str, now: datetime) -> RowMapping:
@@ -81,7 +83,7 @@ def create_user(conn: Connection, name: str, password: str, now: datetime) -> Ro
             ).mappings().one()
         except IntegrityError:
             pass
-    raise Conflict(f"user {cleaned!r} already exists", code="USER_EXISTS", details={"name": cleaned})
+    raise Conflict(f"user {cleaned!r} already exists", code=BackofficeCode.USER_EXISTS, details={"name": cleaned})
 
 
 @functools.cache
@@ -102,7 +104,7 @@ class Authenticator:
     def authenticate(self, name: str, password: str) -> str:
         """The user's name; raises Unauthorized (401) for unknown users and wrong passwords alike."""
         refused = Unauthorized("a back-office user name and password are required (HTTP Basic)",
-                               code="UNAUTHORIZED")
+                               code=KernelCode.UNAUTHORIZED)
         if not name or len(name) > 100 or unstorable(name) or len(password) > MAX_PASSWORD_LENGTH \
                 or unstorable(password):
             raise refused
