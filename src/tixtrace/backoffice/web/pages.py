@@ -217,7 +217,8 @@ LoginForm = Annotated[Form, Depends(login_form)]
 
 
 def path_id(value: str, what: str) -> int:
-    """An id from a path; anything but a whole number in range is "no such thing" (404)."""
+    """An id from a path; anything but a whole number in range is "no such thing" (404), coded
+    ``<WHAT>_NOT_FOUND`` of `BackofficeCode` (tests/test_error_codes.py checks every ``what`` has one)."""
     if not value.isascii() or not value.isdigit() or len(value) > 19 or not 1 <= int(value) <= MAX_ID:
         raise NotFound(f"there is no {what} {value!r}", code=BackofficeCode(f"{what.upper()}_NOT_FOUND"))
     return int(value)
