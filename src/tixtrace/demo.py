@@ -35,7 +35,7 @@ from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
 from tixtrace.kernel.clock import AdjustableClock, SystemClock
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, Conflict
+from tixtrace.kernel.errors import BadInput, CommandCode, Conflict
 from tixtrace.kernel.serving import BackgroundServer, port_is_free
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
@@ -253,10 +253,10 @@ def _report(backoffice: Engine, round_: Round, console: Console) -> None:
 def run_demo(data_dir: Path, n: int, *, wallet_port: int = 8001, console: Console | None = None) -> None:
     console = console or Console()
     if not 1 <= n <= 100_000:
-        raise BadInput(f"--tickets must be from 1 to 100000, got {n}", code="INVALID_TICKETS")
+        raise BadInput(f"--tickets must be from 1 to 100000, got {n}", code=CommandCode.INVALID_TICKETS)
     if not port_is_free("127.0.0.1", wallet_port):
         raise BadInput(f"port {wallet_port} is in use (is tixtrace serve running?); stop it or pass --wallet-port",
-                       code="PORT_IN_USE")
+                       code=CommandCode.PORT_IN_USE)
     data_dir.mkdir(parents=True, exist_ok=True)
     backoffice_url, wallet_url = data_paths(data_dir)
     backoffice, wallet = open_backoffice_database(backoffice_url), open_wallet_database(wallet_url)
@@ -274,7 +274,8 @@ def run_demo(data_dir: Path, n: int, *, wallet_port: int = 8001, console: Consol
                 _play(Spectators(http), clock, round_, backoffice, console)
             except httpx.HTTPStatusError as exc:
                 raise Conflict(f"the wallet refused a spectator action of the demo: {exc.request.method} "
-                               f"{exc.request.url.path}: {exc.response.text}", code="DEMO_ACTION_REFUSED") from exc
+                               f"{exc.request.url.path}: {exc.response.text}",
+                               code=CommandCode.DEMO_ACTION_REFUSED) from exc
         _report(backoffice, round_, console)
     finally:
         backoffice.dispose()

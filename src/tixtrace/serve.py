@@ -19,7 +19,7 @@ from tixtrace.backoffice.services.users import create_user
 from tixtrace.demo import data_paths
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.errors import BadInput, CommandCode
 from tixtrace.kernel.serving import BackgroundServer, port_is_free
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
@@ -30,7 +30,8 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
     console = Console()
     for wanted in (port, wallet_port):
         if not port_is_free(host, wanted):
-            raise BadInput(f"port {wanted} on {host} is in use; pass --port / --wallet-port", code="PORT_IN_USE")
+            raise BadInput(f"port {wanted} on {host} is in use; pass --port / --wallet-port",
+                           code=CommandCode.PORT_IN_USE)
     data_dir.mkdir(parents=True, exist_ok=True)
     default_backoffice, default_wallet = data_paths(data_dir)
     backoffice = open_backoffice_database(backoffice_url or default_backoffice)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from tixtrace.backoffice.api import contacts, events, executions, interfaces, schedules, tickets
 from tixtrace.backoffice.backend import Backend
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.metrics import install_metrics
 from tixtrace.backoffice.security import install_security
 from tixtrace.backoffice.services.users import Authenticator
@@ -34,7 +35,7 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None, *, limits:
     clock = clock or SystemClock()
     app.state.backend = Backend(engine, clock)
     install_security(app, Authenticator(engine), engine, clock)
-    install_error_handlers(app)
+    install_error_handlers(app, BackofficeCode)
     add_health_route(app)
     install_metrics(app)
     install_docs(app)

@@ -27,7 +27,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from tixtrace.kernel.errors import Conflict, TixtraceError
+from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.kernel.errors import CommandCode, Conflict, TixtraceError
 
 SECRET_ENV = "TIXTRACE_SECRET_KEY"
 MIN_SECRET_BYTES = 32
@@ -38,7 +39,7 @@ PREFIX = "fernet:"
 class SecretKeyTooShort(TixtraceError):
     """``TIXTRACE_SECRET_KEY`` is set but too short to sign or encrypt anything worth protecting."""
 
-    default_code = "SECRET_KEY_TOO_SHORT"
+    default_code = CommandCode.SECRET_KEY_TOO_SHORT
 
 
 def key_file() -> Path:
@@ -105,4 +106,4 @@ def decrypt_password(stored: str, secret: bytes | None = None) -> str:
     except (InvalidToken, UnicodeDecodeError):
         raise Conflict("the interface's stored password cannot be read with this service's secret key "
                        f"({SECRET_ENV} or its key file changed?); enter the password again",
-                       code="PASSWORD_UNREADABLE") from None
+                       code=BackofficeCode.PASSWORD_UNREADABLE) from None

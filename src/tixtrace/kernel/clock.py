@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.errors import BadInput, KernelCode
 
 #: one move of a test clock is at most this long (W9)
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
@@ -56,13 +56,13 @@ def check_advance(seconds: float, now: datetime) -> timedelta:
     if not seconds > 0 or seconds > MAX_ADVANCE_SECONDS:  # `not >` also refuses NaN
         shown = seconds if math.isfinite(seconds) else str(seconds)  # JSON has no NaN or Infinity
         raise BadInput(f"seconds must be more than 0 and at most {MAX_ADVANCE_SECONDS} (366 days); got {shown}",
-                       code="INVALID_CLOCK_ADVANCE",
+                       code=KernelCode.INVALID_CLOCK_ADVANCE,
                        details={"seconds": shown, "min": 0, "max": MAX_ADVANCE_SECONDS})
     step = timedelta(seconds=seconds)
     if now + step > END_OF_TIME:
         raise BadInput(f"advancing by {seconds} s would move the clock past {isoformat(END_OF_TIME)}, "
                        f"the latest time it may show; it is {isoformat(now)}",
-                       code="CLOCK_OUT_OF_RANGE",
+                       code=KernelCode.CLOCK_OUT_OF_RANGE,
                        details={"seconds": seconds, "now": isoformat(now), "max": isoformat(END_OF_TIME)})
     return step
 

@@ -13,7 +13,7 @@ import binascii
 import json
 from typing import Any
 
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.errors import BadInput, KernelCode
 
 _PREFIX = "v1:"
 MAX_INT_KEY = 2**63 - 1  # the largest BIGINT key: a larger one was not issued, and SQLite cannot bind it
@@ -37,7 +37,7 @@ def decode_cursor(cursor: str | None, *, name: str = "cursor") -> Any:
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadInput(
             f"{name} {cursor!r} is not a value this server issued; pass back the one from the last page",
-            code="INVALID_CURSOR",
+            code=KernelCode.INVALID_CURSOR,
             details={"parameter": name, "value": cursor},
         ) from exc
 
@@ -45,7 +45,7 @@ def decode_cursor(cursor: str | None, *, name: str = "cursor") -> Any:
 def _not_issued(cursor: str | None, name: str) -> BadInput:
     return BadInput(
         f"{name} {cursor!r} is not a value this server issued; pass back the one from the last page",
-        code="INVALID_CURSOR",
+        code=KernelCode.INVALID_CURSOR,
         details={"parameter": name, "value": cursor},
     )
 

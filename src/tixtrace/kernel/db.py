@@ -22,7 +22,7 @@ from alembic.config import Config
 from sqlalchemy import BigInteger, Connection, DateTime, Engine, Integer, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.errors import BadInput, CommandCode
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -48,7 +48,7 @@ def normalize_url(url: str) -> str:
     """Accept the URL forms people type and return the one SQLAlchemy needs (psycopg 3 for PostgreSQL)."""
     if not url or not url.strip():
         raise BadInput("a database URL is required (sqlite:///path/file.db or postgresql://...)",
-                       code="INVALID_DATABASE_URL")
+                       code=CommandCode.INVALID_DATABASE_URL)
     url = url.strip()
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -57,10 +57,10 @@ def normalize_url(url: str) -> str:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy.exc.ArgumentError, ValueError
         raise BadInput(f"database URL {url!r} is not a URL; use sqlite:///path/file.db or postgresql://...",
-                       code="INVALID_DATABASE_URL") from exc
+                       code=CommandCode.INVALID_DATABASE_URL) from exc
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise BadInput(f"database URL {url!r}: only sqlite and postgresql are supported",
-                       code="INVALID_DATABASE_URL")
+                       code=CommandCode.INVALID_DATABASE_URL)
     return url
 
 

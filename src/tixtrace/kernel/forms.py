@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.errors import BadInput, KernelCode
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -51,7 +51,7 @@ class Form:
 async def read_form(request: Request, *, max_bytes: int, max_fields: int,
                     labels: Mapping[str, str] | None = None) -> Form:
     """The URL-encoded body of a POST. `labels` name fields in messages (field name → what the page shows)."""
-    too_large = BadInput(f"the form is larger than {max(1, max_bytes // 1024)} KB", code="FORM_TOO_LARGE")
+    too_large = BadInput(f"the form is larger than {max(1, max_bytes // 1024)} KB", code=KernelCode.FORM_TOO_LARGE)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise too_large
@@ -64,17 +64,17 @@ async def read_form(request: Request, *, max_bytes: int, max_fields: int,
         return Form()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in (FORM_TYPE, ""):
-        raise BadInput(f"forms are posted as {FORM_TYPE}", code="UNSUPPORTED_FORM")
+        raise BadInput(f"forms are posted as {FORM_TYPE}", code=KernelCode.UNSUPPORTED_FORM)
     try:
         fields = parse_qs(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict",
                           max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise BadInput("the form could not be read (not URL-encoded UTF-8 text, or too many fields)",
-                       code="INVALID_FORM") from None
+                       code=KernelCode.INVALID_FORM) from None
     for name, values in fields.items():
         if "\x00" in name or any("\x00" in value for value in values):
             field = name.replace("\x00", "")
             label = (labels or {}).get(field, field)
-            raise BadInput(f"{label}: text must not contain NUL characters", code="INVALID_INPUT",
+            raise BadInput(f"{label}: text must not contain NUL characters", code=KernelCode.INVALID_INPUT,
                            details={"field": field})
     return Form(fields)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tixtrace.kernel.errors import KernelCode
+
 #: 16 MiB, DESIGN section 10: far above any real request (10,000 tickets of an injection batch are ~10 MB)
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 #: time to receive a whole body: 16 MiB at ~1 Mbit/s in ~2 minutes is not a trickle; 4 bytes a second is
@@ -91,7 +93,7 @@ class BodyLimit:
         limit = self.limits.max_bytes
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await self._refuse(send, 413, "PAYLOAD_TOO_LARGE",
+            await self._refuse(send, 413, KernelCode.PAYLOAD_TOO_LARGE,
                                f"the request body is {declared} bytes; the limit is {limit}",
                                {"limit": limit, "declared": declared})
             return
@@ -99,11 +101,11 @@ class BodyLimit:
             async with asyncio.timeout(self.limits.read_seconds):
                 message = await self._read_body(receive, limit)
         except _TooLarge:
-            await self._refuse(send, 413, "PAYLOAD_TOO_LARGE",
+            await self._refuse(send, 413, KernelCode.PAYLOAD_TOO_LARGE,
                                f"the request body is over the limit of {limit} bytes", {"limit": limit})
             return
         except TimeoutError:
-            await self._refuse(send, 408, "REQUEST_TIMEOUT",
+            await self._refuse(send, 408, KernelCode.REQUEST_TIMEOUT,
                                f"the request body did not arrive within {self.limits.read_seconds:g} seconds",
                                {"seconds": self.limits.read_seconds})
             return

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,23 +22,23 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, mo
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tixtrace.kernel.errors import TixtraceError, failure_for_log
+from tixtrace.kernel.errors import KernelCode, TixtraceError, failure_for_log
 from tixtrace.kernel.headers import DefaultHeaders
 from tixtrace.kernel.limits import BodyLimit, BodyLimits
 
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "INVALID_INPUT",
-    429: "TOO_MANY_REQUESTS",
+    400: KernelCode.BAD_REQUEST,
+    401: KernelCode.UNAUTHORIZED,
+    403: KernelCode.FORBIDDEN,
+    404: KernelCode.NOT_FOUND,
+    405: KernelCode.METHOD_NOT_ALLOWED,
+    409: KernelCode.CONFLICT,
+    413: KernelCode.PAYLOAD_TOO_LARGE,
+    415: KernelCode.UNSUPPORTED_MEDIA_TYPE,
+    422: KernelCode.INVALID_INPUT,
+    429: KernelCode.TOO_MANY_REQUESTS,
 }
 
 
@@ -99,6 +101,20 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+class RelayedErrorBody(BaseModel):
+    """An error whose code is another service's, passed on as it came (not one of this service's)."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class RelayedErrorEnvelope(BaseModel):
+    """The error envelope of an answer relaying another service's refusal, its code unbounded."""
+
+    error: RelayedErrorBody
+
+
 _ERROR_DESCRIPTIONS = {
     400: "Bad request",
     401: "No or bad credentials",
@@ -119,6 +135,12 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """
     return {status: {"model": ErrorEnvelope, "description": _ERROR_DESCRIPTIONS.get(status, "Error")}
             for status in statuses}
+
+
+def relayed_error_responses(*statuses: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for a route that may pass another service's error code on (its own
+    catalogue does not bound it): the envelope with an unbounded ``code``. Overrides the router's."""
+    return {status: {"model": RelayedErrorEnvelope, "description": description} for status in statuses}
 
 
 def documented(model: type[BaseModel], status: int = 200, description: str = "Success", *,
@@ -187,7 +209,11 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return details
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, codes: Iterable[StrEnum]) -> None:
+    """Answer every error with the envelope, and list the codes the app may answer (its catalogue
+    ``codes`` and `KernelCode`) as the ``enum`` of the envelope's code in its OpenAPI document."""
+    _document_codes(app, {*codes, *KernelCode})
+
     @app.exception_handler(TixtraceError)
     async def _ours(_request: Request, exc: TixtraceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Basic"} if exc.status == 401 else None
@@ -198,18 +224,34 @@ def install_error_handlers(app: FastAPI) -> None:
         details = _validation_details(exc)
         first = details["errors"][0] if details["errors"] else {"location": "body", "message": "invalid"}
         message = f"invalid request: {first['location']}: {first['message']}"
-        return error_response(422, "INVALID_INPUT", message, details)
+        return error_response(422, KernelCode.INVALID_INPUT, message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        code = _HTTP_CODES.get(exc.status_code, KernelCode.HTTP_ERROR)
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").lower()
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", failure_for_log(exc))
-        return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+        return error_response(500, KernelCode.INTERNAL_ERROR, "an unexpected error occurred; it has been logged")
+
+
+def _document_codes(app: FastAPI, codes: set[StrEnum]) -> None:
+    """`ErrorBody` is shared by both services, so the enum is set in each app's document, not on the
+    model; `RelayedErrorBody` keeps an unbounded code."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            body = schema.get("components", {}).get("schemas", {}).get("ErrorBody")
+            if body is not None:
+                body["properties"]["code"]["enum"] = sorted(str(code) for code in codes)
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_guards(app: FastAPI, limits: BodyLimits) -> None:

@@ -14,6 +14,7 @@ from tixtrace.wallet.api.sandbox import clock as sandbox_clock
 from tixtrace.wallet.api.spectator import sessions
 from tixtrace.wallet.api.spectator import tickets as spectator_tickets
 from tixtrace.wallet.api.spectator import transfers as spectator_transfers
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.metrics import install_metrics
 from tixtrace.wallet.services.clock import WalletClock
 from tixtrace.wallet.web.routes import install_spectator_page
@@ -34,7 +35,7 @@ def create_wallet_app(engine: Engine, *, clock: Clock | None = None, sandbox: bo
     app.state.engine = engine
     app.state.clock = clock
     app.state.sandbox = sandbox
-    install_error_handlers(app)
+    install_error_handlers(app, WalletCode)
     add_health_route(app)
     install_metrics(app)
     install_docs(app)

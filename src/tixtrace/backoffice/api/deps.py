@@ -22,14 +22,14 @@ from starlette.requests import HTTPConnection
 from tixtrace.backoffice.security import Throttled, api_session_user, sign_in
 from tixtrace.backoffice.services.validation import MAX_ID
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
-from tixtrace.kernel.errors import Unauthorized
+from tixtrace.kernel.errors import KernelCode, Unauthorized
 from tixtrace.kernel.web import WHOLE_NUMBER
 
 MAX_PAGE = 1000
 
 
 def _refused() -> Unauthorized:
-    return Unauthorized("a back-office user name and password are required (HTTP Basic)", code="UNAUTHORIZED")
+    return Unauthorized("a back-office user name and password are required (HTTP Basic)", code=KernelCode.UNAUTHORIZED)
 
 
 def _throttled(seconds: int) -> StarletteHTTPException:

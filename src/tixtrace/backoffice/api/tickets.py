@@ -22,7 +22,7 @@ from tixtrace.backoffice.services.tickets import (
     ticket_views,
 )
 from tixtrace.kernel.cursors import decode_position_cursor, encode_position_cursor
-from tixtrace.kernel.web import documented, error_responses
+from tixtrace.kernel.web import documented, error_responses, relayed_error_responses
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses=error_responses(400, 401, 404, 409, 422, 429))
 
@@ -80,11 +80,14 @@ def control(ticket_id: TicketId, backend: BackendDep, user: User) -> dict[str, A
 def reprint(ticket_id: TicketId, backend: BackendDep, user: User) -> dict[str, Any]:
     return _act(backend, ticket_id, TicketAction.REPRINT, user)
 
+#: a refusal of the wallet (400, 409, 422) keeps the wallet's own code (``details.walletCode`` too)
+_RELAYED = relayed_error_responses(400, 409, 422, description="Refused by the wallet: its code, passed on")
+
 
 @router.post("/{ticket_id}/transfer",
              summary="Organizer transfer (W7) in the wallet, through the ticket's interface; the next feedback "
                      "brings it back as a line with initiatedBy ORGANIZER and the reason",
-             **documented(OrganizerTransferOut, 201, also=error_responses(503)))
+             **documented(OrganizerTransferOut, 201, also={**error_responses(503), **_RELAYED}))
 def transfer(ticket_id: TicketId, body: TransferIn, backend: BackendDep, _user: User) -> dict[str, Any]:
     return transfer_ticket(backend.engine, ticket_id, body.recipient_email, body.reason).as_json()
 

@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.kernel.db import is_sqlite
 from tixtrace.kernel.errors import Conflict
 
@@ -70,7 +71,7 @@ def _key(name: str) -> int:
 
 def _refused(what: str) -> Conflict:
     return Conflict(f"{what} is already running; this start is refused (try again when it ends)",
-                    code="RUN_ALREADY_ACTIVE")
+                    code=BackofficeCode.RUN_ALREADY_ACTIVE)
 
 
 @contextmanager

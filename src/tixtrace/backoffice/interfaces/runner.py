@@ -21,6 +21,7 @@ import httpx
 from sqlalchemy import Engine, RowMapping, select, update
 
 from tixtrace.backoffice.db.tables import executions
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.interfaces import notifications
@@ -88,7 +89,7 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
         credentials = interface_credentials(conn, schedule["interface_id"])
     if upload is not None and schedule["function"] != ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         raise BadInput("a file of records can only be processed by a RETRIEVE_TICKET_STATUS schedule",
-                       code="UPLOAD_NOT_FEEDBACK", details={"scheduleId": schedule_id})
+                       code=BackofficeCode.UPLOAD_NOT_FEEDBACK, details={"scheduleId": schedule_id})
     with run_locks(engine, run_locks_of(schedule, credentials)):
         _close_interrupted(engine, schedule_id, clock)
         return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import contacts
 from tixtrace.backoffice.domain.contacts import ContactKind, normalize_email
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
@@ -108,7 +109,7 @@ def insert_contacts(conn: Connection, rows: Sequence[dict[str, Any]], now: datet
         references = [row["reference"] for row in rows if row.get("reference")]
         raise Conflict(
             "a contact with one of these references already exists",
-            code="CONTACT_REFERENCE_TAKEN",
+            code=BackofficeCode.CONTACT_REFERENCE_TAKEN,
             details={"references": references[:20]},
         ) from exc
     return list(result.mappings())
@@ -117,7 +118,7 @@ def insert_contacts(conn: Connection, rows: Sequence[dict[str, Any]], now: datet
 def get_contact(conn: Connection, contact_id: int) -> RowMapping:
     row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
     if row is None:
-        raise NotFound(f"contact {contact_id} does not exist", code="CONTACT_NOT_FOUND",
+        raise NotFound(f"contact {contact_id} does not exist", code=BackofficeCode.CONTACT_NOT_FOUND,
                        details={"contactId": contact_id})
     return row
 

@@ -39,6 +39,7 @@ from tixtrace.backoffice.db.tables import (
     tickets,
 )
 from tixtrace.backoffice.domain.contacts import normalize_email
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.distribution import lock_contact_writes
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
@@ -126,7 +127,7 @@ def erase_contact(conn: Connection, contact_id: int, now: datetime) -> Erasure:
     lock_contact_writes(conn)  # a feedback page never decides on this contact while it is erased
     row = conn.execute(select(contacts).where(contacts.c.id == contact_id).with_for_update()).mappings().first()
     if row is None:
-        raise NotFound(f"contact {contact_id} does not exist", code="CONTACT_NOT_FOUND",
+        raise NotFound(f"contact {contact_id} does not exist", code=BackofficeCode.CONTACT_NOT_FOUND,
                        details={"contactId": contact_id})
     if row["erased_at"] is not None:
         return Erasure(row, already_erased=True)
@@ -163,7 +164,8 @@ def _refuse_if_pending(conn: Connection, contact_id: int) -> None:
         raise Conflict(
             f"contact {contact_id} is part of a pending transfer (tickets {', '.join(numbers)}): "
             "erase it once the transfer is confirmed or cancelled and the feedback has run",
-            code="CONTACT_HAS_PENDING_TRANSFER", details={"contactId": contact_id, "ticketNumbers": numbers})
+            code=BackofficeCode.CONTACT_HAS_PENDING_TRANSFER,
+            details={"contactId": contact_id, "ticketNumbers": numbers})
 
 
 def _refuse_if_parked(conn: Connection, contact_id: int, key: str, needles: Sequence[str]) -> None:
@@ -174,7 +176,7 @@ def _refuse_if_parked(conn: Connection, contact_id: int, key: str, needles: Sequ
         raise Conflict(
             f"contact {contact_id} appears in {len(held)} parked feedback record(s) (record ids "
             f"{', '.join(str(record_id) for record_id, _ in held[:20])}): fix or remove them first",
-            code="CONTACT_IN_PARKED_RECORD",
+            code=BackofficeCode.CONTACT_IN_PARKED_RECORD,
             details={"contactId": contact_id, "recordIds": [record_id for record_id, _ in held[:20]]})
 
 

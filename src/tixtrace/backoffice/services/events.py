@@ -14,6 +14,7 @@ from sqlalchemy import Connection, RowMapping, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import events
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
@@ -92,7 +93,7 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]], now: datetim
         raise Conflict(
             f"an event with code {codes[0]!r} already exists" if len(codes) == 1
             else "an event with one of these codes already exists",
-            code="EVENT_CODE_TAKEN",
+            code=BackofficeCode.EVENT_CODE_TAKEN,
             details={"codes": codes[:20]},
         ) from exc
     return list(result.mappings())
@@ -101,7 +102,8 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]], now: datetim
 def get_event(conn: Connection, event_id: int) -> RowMapping:
     row = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
     if row is None:
-        raise NotFound(f"event {event_id} does not exist", code="EVENT_NOT_FOUND", details={"eventId": event_id})
+        raise NotFound(f"event {event_id} does not exist",
+                       code=BackofficeCode.EVENT_NOT_FOUND, details={"eventId": event_id})
     return row
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from tixtrace.backoffice.db.tables import execution_logs, executions
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.executions import (
     COUNTERS,
     ENDED,
@@ -27,7 +28,7 @@ from tixtrace.backoffice.domain.executions import (
 )
 from tixtrace.backoffice.services.schedules import get_schedule
 from tixtrace.kernel.clock import as_utc
-from tixtrace.kernel.errors import BadInput, Conflict, NotFound
+from tixtrace.kernel.errors import BadInput, Conflict, KernelCode, NotFound
 
 #: log lines shown with an execution; the rest are read page by page
 LOG_PREVIEW = 1000
@@ -80,7 +81,8 @@ def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatu
     if row is None:
         current = get_execution(conn, execution_id).execution
         raise Conflict(f"execution {execution_id} has already ended {current['status']}",
-                       code="EXECUTION_ENDED", details={"executionId": execution_id, "status": current["status"]})
+                       code=BackofficeCode.EXECUTION_ENDED,
+                       details={"executionId": execution_id, "status": current["status"]})
     return row
 
 
@@ -105,7 +107,7 @@ def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
     """An execution with the first `LOG_PREVIEW` log lines and the number of lines in all."""
     row = conn.execute(select(executions).where(executions.c.id == execution_id)).mappings().first()
     if row is None:
-        raise NotFound(f"execution {execution_id} does not exist", code="EXECUTION_NOT_FOUND",
+        raise NotFound(f"execution {execution_id} does not exist", code=BackofficeCode.EXECUTION_NOT_FOUND,
                        details={"executionId": execution_id})
     log, _ = execution_log(conn, execution_id, limit=LOG_PREVIEW)
     count = conn.execute(select(func.count()).select_from(execution_logs)
@@ -116,7 +118,7 @@ def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
 def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0,
                   limit: int = 100) -> tuple[list[RowMapping], int | None]:
     if limit < 1:
-        raise BadInput("limit must be at least 1", code="INVALID_INPUT")
+        raise BadInput("limit must be at least 1", code=KernelCode.INVALID_INPUT)
     query = (select(execution_logs)
              .where(execution_logs.c.execution_id == execution_id, execution_logs.c.id > after_id)
              .order_by(execution_logs.c.id).limit(limit + 1))

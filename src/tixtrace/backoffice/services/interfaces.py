@@ -26,6 +26,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import interfaces
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.parameters import InvalidParameters, ParsedParameters, parse_parameters
 from tixtrace.backoffice.secret_key import decrypt_password, encrypt_password
 from tixtrace.backoffice.services.validation import Checker
@@ -114,7 +115,7 @@ def parsed_parameters(text: str) -> ParsedParameters:
         raise BadInput(
             f"custom parameters refused ({len(errors)} error{'s' if len(errors) > 1 else ''}): "
             + "; ".join(f"line {e['line']}: {e['message']}" for e in errors),
-            code="INVALID_CUSTOM_PARAMETERS",
+            code=BackofficeCode.INVALID_CUSTOM_PARAMETERS,
             details={"errors": errors},
         ) from exc
 
@@ -130,7 +131,7 @@ def _checked(new: NewInterface, *, password_required: bool) -> dict[str, Any]:
 
 
 def _name_taken(name: str) -> Conflict:
-    return Conflict(f"an interface named {name!r} already exists", code="INTERFACE_NAME_TAKEN",
+    return Conflict(f"an interface named {name!r} already exists", code=BackofficeCode.INTERFACE_NAME_TAKEN,
                     details={"name": name})
 
 
@@ -169,7 +170,7 @@ def update_interface(conn: Connection, interface_id: int, new: NewInterface, now
         if _origin(values["url"]) != _origin(before["url"]):
             message = ("a new scheme, host or port for the wallet needs its password in the same request "
                        "(the stored one is never sent to another host)")
-            raise BadInput(message, code="PASSWORD_REQUIRED",
+            raise BadInput(message, code=BackofficeCode.PASSWORD_REQUIRED,
                            details={"errors": [{"field": "password", "value": None, "message": message}]})
         del values["password"]
     else:
@@ -191,7 +192,7 @@ def get_interface(conn: Connection, interface_id: int) -> RowMapping:
     """An interface without its password; 404 INTERFACE_NOT_FOUND."""
     row = conn.execute(select(*PUBLIC_COLUMNS).where(interfaces.c.id == interface_id)).mappings().first()
     if row is None:
-        raise NotFound(f"interface {interface_id} does not exist", code="INTERFACE_NOT_FOUND",
+        raise NotFound(f"interface {interface_id} does not exist", code=BackofficeCode.INTERFACE_NOT_FOUND,
                        details={"interfaceId": interface_id})
     return row
 
@@ -217,6 +218,6 @@ def interface_credentials(conn: Connection, interface_id: int) -> Credentials:
     row = conn.execute(select(interfaces.c.url, interfaces.c.login, interfaces.c.password)
                        .where(interfaces.c.id == interface_id)).first()
     if row is None:
-        raise NotFound(f"interface {interface_id} does not exist", code="INTERFACE_NOT_FOUND",
+        raise NotFound(f"interface {interface_id} does not exist", code=BackofficeCode.INTERFACE_NOT_FOUND,
                        details={"interfaceId": interface_id})
     return Credentials(url=row.url, login=row.login, password=decrypt_password(row.password))

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert, select
 
 from tixtrace.backoffice.db.tables import schedules
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.events import events_by_code
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
@@ -119,7 +120,7 @@ def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: 
     unknown = [code for code in values["event_codes"] if code not in known]
     if unknown:
         raise refuse([FieldProblem("eventCodes", unknown, f"eventCodes {unknown} are not known events")],
-                     code="UNKNOWN_REFERENCE")
+                     code=BackofficeCode.UNKNOWN_REFERENCE)
     if values["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS:
         existing = conn.execute(select(schedules.c.id).where(
             schedules.c.interface_id == interface_id,
@@ -128,7 +129,7 @@ def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: 
             raise Conflict(
                 f"interface {interface_id} already has a RETRIEVE_TICKET_STATUS schedule ({existing}): "
                 "two would read the same feed with two pagination keys",
-                code="SCHEDULE_ALREADY_EXISTS",
+                code=BackofficeCode.SCHEDULE_ALREADY_EXISTS,
                 details={"interfaceId": interface_id, "scheduleId": existing},
             )
     now = as_utc(now)
@@ -140,7 +141,7 @@ def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: 
 def get_schedule(conn: Connection, schedule_id: int) -> RowMapping:
     row = conn.execute(select(schedules).where(schedules.c.id == schedule_id)).mappings().first()
     if row is None:
-        raise NotFound(f"schedule {schedule_id} does not exist", code="SCHEDULE_NOT_FOUND",
+        raise NotFound(f"schedule {schedule_id} does not exist", code=BackofficeCode.SCHEDULE_NOT_FOUND,
                        details={"scheduleId": schedule_id})
     return row
 

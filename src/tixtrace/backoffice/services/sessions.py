@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from tixtrace.backoffice.db.tables import sessions, users
 from tixtrace.kernel.clock import as_utc
-from tixtrace.kernel.errors import Unauthorized
+from tixtrace.kernel.errors import KernelCode, Unauthorized
 
 IDLE_SECONDS = 3600
 LIFETIME_SECONDS = 12 * 3600
@@ -39,7 +39,7 @@ def start_session(conn: Connection, user_name: str, now: datetime) -> str:
     user_id = conn.execute(select(users.c.id).where(users.c.name == user_name,
                                                     users.c.disabled_at.is_(None))).scalar()
     if user_id is None:  # disabled between the password check and now
-        raise Unauthorized("this user cannot sign in", code="UNAUTHORIZED")
+        raise Unauthorized("this user cannot sign in", code=KernelCode.UNAUTHORIZED)
     conn.execute(delete(sessions).where(
         (sessions.c.expires_at <= now) | (sessions.c.last_seen_at <= now - timedelta(seconds=IDLE_SECONDS))))
     token = secrets.token_urlsafe(32)

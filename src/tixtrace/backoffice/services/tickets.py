@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import distribution_lines, ticket_actions, tickets
 from tixtrace.backoffice.domain.contacts import ContactKind
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
 from tixtrace.backoffice.services.contacts import get_contacts
 from tixtrace.backoffice.services.events import event_codes, events_by_code
@@ -139,7 +140,7 @@ def create_ticket(conn: Connection, new: NewTicket, now: datetime, *, actor: str
     checker.raise_if_any()
     problems = resolve_references(conn, values)
     if problems:
-        raise refuse(problems, code="UNKNOWN_REFERENCE")
+        raise refuse(problems, code=BackofficeCode.UNKNOWN_REFERENCE)
     row = finish_values(values, now)
     if conn.execute(select(tickets.c.id).where(tickets.c.number == row["number"])).first():
         raise _number_taken(row["number"])
@@ -151,14 +152,14 @@ def create_ticket(conn: Connection, new: NewTicket, now: datetime, *, actor: str
 
 
 def _number_taken(number: str) -> Conflict:
-    return Conflict(f"ticket number {number!r} is already used", code="TICKET_NUMBER_TAKEN",
+    return Conflict(f"ticket number {number!r} is already used", code=BackofficeCode.TICKET_NUMBER_TAKEN,
                     details={"number": number})
 
 
 def get_ticket(conn: Connection, ticket_id: int) -> RowMapping:
     row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).mappings().first()
     if row is None:
-        raise NotFound(f"ticket {ticket_id} does not exist", code="TICKET_NOT_FOUND",
+        raise NotFound(f"ticket {ticket_id} does not exist", code=BackofficeCode.TICKET_NOT_FOUND,
                        details={"ticketId": ticket_id})
     return row
 
@@ -248,7 +249,7 @@ def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: da
         raise Conflict(
             f"ticket {ticket_id} is {current['status']}: {action.lower()} needs a ticket that is "
             + " or ".join(allowed),
-            code="INVALID_TICKET_TRANSITION",
+            code=BackofficeCode.INVALID_TICKET_TRANSITION,
             details={"ticketId": ticket_id, "status": current["status"], "action": action.value,
                      "allowedFrom": allowed},
         )

@@ -26,11 +26,12 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import users
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.sessions import end_user_sessions
 from tixtrace.backoffice.services.validation import Checker, unstorable
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unauthorized
+from tixtrace.kernel.errors import BadInput, Conflict, KernelCode, NotFound, Unauthorized
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 200
@@ -63,9 +64,10 @@ def verify_password(password: str, stored: str) -> bool:
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         raise BadInput(f"a password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-                       code="INVALID_PASSWORD", details={"field": "password"})
+                       code=BackofficeCode.INVALID_PASSWORD, details={"field": "password"})
     if unstorable(password):
-        raise BadInput("a password must be printable text", code="INVALID_PASSWORD", details={"field": "password"})
+        raise BadInput("a password must be printable text",
+                       code=BackofficeCode.INVALID_PASSWORD, details={"field": "password"})
 
 
 def create_user(conn: Connection, name: str, password: str, now: datetime) -> RowMapping:
@@ -86,13 +88,13 @@ def create_user(conn: Connection, name: str, password: str, now: datetime) -> Ro
             ).mappings().one()
         except IntegrityError:
             pass
-    raise Conflict(f"user {cleaned!r} already exists", code="USER_EXISTS", details={"name": cleaned})
+    raise Conflict(f"user {cleaned!r} already exists", code=BackofficeCode.USER_EXISTS, details={"name": cleaned})
 
 
 def _user_id(conn: Connection, name: str) -> int:
     found = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
     if found is None:
-        raise NotFound(f"user {name!r} does not exist", code="USER_NOT_FOUND", details={"name": name})
+        raise NotFound(f"user {name!r} does not exist", code=BackofficeCode.USER_NOT_FOUND, details={"name": name})
     return int(found)
 
 
@@ -131,7 +133,7 @@ class Authenticator:
     def authenticate(self, name: str, password: str) -> str:
         """The user's name; raises Unauthorized (401) for unknown or disabled users and wrong passwords alike."""
         refused = Unauthorized("a back-office user name and password are required (HTTP Basic)",
-                               code="UNAUTHORIZED")
+                               code=KernelCode.UNAUTHORIZED)
         if not name or len(name) > 100 or unstorable(name) or len(password) > MAX_PASSWORD_LENGTH \
                 or unstorable(password):
             raise refused

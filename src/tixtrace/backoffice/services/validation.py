@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.errors import BadInput, KernelCode
 
 EMAIL_MAX = 254
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -54,7 +54,7 @@ def echo(value: Any) -> Any:
     return value
 
 
-def refuse(problems: list[FieldProblem], *, code: str = "INVALID_INPUT") -> BadInput:
+def refuse(problems: list[FieldProblem], *, code: str = KernelCode.INVALID_INPUT) -> BadInput:
     """The one error for a list of problems: a message naming each, and every problem in details."""
     return BadInput(
         echo("; ".join(p.message for p in problems)),

@@ -32,6 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -216,9 +217,10 @@ LoginForm = Annotated[Form, Depends(login_form)]
 
 
 def path_id(value: str, what: str) -> int:
-    """An id from a path; anything but a whole number in range is "no such thing" (404)."""
+    """An id from a path; anything but a whole number in range is "no such thing" (404), coded
+    ``<WHAT>_NOT_FOUND`` of `BackofficeCode` (tests/test_error_codes.py checks every ``what`` has one)."""
     if not value.isascii() or not value.isdigit() or len(value) > 19 or not 1 <= int(value) <= MAX_ID:
-        raise NotFound(f"there is no {what} {value!r}", code=f"{what.upper()}_NOT_FOUND")
+        raise NotFound(f"there is no {what} {value!r}", code=BackofficeCode(f"{what.upper()}_NOT_FOUND"))
     return int(value)
 
 
@@ -228,7 +230,7 @@ def query_text(value: str | None, name: str, max_length: int = 200) -> str | Non
         return None
     value = value.strip()
     if len(value) > max_length or any(ord(c) < 0x20 or c == "\x7f" for c in value):
-        raise BadInput(f"{name} must be at most {max_length} printable characters", code="INVALID_SEARCH")
+        raise BadInput(f"{name} must be at most {max_length} printable characters", code=BackofficeCode.INVALID_SEARCH)
     return value
 
 

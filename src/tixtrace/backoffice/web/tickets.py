@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from tixtrace.backoffice.backend import BackendDep
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TicketStatus
 from tixtrace.backoffice.interfaces.tixngo.transfers import REASON_MAX, transfer_ticket
 from tixtrace.backoffice.services.events import get_event
@@ -104,7 +105,7 @@ def ticket_tab(request: Request, ticket_id: str, tab: str, backend: BackendDep, 
     """The tab bar and one panel (an htmx fragment)."""
     tid = path_id(ticket_id, "ticket")
     if tab not in TABS:
-        raise NotFound(f"a ticket has no tab {tab!r}", code="TAB_NOT_FOUND")
+        raise NotFound(f"a ticket has no tab {tab!r}", code=BackofficeCode.TAB_NOT_FOUND)
     with backend.read() as conn:
         context = _tab_context(conn, tid, tab, cursor)
     return render(request, "tickets/_tabs.html", context, partial=True)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import Unauthorized
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.services import organizers as organizers_service
 from tixtrace.wallet.services import spectators as spectators_service
 
@@ -34,7 +35,7 @@ def organizer(db: EngineDep,
               credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> organizers_service.Organizer:
     if credentials is None:
         raise Unauthorized("organizer credentials required (HTTP Basic: admin e-mail and API key)",
-                           code="CREDENTIALS_REQUIRED")
+                           code=WalletCode.CREDENTIALS_REQUIRED)
     with unit_of_work(db, write=False) as conn:  # credentials are checked before the request's own unit
         return organizers_service.authenticate(conn, credentials.username, credentials.password)
 
@@ -44,7 +45,7 @@ def spectator(
 ) -> spectators_service.Account:
     if credentials is None:
         raise Unauthorized("a spectator session is required (Authorization: Bearer TOKEN)",
-                           code="CREDENTIALS_REQUIRED")
+                           code=WalletCode.CREDENTIALS_REQUIRED)
     with unit_of_work(db, write=False) as conn:
         return spectators_service.authenticate(conn, credentials.credentials)
 

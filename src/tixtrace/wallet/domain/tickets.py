@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from tixtrace.kernel.errors import Conflict, Forbidden
+from tixtrace.wallet.domain.errors import WalletCode
 
 DEFAULT_TRANSFER_TIMEOUT_SECONDS = 3600
 
@@ -166,16 +167,16 @@ class Ticket:
     def _require_movable(self) -> None:
         if self.status is Status.CONTROLLED:
             raise Conflict(f"ticket {self.ticket_id} was controlled and can no longer be transferred",
-                           code="TICKET_CONTROLLED", details={"ticketId": self.ticket_id})
+                           code=WalletCode.TICKET_CONTROLLED, details={"ticketId": self.ticket_id})
         if self.status in (Status.DELETION_PENDING, Status.DELETED):
-            raise Conflict(f"ticket {self.ticket_id} is deleted", code="TICKET_DELETED",
+            raise Conflict(f"ticket {self.ticket_id} is deleted", code=WalletCode.TICKET_DELETED,
                            details={"ticketId": self.ticket_id})
 
     def _require_no_pending(self) -> None:
         if self.pending is not None:
             raise Conflict(f"ticket {self.ticket_id} already has a pending transfer "
                            f"({self.pending.transfer_id}); it must be accepted, rejected, cancelled or "
-                           "expire first", code="TRANSFER_ALREADY_PENDING",
+                           "expire first", code=WalletCode.TRANSFER_ALREADY_PENDING,
                            details={"ticketId": self.ticket_id, "transferId": self.pending.transfer_id})
 
     # -- W6: expiry is a function of (expires_at, now) ---------------------------------------
@@ -210,7 +211,7 @@ class Ticket:
 
     def _require_owner(self, actor: str) -> None:
         if actor != self.owner:
-            raise Forbidden(f"ticket {self.ticket_id} is not in your wallet", code="NOT_TICKET_OWNER",
+            raise Forbidden(f"ticket {self.ticket_id} is not in your wallet", code=WalletCode.NOT_TICKET_OWNER,
                             details={"ticketId": self.ticket_id})
 
     # -- W4, W5, W6, W7 ----------------------------------------------------------------------
@@ -227,12 +228,12 @@ class Ticket:
         self._require_movable()
         self._require_no_pending()
         if recipient == self.owner:
-            raise Conflict("you cannot transfer a ticket to yourself", code="RECIPIENT_IS_SENDER",
+            raise Conflict("you cannot transfer a ticket to yourself", code=WalletCode.RECIPIENT_IS_SENDER,
                            details={"ticketId": self.ticket_id})
         backward = recipient == self.previous_owner
         if not backward and self.max_transfers is not None and self.transfers_done >= self.max_transfers:
             raise Conflict(f"ticket {self.ticket_id} reached its limit of {self.max_transfers} transfers",
-                           code="MAX_TRANSFERS_REACHED",
+                           code=WalletCode.MAX_TRANSFERS_REACHED,
                            details={"ticketId": self.ticket_id, "maxTransfers": self.max_transfers})
         direction = Direction.BACKWARD if backward else Direction.FORWARD
         immediate = backward or not acceptance_required
@@ -259,11 +260,11 @@ class Ticket:
         changes = self.expire_if_due(now)
         transfer = self._pending_for(transfer_id, now)
         if actor != transfer.recipient:
-            raise Forbidden("only the recipient can accept a transfer", code="NOT_TRANSFER_RECIPIENT",
+            raise Forbidden("only the recipient can accept a transfer", code=WalletCode.NOT_TRANSFER_RECIPIENT,
                             details={"transferId": transfer_id})
         if not profile_complete:
             raise Conflict("complete your profile (first and last name) before accepting a ticket",
-                           code="PROFILE_INCOMPLETE", details={"transferId": transfer_id})
+                           code=WalletCode.PROFILE_INCOMPLETE, details={"transferId": transfer_id})
         changes.append(self._complete(transfer, now))
         return changes
 
@@ -271,7 +272,7 @@ class Ticket:
         changes = self.expire_if_due(now)
         transfer = self._pending_for(transfer_id, now)
         if actor != transfer.recipient:
-            raise Forbidden("only the recipient can reject a transfer", code="NOT_TRANSFER_RECIPIENT",
+            raise Forbidden("only the recipient can reject a transfer", code=WalletCode.NOT_TRANSFER_RECIPIENT,
                             details={"transferId": transfer_id})
         changes.append(self._fail_pending(now, FailureReason.REJECTED, TransferState.REJECTED,
                                           Status.FAILURE_TRANSFER))
@@ -281,7 +282,7 @@ class Ticket:
         changes = self.expire_if_due(now)
         transfer = self._pending_for(transfer_id, now)
         if actor != transfer.sender:
-            raise Forbidden("only the sender can cancel a transfer", code="NOT_TRANSFER_SENDER",
+            raise Forbidden("only the sender can cancel a transfer", code=WalletCode.NOT_TRANSFER_SENDER,
                             details={"transferId": transfer_id})
         changes.append(self._fail_pending(now, FailureReason.CANCELLED_BY_SENDER, TransferState.CANCELLED,
                                           Status.FAILURE_TRANSFER))
@@ -289,7 +290,7 @@ class Ticket:
 
     def _pending_for(self, transfer_id: str, now: datetime) -> Transfer:
         if self.pending is None or self.pending.transfer_id != transfer_id:
-            raise Conflict(f"transfer {transfer_id} is not pending any more", code="TRANSFER_NOT_PENDING",
+            raise Conflict(f"transfer {transfer_id} is not pending any more", code=WalletCode.TRANSFER_NOT_PENDING,
                            details={"transferId": transfer_id})
         return self.pending
 
@@ -301,7 +302,7 @@ class Ticket:
         self._require_movable()
         self._require_no_pending()
         if recipient == self.owner:
-            raise Conflict("the recipient already owns this ticket", code="RECIPIENT_IS_SENDER",
+            raise Conflict("the recipient already owns this ticket", code=WalletCode.RECIPIENT_IS_SENDER,
                            details={"ticketId": self.ticket_id})
         direction = Direction.BACKWARD if recipient == self.previous_owner else Direction.FORWARD
         transfer = Transfer(
@@ -317,7 +318,7 @@ class Ticket:
     def control(self, now: datetime) -> list[Change]:
         changes = self.expire_if_due(now)
         if self.status in (Status.DELETION_PENDING, Status.DELETED):
-            raise Conflict(f"ticket {self.ticket_id} is deleted", code="TICKET_DELETED",
+            raise Conflict(f"ticket {self.ticket_id} is deleted", code=WalletCode.TICKET_DELETED,
                            details={"ticketId": self.ticket_id})
         if self.status is Status.CONTROLLED:
             return changes

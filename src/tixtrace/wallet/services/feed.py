@@ -20,6 +20,7 @@ from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import BadInput
 from tixtrace.wallet.db import status_log
 from tixtrace.wallet.db import tickets as tickets_repo
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.services.tickets import begin_write
 
 MAX_BATCH_SIZE = 10_000
@@ -46,7 +47,8 @@ class FeedPage:
 def position(pagination_key: str | None, batch_size: int) -> int:
     """The record id a page starts after; BadInput for a bad batch size or key (checked before anything)."""
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise BadInput(f"batchSize must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}", code="INVALID_BATCH_SIZE",
+        raise BadInput(f"batchSize must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}",
+                       code=WalletCode.INVALID_BATCH_SIZE,
                        details={"parameter": "batchSize", "value": batch_size})
     return decode_int_cursor(pagination_key, name="paginationKey")
 

@@ -20,8 +20,9 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.kernel.clock import Clock
-from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unauthorized
+from tixtrace.kernel.errors import BadInput, CommandCode, Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db.tables import organizers
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.domain.tickets import DEFAULT_TRANSFER_TIMEOUT_SECONDS, normalize_email
 
 EMAIL_PATTERN = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
@@ -33,7 +34,7 @@ def check_email(value: str, field: str = "email") -> str:
     email = normalize_email(value)
     if len(email) > 320 or not EMAIL_PATTERN.match(email):
         raise BadInput(f"{field} {value!r} is not an e-mail address (expected name@domain.tld)",
-                       code="INVALID_EMAIL", details={"field": field, "value": value})
+                       code=WalletCode.INVALID_EMAIL, details={"field": field, "value": value})
     return email
 
 
@@ -56,7 +57,7 @@ def create_organizer(conn: Connection, clock: Clock, email: str) -> tuple[Organi
     email = check_email(email)
     api_key = secrets.token_urlsafe(32)
     if conn.scalar(select(organizers.c.id).where(organizers.c.email == email)) is not None:
-        raise Conflict(f"an organizer with e-mail {email} already exists", code="ORGANIZER_EXISTS")
+        raise Conflict(f"an organizer with e-mail {email} already exists", code=WalletCode.ORGANIZER_EXISTS)
     try:
         with conn.begin_nested():  # a concurrent creator of the same e-mail: only the savepoint is lost
             organizer_id = conn.execute(organizers.insert().values(
@@ -64,7 +65,7 @@ def create_organizer(conn: Connection, clock: Clock, email: str) -> tuple[Organi
                 acceptance_required=True, created_at=clock.now(),
             ).returning(organizers.c.id)).scalar_one()
     except IntegrityError as exc:
-        raise Conflict(f"an organizer with e-mail {email} already exists", code="ORGANIZER_EXISTS") from exc
+        raise Conflict(f"an organizer with e-mail {email} already exists", code=WalletCode.ORGANIZER_EXISTS) from exc
     return Organizer(organizer_id, email, DEFAULT_TRANSFER_TIMEOUT_SECONDS, True), api_key
 
 
@@ -76,7 +77,7 @@ def rotate_key(conn: Connection, email: str) -> tuple[Organizer, str]:
     row = conn.execute(update(organizers).where(organizers.c.email == email)
                        .values(api_key_hash=_hash(api_key)).returning(*organizers.c)).first()
     if row is None:
-        raise NotFound(f"no organizer with e-mail {email}", code="ORGANIZER_NOT_FOUND")
+        raise NotFound(f"no organizer with e-mail {email}", code=CommandCode.ORGANIZER_NOT_FOUND)
     return _organizer(row), api_key
 
 
@@ -86,10 +87,10 @@ def _organizer(row: object) -> Organizer:
 
 def authenticate(conn: Connection, email: str, api_key: str) -> Organizer:
     if "\x00" in email:  # no organizer has one; PostgreSQL refuses it in a query
-        raise Unauthorized("unknown organizer e-mail or wrong API key", code="BAD_CREDENTIALS")
+        raise Unauthorized("unknown organizer e-mail or wrong API key", code=WalletCode.BAD_CREDENTIALS)
     row = conn.execute(select(organizers).where(organizers.c.email == normalize_email(email))).first()
     if row is None or not hmac.compare_digest(row.api_key_hash, _hash(api_key)):
-        raise Unauthorized("unknown organizer e-mail or wrong API key", code="BAD_CREDENTIALS")
+        raise Unauthorized("unknown organizer e-mail or wrong API key", code=WalletCode.BAD_CREDENTIALS)
     return _organizer(row)
 
 
@@ -104,7 +105,7 @@ def update_settings(conn: Connection, organizer_id: int, *, transfer_timeout_sec
         if not MIN_TIMEOUT_SECONDS <= transfer_timeout_seconds <= MAX_TIMEOUT_SECONDS:
             raise BadInput(
                 f"transferTimeoutSeconds must be from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}, "
-                f"got {transfer_timeout_seconds}", code="INVALID_SETTING",
+                f"got {transfer_timeout_seconds}", code=WalletCode.INVALID_SETTING,
                 details={"field": "transferTimeoutSeconds", "value": transfer_timeout_seconds})
         values["transfer_timeout_seconds"] = transfer_timeout_seconds
     if acceptance_required is not None:

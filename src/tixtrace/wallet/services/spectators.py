@@ -24,6 +24,7 @@ from tixtrace.kernel.errors import Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import tickets as tickets_repo
 from tixtrace.wallet.db.tables import accounts, sessions, tickets, transfers
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.domain.tickets import Status, TransferState
 from tixtrace.wallet.services.organizers import check_email
 from tixtrace.wallet.services.tickets import begin_write, change_ticket
@@ -97,7 +98,7 @@ def _digest(token: str) -> str:
 def start_session(conn: Connection, clock: Clock, email: str, *, sandbox: bool) -> str:
     email = check_email(email)
     if not sandbox:
-        raise NotFound("passwordless sign-in exists only in sandbox mode (W9)", code="SANDBOX_ONLY")
+        raise NotFound("passwordless sign-in exists only in sandbox mode (W9)", code=WalletCode.SANDBOX_ONLY)
     token = secrets.token_urlsafe(32)
     now = clock.now()
     account = accounts_repo.ensure(conn, {email: None}, now)[email]
@@ -111,7 +112,7 @@ def authenticate(conn: Connection, token: str) -> Account:
         .where(sessions.c.token_hash == _digest(token))
     ).first()
     if row is None:
-        raise Unauthorized("unknown or expired session token", code="BAD_CREDENTIALS")
+        raise Unauthorized("unknown or expired session token", code=WalletCode.BAD_CREDENTIALS)
     return Account(row.id, row.email)
 
 
@@ -195,10 +196,11 @@ def locate_my_ticket(conn: Connection, account: Account, ticket_id: str) -> tupl
         rows = list(conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(
             tickets.c.ticket_id == ticket_id, tickets.c.owner_id == account.id)))
     if not rows:
-        raise NotFound(f"no ticket {ticket_id!r} in your wallet", code="TICKET_NOT_FOUND",
+        raise NotFound(f"no ticket {ticket_id!r} in your wallet", code=WalletCode.TICKET_NOT_FOUND,
                        details={"ticketId": ticket_id})
     if len(rows) > 1:
-        raise Conflict(f"two organizers use ticket id {ticket_id!r}; ask the organizer", code="AMBIGUOUS_TICKET_ID")
+        raise Conflict(f"two organizers use ticket id {ticket_id!r}; ask the organizer",
+                       code=WalletCode.AMBIGUOUS_TICKET_ID)
     return rows[0].id, rows[0].organizer_id
 
 

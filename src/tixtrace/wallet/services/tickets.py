@@ -29,6 +29,7 @@ from tixtrace.wallet.db import status_log
 from tixtrace.wallet.db import tickets as tickets_repo
 from tixtrace.wallet.db.database import lock_organizer_log
 from tixtrace.wallet.db.tables import tickets
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.domain.tickets import Change, Status, Ticket, Transfer
 
 T = TypeVar("T")
@@ -94,7 +95,7 @@ def find_pk(conn: Connection, organizer_id: int, ticket_id: str) -> int:
     pk = None if "\x00" in ticket_id else conn.scalar(select(tickets.c.id).where(
         tickets.c.organizer_id == organizer_id, tickets.c.ticket_id == ticket_id))
     if pk is None:
-        raise NotFound(f"no ticket {ticket_id!r} for this organizer", code="TICKET_NOT_FOUND",
+        raise NotFound(f"no ticket {ticket_id!r} for this organizer", code=WalletCode.TICKET_NOT_FOUND,
                        details={"ticketId": ticket_id})
     return int(pk)
 

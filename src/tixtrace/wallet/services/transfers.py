@@ -18,6 +18,7 @@ from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import NotFound
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db.tables import accounts, organizers, tickets, transfers
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.domain.tickets import Transfer, TransferState
 from tixtrace.wallet.services.organizers import check_email
 from tixtrace.wallet.services.spectators import Account, locate_my_ticket
@@ -68,7 +69,7 @@ def _locate_transfer(conn: Connection, account: Account, transfer_id: str) -> tu
             or_(transfers.c.sender_id == account.id, transfers.c.recipient_email == account.email),
         )).first()
     if row is None:
-        raise NotFound(f"no transfer {transfer_id!r} of yours", code="TRANSFER_NOT_FOUND",
+        raise NotFound(f"no transfer {transfer_id!r} of yours", code=WalletCode.TRANSFER_NOT_FOUND,
                        details={"transferId": transfer_id})
     return row.ticket_pk, row.organizer_id
 

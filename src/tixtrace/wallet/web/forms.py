@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from tixtrace.kernel import forms
-from tixtrace.kernel.errors import BadInput
+from tixtrace.kernel.errors import BadInput, KernelCode
 from tixtrace.kernel.forms import Form
 
 M = TypeVar("M", bound=BaseModel)
@@ -46,7 +46,7 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
         field = str(first["loc"][0]) if first.get("loc") else "form"
         label = LABELS.get(field, field)
         message = "is required" if first.get("type") == "string_too_short" else _clean(first.get("msg", "invalid"))
-        raise BadInput(f"{label}: {message}", code="INVALID_INPUT",
+        raise BadInput(f"{label}: {message}", code=KernelCode.INVALID_INPUT,
                        details={"field": field, "errors": [_plain(e) for e in exc.errors()]}) from None
 
 

@@ -33,11 +33,12 @@ from tixtrace.kernel.clock import Clock, isoformat
 from tixtrace.kernel.cookies import clear_cookie, set_cookie
 from tixtrace.kernel.csrf import csrf_ok, csrf_token, new_nonce
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, Forbidden, TixtraceError, Unauthorized
+from tixtrace.kernel.errors import BadInput, Forbidden, KernelCode, TixtraceError, Unauthorized
 from tixtrace.kernel.flash import Flash, decode_flash, encode_flash
 from tixtrace.kernel.forms import Form
 from tixtrace.kernel.templates import html_page, security_headers, template_environment
 from tixtrace.wallet.db.database import action_unit_of_work
+from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.services import spectators, transfers
 from tixtrace.wallet.services.profiles import Holder, ProfileUpdate
 from tixtrace.wallet.services.spectators import Account
@@ -99,7 +100,7 @@ def _signed_in(request: Request, form: Form | None = None) -> Session:
         raise _SignInRequired
     if form is not None and not csrf_ok(session.token, form.get(security.CSRF_FIELD)):
         raise Forbidden("this form has expired or did not come from this page; reload the page and try again",
-                        code="CSRF_FAILED")
+                        code=WalletCode.CSRF_FAILED)
     return session
 
 
@@ -200,10 +201,10 @@ def login_form(request: Request, _form: Form) -> Response:
 
 def login(request: Request, form: Form) -> Response:
     if not csrf_ok(request.cookies.get(security.LOGIN_COOKIE), form.get(security.CSRF_FIELD)):
-        raise Forbidden("this sign-in form has expired; please try again", code="CSRF_FAILED")
+        raise Forbidden("this sign-in form has expired; please try again", code=WalletCode.CSRF_FAILED)
     email = form.text("email")
     if not email:
-        raise BadInput("enter your e-mail address", code="INVALID_EMAIL")
+        raise BadInput("enter your e-mail address", code=WalletCode.INVALID_EMAIL)
     with unit_of_work(_engine(request)) as conn:
         token = spectators.start_session(conn, _clock(request), email, sandbox=request.app.state.sandbox)
         account = spectators.authenticate(conn, token)
@@ -253,7 +254,8 @@ def _wallet_error(request: Request, _form: Form, exc: TixtraceError) -> Response
 def _required(form: Form, name: str, what: str) -> str:
     value = form.text(name)
     if not value:
-        raise BadInput(f"missing {what}: use the buttons of the page", code="INVALID_INPUT", details={"field": name})
+        raise BadInput(f"missing {what}: use the buttons of the page",
+                       code=KernelCode.INVALID_INPUT, details={"field": name})
     return value
 
 
@@ -273,7 +275,7 @@ def start_transfer(request: Request, form: Form) -> Response:
     recipient = form.text("recipientEmail")
     if not recipient:
         raise BadInput("Recipient e-mail: enter the e-mail address of the person to send the ticket to",
-                       code="INVALID_EMAIL", details={"field": "recipientEmail"})
+                       code=WalletCode.INVALID_EMAIL, details={"field": "recipientEmail"})
     with action_unit_of_work(_engine(request)) as conn:
         transfer = transfers.start_transfer(conn, _clock(request), session.account, ticket_id, recipient)
     if transfer.state.value == "PENDING":
@@ -341,7 +343,7 @@ def save_profile(request: Request, form: Form) -> Response:
     update = validated(ProfileUpdate, _submitted_profile(form))
     if not update.first_name or not update.last_name:  # the model allows leaving them out; the form does not
         field = "First name" if not update.first_name else "Last name"
-        raise BadInput(f"{field}: is required (it is needed to accept a ticket)", code="INVALID_INPUT")
+        raise BadInput(f"{field}: is required (it is needed to accept a ticket)", code=KernelCode.INVALID_INPUT)
     with unit_of_work(_engine(request)) as conn:
         spectators.update_profile(conn, session.account, update.wire())
     return _redirect(request, "", Flash("success", "Profile saved."))

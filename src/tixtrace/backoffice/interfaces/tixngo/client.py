@@ -22,6 +22,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.kernel.errors import TixtraceError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -31,19 +32,19 @@ class WalletError(TixtraceError):
     """A call to the wallet failed."""
 
     status = 502
-    default_code = "WALLET_ERROR"
+    default_code = BackofficeCode.WALLET_ERROR
 
 
 class WalletUnavailable(WalletError):
     """The wallet could not be reached or kept failing within the retry budget (transient)."""
 
-    default_code = "WALLET_UNAVAILABLE"
+    default_code = BackofficeCode.WALLET_UNAVAILABLE
 
 
 class WalletRefused(WalletError):
     """The wallet refused the call (4xx other than 429): retrying would not help."""
 
-    default_code = "WALLET_REFUSED"
+    default_code = BackofficeCode.WALLET_REFUSED
 
 
 @dataclass

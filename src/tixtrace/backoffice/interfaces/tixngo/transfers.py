@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import Connection, Engine, select
 
 from tixtrace.backoffice.db.tables import interfaces, schedules
+from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.parameters import InvalidParameters, parse_parameters
 from tixtrace.backoffice.interfaces.tixngo.client import TixngoClient, WalletRefused, WalletUnavailable
 from tixtrace.backoffice.services.events import get_event
@@ -78,7 +79,7 @@ def ticket_interface(conn: Connection, ticket_id: int) -> tuple[str, int]:
     ticket = get_ticket(conn, ticket_id)
     if ticket["status"] != TicketStatus.PRINTED.value or ticket["injected_at"] is None:
         raise Conflict(f"ticket {ticket['number']} is {ticket['status']}: only a PRINTED ticket, injected in the "
-                       "wallet, can be transferred by the organizer", code="TICKET_NOT_TRANSFERABLE",
+                       "wallet, can be transferred by the organizer", code=BackofficeCode.TICKET_NOT_TRANSFERABLE,
                        details={"ticketId": ticket_id, "status": ticket["status"]})
     event_code = get_event(conn, ticket["event_id"])["code"]
     rows = conn.execute(select(interfaces.c.id, interfaces.c.custom_parameters, schedules.c.event_codes)
@@ -90,7 +91,8 @@ def ticket_interface(conn: Connection, ticket_id: int) -> tuple[str, int]:
                          for row in rows if not row.event_codes or event_code in row.event_codes})
     if not candidates:
         raise Conflict(f"no TIXNGO interface injects event {event_code}: nothing to send the transfer through",
-                       code="NO_INTERFACE_FOR_TICKET", details={"ticketId": ticket_id, "eventCode": event_code})
+                       code=BackofficeCode.NO_INTERFACE_FOR_TICKET,
+                       details={"ticketId": ticket_id, "eventCode": event_code})
     return str(ticket["number"]), candidates[0][1]
 
 
@@ -120,7 +122,7 @@ def transfer_ticket(engine: Engine, ticket_id: int, recipient_email: Any, reason
     except WalletUnavailable:
         raise Unavailable(f"the wallet could not be reached to transfer ticket {number}; nothing changed in the "
                           "back office; check the ticket's distribution history after the next feedback before "
-                          "trying again", code="WALLET_UNAVAILABLE",
+                          "trying again", code=BackofficeCode.WALLET_UNAVAILABLE,
                           details={"ticketNumber": number, "interfaceId": interface_id}) from None
     return OrganizerTransfer(ticket_id, number, interface_id, email, text, str(body.get("transferId")),
                              str(body.get("status")), str(body.get("direction")), body.get("resolvedAt"))
@@ -132,10 +134,10 @@ def _refusal(exc: WalletRefused, number: str, interface_id: int) -> TixtraceErro
     details = {"ticketNumber": number, "interfaceId": interface_id, "walletStatus": status, "walletCode": wallet_code}
     message = f"the wallet refused the transfer of ticket {number}: {exc.message.split(': ', 1)[-1]}"
     if status == 404:
-        return NotFound(message, code="TICKET_NOT_IN_WALLET", details=details)
+        return NotFound(message, code=BackofficeCode.TICKET_NOT_IN_WALLET, details=details)
     if status in (401, 403):
         return Conflict(f"the wallet refused the credentials of interface {interface_id}; check its login and "
-                        "password", code="INTERFACE_REFUSED", details=details)
+                        "password", code=BackofficeCode.INTERFACE_REFUSED, details=details)
     if status in (400, 422):
         return BadInput(message, code=wallet_code, details=details)
     return Conflict(message, code=wallet_code, details=details)
