@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import interfaces
 from tixtrace.backoffice.domain.parameters import InvalidParameters, ParsedParameters, parse_parameters
+from tixtrace.backoffice.services.feed_state import reset_if_moved
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound
@@ -143,8 +144,9 @@ def create_interface(conn: Connection, new: NewInterface, now: datetime) -> RowM
 
 
 def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime) -> RowMapping:
-    """Replace an interface's settings; a None password keeps the stored one."""
-    get_interface(conn, interface_id)
+    """Replace an interface's settings; a None password keeps the stored one. A new URL or login
+    resets the feedback's feed in the same transaction (O1, W11)."""
+    before = get_interface(conn, interface_id)
     values = _checked(new, password_required=False)
     if values["password"] is None:
         del values["password"]
@@ -152,6 +154,7 @@ def update_interface(conn: Connection, interface_id: int, new: NewInterface, now
         interfaces.c.name == values["name"], interfaces.c.id != interface_id)).first()
     if other:
         raise _name_taken(values["name"])
+    reset_if_moved(conn, interface_id, (before["url"], before["login"]), (values["url"], values["login"]))
     try:
         return conn.execute(
             update(interfaces).where(interfaces.c.id == interface_id)
