@@ -80,6 +80,9 @@ def inject(body: InjectionRequest, organizer: OrganizerDep, db: EngineDep, clock
 
 
 @router.get("/diff", summary="Lifecycle records after a pagination key, in order (the status log)",
+            description="paginationKey: the one the last page answered (none: from the start). A key names the "
+                        "wallet and the organizer it was issued to (W11): another wallet's, another organizer's, "
+                        "one beyond your newest record or a malformed one is 422 INVALID_CURSOR.",
             **documented(DiffPage))
 def diff(organizer: OrganizerDep, db: EngineDep, clock: ClockDep,
          pagination_key: Annotated[str | None, Query(alias="paginationKey", max_length=200)] = None,
