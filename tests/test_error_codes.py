@@ -44,7 +44,7 @@ def _error_schemas(document: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
                     yield path, status, ref.rsplit("/", 1)[-1]
 
 
-@pytest.mark.parametrize(("name", "app", "codes"), list(_apps()), ids=lambda value: str(value)[:20])
+@pytest.mark.parametrize(("name", "app", "codes"), [pytest.param(*entry, id=entry[0]) for entry in _apps()])
 def test_the_document_lists_exactly_the_codes_of_the_catalogues(name: str, app: FastAPI, codes: set[str]) -> None:
     document = app.openapi()
     documented = document["components"]["schemas"]["ErrorBody"]["properties"]["code"]["enum"]
@@ -52,7 +52,7 @@ def test_the_document_lists_exactly_the_codes_of_the_catalogues(name: str, app: 
     assert not set(documented) & set(CommandCode), "command-line codes are not HTTP answers"
 
 
-@pytest.mark.parametrize(("name", "app", "codes"), list(_apps()), ids=lambda value: str(value)[:20])
+@pytest.mark.parametrize(("name", "app", "codes"), [pytest.param(*entry, id=entry[0]) for entry in _apps()])
 def test_every_error_answer_uses_the_catalogued_envelope(name: str, app: FastAPI, codes: set[str]) -> None:
     """Only the back office's organizer transfer may relay a code of another service (the wallet's)."""
     relayed = {(path, status) for path, status, schema in _error_schemas(app.openapi()) if schema != "ErrorEnvelope"}

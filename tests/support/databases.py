@@ -82,18 +82,20 @@ class Databases:
         shutil.copyfile(template, target)
         return f"sqlite:///{target}"
 
-    def postgres_url(self, service: str) -> str:
+    def postgres_url(self, service: str, second: bool = False) -> str:
+        """``second``: another database of the service (two wallets in one test)."""
         script_location, version_table, metadata = self._service(service)
-        if service not in self._pg_databases:
-            name = f"tixtrace_test_{self.run_id}_{service}"
+        slot = f"{service}-2" if second else service
+        if slot not in self._pg_databases:
+            name = f"tixtrace_test_{self.run_id}_{service}{'_2' if second else ''}"
             admin = admin_engine()
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             admin.dispose()
             engine = make_engine(pg_url(name))
             migrate(engine, script_location, version_table)
-            self._pg_databases[service] = (name, engine)
-        name, engine = self._pg_databases[service]
+            self._pg_databases[slot] = (name, engine)
+        name, engine = self._pg_databases[slot]
         tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -130,11 +132,14 @@ def backend(request: pytest.FixtureRequest, databases: Databases) -> str:
 
 @pytest.fixture
 def database_url(databases: Databases, backend: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """``database_url("wallet")`` → the URL of an empty migrated database of that service."""
+    """``database_url("wallet")`` → the URL of an empty migrated database of that service;
+    ``database_url("wallet", second=True)``: another one."""
 
-    def make(service: str) -> str:
+    def make(service: str, second: bool = False) -> str:
         if backend == "sqlite":
-            return databases.sqlite_url(service, tmp_path)
-        return databases.postgres_url(service)
+            directory = tmp_path / "second" if second else tmp_path
+            directory.mkdir(exist_ok=True)
+            return databases.sqlite_url(service, directory)
+        return databases.postgres_url(service, second)
 
     return make

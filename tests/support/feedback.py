@@ -16,7 +16,15 @@ from tests.support.backoffice import PASSWORD, USER
 from tests.support.system import FEATURE, System
 from tests.support.wallet import START
 from tixtrace.backoffice.app import create_backoffice_app
-from tixtrace.backoffice.db.tables import contacts, distribution_lines, parked_records, schedules, tickets, users
+from tixtrace.backoffice.db.tables import (
+    contact_emails,
+    contacts,
+    distribution_lines,
+    parked_records,
+    schedules,
+    tickets,
+    users,
+)
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import SystemClock, as_utc
 from tixtrace.kernel.db import unit_of_work
@@ -175,3 +183,9 @@ def two_transfers(system: System, parameters: str, **feedback: Any) -> tuple[dic
     accept(system, BOB, to_bob, "Bob", "Ross")
     accept(system, CARL, to_carl, "Carl", "Sagan")
     return first, second, schedule
+
+
+def snapshot(system: System) -> dict[str, list[dict[str, Any]]]:
+    """Every row the feedback may write, whole (ids, times and all), executions aside."""
+    return {table.name: rows(system.engine, table)
+            for table in (contacts, contact_emails, tickets, distribution_lines, schedules, parked_records)}

@@ -129,11 +129,14 @@ def run(engine: Engine, service: Callable[..., T], *args: Any, **kwargs: Any) ->
 
 def read_feed(engine: Engine, clock: Clock, organizer_id: int, key: str | None, batch_size: int) -> feed.FeedPage:
     """One page of the diff feed, as GET /organizer/tickets/diff reads it (expiries committed first)."""
-    after = feed.position(key, batch_size)
+    parsed = feed.parse_key(key, batch_size)
     with unit_of_work(engine, write=False) as conn:
+        wallet = feed.instance_id(conn)
         due = feed.expiries_due(conn, clock, organizer_id)
-    if due:
+    if wallet is None or due:
         with unit_of_work(engine) as conn:
-            feed.materialize_expiries(conn, clock, organizer_id)
+            wallet = feed.ensure_instance(conn)
+            if due:
+                feed.materialize_expiries(conn, clock, organizer_id)
     with unit_of_work(engine, write=False) as conn:
-        return feed.read_page(conn, organizer_id, after, batch_size)
+        return feed.read_page(conn, wallet, organizer_id, parsed, batch_size)

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.domain.executions import COUNTERS
-from tixtrace.backoffice.interfaces.runner import run_schedule
+from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.secret_key import SecretKeyTooShort, service_secret
 from tixtrace.backoffice.services.erasure import erase_contact
@@ -70,7 +70,8 @@ def _open(url: str) -> Engine:
 
 
 def _open_existing(url: str) -> Engine:
-    """`_open` for the commands that may not create a database: a missing SQLite file is exit 2."""
+    """`_open` for the commands that may not create a database: a missing SQLite file is exit 2
+    (DESIGN section 7), rather than created empty and migrated."""
     try:
         parsed = make_url(normalize_url(url))
     except TixtraceError as exc:
@@ -298,6 +299,32 @@ def run_command(
         run_out.print(table)
     if result["status"] == "ERROR":
         raise typer.Exit(1)
+
+
+@app.command("reset-feed")
+def reset_feed_command(
+    schedule_id: Annotated[int, typer.Argument(help="A RETRIEVE_TICKET_STATUS schedule.")],
+    database_url: DatabaseUrl,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: the next run reads the wallet's whole feed again.")]
+    = False,
+) -> None:
+    """Reset a feedback schedule's feed (O1): its pagination key and last applied recordId are cleared.
+
+    The next run reads the wallet's whole feed again, which changes nothing already applied (F11): the way
+    out when the wallet refuses the stored key (INVALID_CURSOR). Refused (exit 1) while the schedule runs
+    and for a schedule of another function; without --yes nothing is done (exit 2)."""
+    if not yes:
+        err.print("error: resetting the feed makes the next run read the whole feed again; add --yes to confirm")
+        raise typer.Exit(2)
+    engine = _open_existing(database_url)
+    try:
+        schedule = reset_feed(engine, schedule_id)
+    except TixtraceError as exc:
+        err.print(f"error: {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    out.print(f"schedule {schedule['id']}: feed reset; its next run reads the wallet's feed from the start")
 
 
 @app.command("upload")

@@ -45,8 +45,8 @@ from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.backoffice.services.tickets import apply_action
 from tixtrace.kernel.clock import SystemClock
-from tixtrace.kernel.cursors import decode_int_cursor
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.wallet.services import feed
 
 ANA, BEA, DAN, EVE, FAY = (f"{name}@example.com" for name in ("ana", "bea", "dan", "eve", "fay"))
 NUMBERS = [f"FP-{i}" for i in range(1, 7)]  # odd: Ana's, even: Bea's
@@ -380,7 +380,8 @@ def test_an_earlier_page_after_the_key_moved_leaves_the_clean_state(
     assert [p.label for p in stale] == ["stale-0", "stale-0", "stale-1", "stale-0-with-new"]
 
     def position(key: str | None) -> int:
-        return decode_int_cursor(key or None, name="key")
+        parsed = feed.parse_key(key or None, 1)
+        return parsed.record_id if parsed else 0
 
     *moved_back, with_new = stale
     assert all(position(p.answered_key) < position(p.requested_key) for p in moved_back), "the key went back"

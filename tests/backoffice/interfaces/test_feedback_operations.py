@@ -33,22 +33,17 @@ from tests.support.feedback import (
     log_of,
     parked,
     record_of,
-    rows,
     run_ok,
     run_via,
     schedule_row,
     send,
+    snapshot,
     two_transfers,
 )
 from tests.support.system import FEATURE, System
 from tixtrace.backoffice.db.tables import (
-    contact_emails,
-    contacts,
-    distribution_lines,
     executions,
     parked_records,
-    schedules,
-    tickets,
 )
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
 from tixtrace.kernel.db import unit_of_work
@@ -94,12 +89,6 @@ def corrupt(record_id: int, **changes: Any) -> Callable[[dict[str, Any]], None]:
                     target = target[parent]
                 target[leaf] = value
     return rewrite
-
-
-def snapshot(system: System) -> dict[str, list[dict[str, Any]]]:
-    """Every row the feedback may write, whole (ids, times and all), executions aside."""
-    return {table.name: rows(system.engine, table)
-            for table in (contacts, contact_emails, tickets, distribution_lines, schedules, parked_records)}
 
 
 # --- doContinueInCaseOfSyncError ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``/api/schedules``: reading a schedule and running it now."""
+"""``/api/schedules``: reading a schedule, running it now, resetting its feed."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from tixtrace.backoffice.api.deps import ScheduleId, User
 from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
 from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
 from tixtrace.backoffice.backend import Backend, BackendDep
-from tixtrace.backoffice.interfaces.runner import run_schedule
+from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
 from tixtrace.backoffice.services.executions import get_execution
 from tixtrace.backoffice.services.schedules import get_schedule
-from tixtrace.kernel.errors import TixtraceError
+from tixtrace.kernel.errors import BadInput, TixtraceError
 from tixtrace.kernel.web import ApiModel, ApiResponse, documented, error_responses
 
 log = logging.getLogger(__name__)
@@ -79,3 +80,20 @@ def upload(schedule_id: ScheduleId, body: Upload, backend: BackendDep, _user: Us
     execution = run_schedule(backend.engine, schedule_id, clock=backend.clock, upload=body.records)
     with backend.read() as conn:
         return execution_view_json(get_execution(conn, execution["id"]))
+
+
+class ResetFeed(ApiModel):
+    confirm: StrictBool = False
+
+
+@router.post("/{schedule_id}/reset-feed", summary="Reset a feedback schedule's feed (O1)",
+             description="Clears the RETRIEVE_TICKET_STATUS schedule's pagination key and last applied recordId: "
+                         "its next run reads the wallet's whole feed again, which changes nothing already applied "
+                         "(F11). Needs {\"confirm\": true} (else 422 CONFIRMATION_REQUIRED). 422 RESET_NOT_FEEDBACK "
+                         "for another function; 409 RUN_ALREADY_ACTIVE while the schedule runs. Answers the schedule.",
+             **documented(ScheduleOut))
+def reset_schedule_feed(schedule_id: ScheduleId, body: ResetFeed, backend: BackendDep, _user: User) -> dict[str, Any]:
+    if not body.confirm:
+        raise BadInput('resetting the feed makes the next run read the whole feed again: send {"confirm": true}',
+                       code=BackofficeCode.CONFIRMATION_REQUIRED, details={"parameter": "confirm", "value": body.confirm})
+    return schedule_json(reset_feed(backend.engine, schedule_id))

@@ -36,7 +36,7 @@ from tixtrace.backoffice.services.executions import (
     start_execution,
 )
 from tixtrace.backoffice.services.interfaces import get_interface, interface_credentials, interface_parameters
-from tixtrace.backoffice.services.schedules import ScheduleFunction, get_schedule
+from tixtrace.backoffice.services.schedules import ScheduleFunction, get_schedule, reset_schedule_feed
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError, describe, failure_for_log
@@ -93,6 +93,16 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
     with run_locks(engine, run_locks_of(schedule, credentials)):
         _close_interrupted(engine, schedule_id, clock)
         return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
+
+
+def reset_feed(engine: Engine, schedule_id: int) -> RowMapping:
+    """O1: reset a feedback schedule's feed (``services.schedules.reset_schedule_feed``) under the
+    schedule's run lock, so that a run cannot save its old position over the reset: while the schedule
+    runs, 409 RUN_ALREADY_ACTIVE and nothing changes (try again when it ends). Returns the schedule."""
+    with unit_of_work(engine, write=False) as conn:
+        schedule = get_schedule(conn, schedule_id)
+    with run_locks(engine, [_schedule_lock(schedule_id, schedule["function"])]), unit_of_work(engine) as conn:
+        return reset_schedule_feed(conn, schedule_id)
 
 
 #: the log line of an execution ended by the next run because its process died

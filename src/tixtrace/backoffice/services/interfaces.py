@@ -29,6 +29,7 @@ from tixtrace.backoffice.db.tables import interfaces
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.parameters import InvalidParameters, ParsedParameters, parse_parameters
 from tixtrace.backoffice.secret_key import decrypt_password, encrypt_password
+from tixtrace.backoffice.services.feed_state import reset_if_moved
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound
@@ -163,7 +164,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime) -> RowMapping:
     """Replace an interface's settings; a None password keeps the stored one, unless the URL's scheme,
-    host or port changes: 422 PASSWORD_REQUIRED (see the module's invariants)."""
+    host or port changes: 422 PASSWORD_REQUIRED (see the module's invariants). A new URL or login
+    resets the feedback's feed in the same transaction (O1, W11)."""
     before = get_interface(conn, interface_id)
     values = _checked(new, password_required=False)
     if values["password"] is None:
@@ -179,6 +181,7 @@ def update_interface(conn: Connection, interface_id: int, new: NewInterface, now
         interfaces.c.name == values["name"], interfaces.c.id != interface_id)).first()
     if other:
         raise _name_taken(values["name"])
+    reset_if_moved(conn, interface_id, (before["url"], before["login"]), (values["url"], values["login"]))
     try:
         return conn.execute(
             update(interfaces).where(interfaces.c.id == interface_id)

@@ -8,6 +8,8 @@ Invariants:
 - An event filter only exists for TICKETS_INJECTION, and names known events.
 - An interface has at most one RETRIEVE_TICKET_STATUS schedule: two would read the same diff feed
   with two pagination keys.
+- Only a RETRIEVE_TICKET_STATUS schedule has a feed to reset (O1); the caller holds its run lock
+  (``runner.reset_feed``), so no run of it can write its old position back afterwards.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from sqlalchemy import Connection, RowMapping, insert, select
 from tixtrace.backoffice.db.tables import schedules
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.events import events_by_code
+from tixtrace.backoffice.services.feed_state import FEEDBACK, reset_feed_state
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
 from tixtrace.kernel.clock import as_utc
-from tixtrace.kernel.errors import Conflict, NotFound
+from tixtrace.kernel.errors import BadInput, Conflict, NotFound
 
 DEFAULT_FREQUENCY_MINUTES = 5
 MAX_FREQUENCY_MINUTES = 10_080
@@ -36,7 +39,7 @@ MAX_LIST_ITEMS = 10_000
 
 class ScheduleFunction(StrEnum):
     TICKETS_INJECTION = "TICKETS_INJECTION"
-    RETRIEVE_TICKET_STATUS = "RETRIEVE_TICKET_STATUS"
+    RETRIEVE_TICKET_STATUS = FEEDBACK
     PUSH_CANCELLED = "PUSH_CANCELLED"
     PUSH_CONTROLLED = "PUSH_CONTROLLED"
 
@@ -144,6 +147,19 @@ def get_schedule(conn: Connection, schedule_id: int) -> RowMapping:
         raise NotFound(f"schedule {schedule_id} does not exist", code=BackofficeCode.SCHEDULE_NOT_FOUND,
                        details={"scheduleId": schedule_id})
     return row
+
+
+def reset_schedule_feed(conn: Connection, schedule_id: int) -> RowMapping:
+    """O1: clear a feedback schedule's pagination key and last applied recordId, so that its next run
+    reads the wallet's whole feed again (F11: what was applied stays as it is). 404 unknown schedule,
+    422 RESET_NOT_FEEDBACK for a schedule of another function. Returns the schedule."""
+    schedule = get_schedule(conn, schedule_id)
+    if schedule["function"] != ScheduleFunction.RETRIEVE_TICKET_STATUS:
+        raise BadInput(f"schedule {schedule_id} is a {schedule['function']} schedule: only a RETRIEVE_TICKET_STATUS "
+                       "schedule reads a feed that can be reset", code=BackofficeCode.RESET_NOT_FEEDBACK,
+                       details={"scheduleId": schedule_id, "function": schedule["function"]})
+    reset_feed_state(conn, schedule_id)
+    return get_schedule(conn, schedule_id)
 
 
 def list_schedules(conn: Connection, interface_id: int, *, after_id: int = 0,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from tixtrace.kernel.bulk import bulk_insert, reserve_ids
 from tixtrace.kernel.clock import isoformat
@@ -88,3 +88,9 @@ def with_record_id(record_id: int, body: str) -> str:
 
 def decode(record_id: int, body: str) -> dict[str, Any]:
     return dict(orjson.loads(with_record_id(record_id, body)))
+
+
+def newest_record_id(conn: Connection, organizer_id: int) -> int:
+    """The organizer's newest record id (0 before its first record): one index lookup."""
+    query = select(func.max(status_log.c.record_id)).where(status_log.c.organizer_id == organizer_id)
+    return conn.scalar(query) or 0

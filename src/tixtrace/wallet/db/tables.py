@@ -137,3 +137,12 @@ sandbox_clock = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),  # one row: the clock, not a surrogate key
     Column("offset_microseconds", BigInteger, nullable=False),
 )
+
+#: W11: this wallet's identity (one row, id 1), named in every pagination key the feed issues so that a key
+#: handed to another wallet is refused. Created once, by the first feed read of the database (not by the
+#: migration, so that databases created from one copied empty schema still get identities of their own).
+wallet_instance = Table(
+    "wallet_instance", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # one row: the instance, not a surrogate key
+    Column("instance_id", String(32), nullable=False),
+)

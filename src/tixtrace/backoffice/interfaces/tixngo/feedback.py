@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from tixtrace.backoffice.domain.distribution import DistributionFold
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel
 from tixtrace.backoffice.domain.triage import Action, Decision, Mode, triage
+from tixtrace.backoffice.interfaces.tixngo.client import WalletRefused
 from tixtrace.backoffice.interfaces.tixngo.run import TICKET_NUMBER_LENGTH, Run
 from tixtrace.backoffice.services.distribution import (
     ContactClaimLost,
@@ -41,6 +42,7 @@ from tixtrace.backoffice.services.parked_records import (
     unpark,
 )
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import KernelCode
 
 _CLAIM_RETRIES = 5
 
@@ -65,6 +67,21 @@ def run(ctx: Run) -> None:
         _read_feed(ctx)
     except _Stop:
         ctx.status = ExecutionStatus.ERROR
+    except WalletRefused as exc:
+        if exc.details.get("walletCode") != "INVALID_CURSOR":
+            raise
+        raise key_refused(ctx.schedule["id"], exc) from exc
+
+
+def key_refused(schedule_id: int, exc: WalletRefused) -> WalletRefused:
+    """W11: the wallet refused the stored pagination key (another wallet's or organizer's, or beyond its
+    feed): every later run would be refused the same way, so the error names the way out (O1)."""
+    return WalletRefused(
+        f"{exc.message}. The stored pagination key does not belong to this wallet's feed (the interface was "
+        f"pointed at another wallet or organizer, or the wallet's data was replaced). Reset the feed to read "
+        f"it again from the start (F11: nothing already applied changes): `tixtrace backoffice reset-feed "
+        f"{schedule_id} --database-url URL --yes` or POST /api/schedules/{schedule_id}/reset-feed "
+        f'{{"confirm": true}}', code=KernelCode.INVALID_CURSOR, details={**exc.details, "scheduleId": schedule_id})
 
 
 def _read_feed(ctx: Run) -> None:

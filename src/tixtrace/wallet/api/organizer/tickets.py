@@ -80,20 +80,27 @@ def inject(body: InjectionRequest, organizer: OrganizerDep, db: EngineDep, clock
 
 
 @router.get("/diff", summary="Lifecycle records after a pagination key, in order (the status log)",
+            description="paginationKey: the one the last page answered (none: from the start). A key names the "
+                        "wallet and the organizer it was issued to (W11): another wallet's, another organizer's, "
+                        "one beyond your newest record or a malformed one is 422 INVALID_CURSOR.",
             **documented(DiffPage))
 def diff(organizer: OrganizerDep, db: EngineDep, clock: ClockDep,
          pagination_key: Annotated[str | None, Query(alias="paginationKey", max_length=200)] = None,
          batch_size: Annotated[int, Query(alias="batchSize", ge=1, le=feed.MAX_BATCH_SIZE),
                                WHOLE_NUMBER] = 1000) -> Response:
-    after = feed.position(pagination_key, batch_size)
+    key = feed.parse_key(pagination_key, batch_size)  # a malformed key is refused before anything
     # the one read that writes first (W6), in a unit of its own and only when something is overdue
+    # (or, once per database, to create the wallet's instance id that keys name, W11)
     with unit_of_work(db, write=False) as conn:
+        wallet = feed.instance_id(conn)
         due = feed.expiries_due(conn, clock, organizer.id)
-    if due:
+    if wallet is None or due:
         with unit_of_work(db) as conn:
-            feed.materialize_expiries(conn, clock, organizer.id)
+            wallet = feed.ensure_instance(conn)
+            if due:
+                feed.materialize_expiries(conn, clock, organizer.id)
     with unit_of_work(db, write=False) as conn:
-        page = feed.read_page(conn, organizer.id, after, batch_size)
+        page = feed.read_page(conn, wallet, organizer.id, key, batch_size)
     return Response(render.feed_page(page), media_type="application/json")
 
 
