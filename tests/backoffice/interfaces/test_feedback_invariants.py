@@ -53,7 +53,7 @@ KNOWN = ["ana", "bea", "cai"]  # have contacts typed by the operator; dan and ev
 WALLET_NAMES = {"ana": ("Ana", "Lima"), "bea": ("Bea", "Cruz"), "cai": ("Cai", "Wong"), "dan": ("Dan", "Okafor"),
                 "eve": ("Eve", "Moreau")}
 TICKET_OWNERS = ["ana", "bea", "cai"]
-SECONDS = [0, 60, 600, 1800, 3599, 3600, 5400, 7200]
+SECONDS = [1, 60, 600, 1800, 3599, 3600, 5400, 7200]
 OUTCOME = {"PENDING_TRANSFER": "PENDING", "TRANSFERRED": "CONFIRMED", "FAILURE_TRANSFER": "CANCELLED",
            "FAILURE": "CANCELLED"}
 
