@@ -13,6 +13,7 @@ import smtplib
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,8 +98,8 @@ def corrupt(record_id: int, **changes: Any) -> Callable[[dict[str, Any]], None]:
 
 
 def run_via(system: System, schedule_id: int, transport: httpx.BaseTransport, status: str) -> dict[str, Any]:
-    execution = dict(run_schedule(system.engine, schedule_id, clock=system.clock, transport=transport,
-                                  client_options={"backoff_seconds": 0.01}))
+    execution = asdict(run_schedule(system.engine, schedule_id, clock=system.clock, transport=transport,
+                                    client_options={"backoff_seconds": 0.01}))
     assert execution["status"] == status, execution
     return execution
 
@@ -321,7 +322,7 @@ def test_an_error_execution_notifies_the_interfaces_notification_emails(system: 
         interface = create_interface(conn, NewInterface(
             "wrong key", "TIXNGO", f"{system.base_url}/organizer/tickets", system.wallet.auth[0], "not-the-api-key",
             notified, FEATURE), datetime.now(UTC))
-    feedback = system.schedule(interface["id"], FEEDBACK)
+    feedback = system.schedule(interface.id, FEEDBACK)
     good = system.schedule(system.interface(), FEEDBACK)
 
     execution = api_execution(bo, run_ok(system, feedback, "ERROR"))

@@ -62,7 +62,7 @@ def run_now(schedule_id: ScheduleId, backend: BackendDep, _user: User, response:
         return {"scheduleId": schedule_id, "status": "STARTED"}
     execution = run_schedule(backend.engine, schedule_id, clock=backend.clock)
     with backend.read() as conn:
-        return execution_view_json(get_execution(conn, execution["id"]))
+        return execution_view_json(get_execution(conn, execution.id))
 
 
 class Upload(ApiModel):
@@ -78,4 +78,4 @@ def upload(schedule_id: ScheduleId, body: Upload, backend: BackendDep, _user: Us
         get_schedule(conn, schedule_id)
     execution = run_schedule(backend.engine, schedule_id, clock=backend.clock, upload=body.records)
     with backend.read() as conn:
-        return execution_view_json(get_execution(conn, execution["id"]))
+        return execution_view_json(get_execution(conn, execution.id))
