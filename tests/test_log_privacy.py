@@ -293,7 +293,7 @@ def test_a_refused_automatic_start_is_logged_without_the_organizer_login(
         assert scheduler.tick() == [schedule.id]
         for thread in list(scheduler._running.values()):
             thread.join(timeout=60)
-    refused = [line for line in captured.lines if f"schedule {schedule['id']} not run" in line]
+    refused = [line for line in captured.lines if f"schedule {schedule.id} not run" in line]
     assert refused, captured.lines[-5:]
     assert "RUN_ALREADY_ACTIVE" in refused[0]
     assert [line for line in captured.lines if EMAIL.search(line)] == []

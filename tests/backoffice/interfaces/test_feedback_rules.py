@@ -681,7 +681,7 @@ def _contact_at(system: System, when: datetime, email: str, **extra: Any) -> int
     kind = extra.pop("kind", "INDIVIDUAL")
     with unit_of_work(system.engine) as conn:
         return int(create_contact(conn, NewContact(kind, extra.pop("last", "Same"), extra.pop("first", "Ann"),
-                                                   email=email, **extra), when)["id"])
+                                                   email=email, **extra), when).id)
 
 
 def test_c1_tie_breaks_choose_the_lines_new_contact(system: System, bo: TestClient) -> None:
