@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from harness import TIXTRACE, fresh_database, parser, report, serve
@@ -167,10 +168,10 @@ def idle_run_ms(backoffice_url: str, schedule_id: int, runs: int = 21) -> dict[s
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        execution = run_schedule(engine, schedule_id, clock=SystemClock())
+        execution = asdict(run_schedule(engine, schedule_id, clock=SystemClock()))
         times.append((time.perf_counter() - started) * 1000)
         if execution["records_read"] or execution["status"] != "OK":
-            raise SystemExit(f"a run after the catch-up found something: {dict(execution)}")
+            raise SystemExit(f"a run after the catch-up found something: {execution}")
     engine.dispose()
     return {"median": round(statistics.median(times), 1), "max": round(max(times), 1)}
 

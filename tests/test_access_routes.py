@@ -133,7 +133,7 @@ def _not_redirect_to(response: Any, login: str) -> str | None:
 def backoffice_ids(engine: Engine, world: Any, clock: TestClock) -> dict[str, str]:  # noqa: F811
     """An existing id for every path parameter of the back office (so a refusal is not a 404)."""
     with unit_of_work(engine) as conn:
-        execution = start_execution(conn, world.feedback, clock.now())["id"]
+        execution = start_execution(conn, world.feedback, clock.now()).id
         event = conn.scalar(select(func.min(events.c.id)))
     return {"contact_id": str(world.ana), "ticket_id": str(world.t1), "interface_id": str(world.interface),
             "schedule_id": str(world.feedback), "execution_id": str(execution), "event_id": str(event),

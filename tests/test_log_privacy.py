@@ -155,7 +155,7 @@ def _story(both: System) -> dict[str, Any]:
     with unit_of_work(both.engine) as conn:  # an interface whose password the wallet refuses: a run ending ERROR
         wrong = create_interface(conn, NewInterface("wrong key", "TIXNGO", f"{both.base_url}/organizer/tickets",
                                                     both.wallet.auth[0], WRONG_PASSWORD, [], FEATURE + "\n" + DUMPS),
-                                 START)["id"]
+                                 START).id
     failed = both.run(both.schedule(wrong, "RETRIEVE_TICKET_STATUS"))
     assert failed["status"] == "ERROR"
     assert [run["status"] for run in runs] == ["WARNING"] + ["OK"] * (len(runs) - 1), runs  # the refusal
@@ -289,10 +289,10 @@ def test_a_refused_automatic_start_is_logged_without_the_organizer_login(
         credentials = interface_credentials(conn, interface)
     scheduler = Scheduler(system.engine, TestClock(START))
     with run_locks(system.engine, run_locks_of(schedule, credentials)):  # the run of another process
-        assert scheduler.tick() == [schedule["id"]]
+        assert scheduler.tick() == [schedule.id]
         for thread in list(scheduler._running.values()):
             thread.join(timeout=60)
-    refused = [line for line in captured.lines if f"schedule {schedule['id']} not run" in line]
+    refused = [line for line in captured.lines if f"schedule {schedule.id} not run" in line]
     assert refused, captured.lines[-5:]
     assert "RUN_ALREADY_ACTIVE" in refused[0]
     assert [line for line in captured.lines if EMAIL.search(line)] == []
@@ -320,9 +320,11 @@ def test_a_failed_error_notification_is_logged_without_the_addresses(
 
     monkeypatch.setenv("TIXTRACE_SMTP_HOST", "smtp.invalid")
     monkeypatch.setattr(notifications.smtplib, "SMTP", RefusingSmtp)
-    view = SimpleNamespace(execution={"id": 41, "schedule_id": 7, "function": "RETRIEVE_TICKET_STATUS",
-                                      "ended_at": START}, log=[{"level": "ERROR", "message": "the wallet refused"}])
-    assert notifications.notify_error({"name": "tixngo", "notification_emails": recipients}, view) is False
+    view = SimpleNamespace(execution=SimpleNamespace(id=41, schedule_id=7, function="RETRIEVE_TICKET_STATUS",
+                                                     ended_at=START),
+                           log=[SimpleNamespace(level="ERROR", message="the wallet refused")])
+    interface = SimpleNamespace(name="tixngo", notification_emails=recipients)
+    assert notifications.notify_error(interface, view) is False  # type: ignore[arg-type]
     failure = [line for line in captured.lines if "execution 41" in line]
     assert failure and "SMTPRecipientsRefused" in failure[0]
     assert [line for line in captured.lines if EMAIL.search(line)] == []

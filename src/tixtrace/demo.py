@@ -14,7 +14,7 @@ the demo configures keeps working under ``tixtrace serve --data-dir DIR --sandbo
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,14 +116,14 @@ def _setup_round(backoffice: Engine, n: int, console: Console) -> Round:
             email = f"fan{number}-{i // 2}@demo.tixtrace.example"
             if i % 2 == 0:
                 contact_id = create_contact(conn, NewContact("INDIVIDUAL", last, first, email=email,
-                                                             has_internet_account=True), now)["id"]
+                                                             has_internet_account=True), now).id
             scenario = SCENARIOS[i % len(SCENARIOS)]
             if scenario == "accepted by a known contact":  # someone the back office already knows
                 create_contact(conn, NewContact("INDIVIDUAL", "Known", f"Guest{i}",
                                                 email=f"known{number}-{i}@demo.tixtrace.example"), now)
             row = create_ticket(conn, NewTicket(round_.event_code, contact_id, seat=f"B{i // 30}-{i % 30}",
                                                 price="120.00", currency="USD"), now)
-            round_.tickets.append({"number": row["number"], "owner": email, "scenario": scenario, "i": i})
+            round_.tickets.append({"number": row.number, "owner": email, "scenario": scenario, "i": i})
             progress.advance(task)
     return round_
 
@@ -139,7 +139,7 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
         with unit_of_work(backoffice) as conn:
             existing = create_interface(conn, NewInterface(
                 "TIXNGO demo", "TIXNGO", f"{wallet_url}/organizer/tickets", organizer.email, api_key,
-                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now)["id"]
+                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now).id
             for function in ("TICKETS_INJECTION", "RETRIEVE_TICKET_STATUS", "PUSH_CANCELLED", "PUSH_CONTROLLED"):
                 create_schedule(conn, existing, NewSchedule(function, "MANUAL"), now)
     else:  # a later round: the wallet may listen on another port this time
@@ -162,7 +162,7 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
 
 
 def _run(backoffice: Engine, round_: Round, function: str, console: Console, label: str) -> dict[str, Any]:
-    execution = dict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock()))
+    execution = asdict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock()))
     console.print(f"  {label}: execution {execution['id']} [bold]{execution['status']}[/bold] — "
                   f"{execution['records_read']} read, {execution['lines_created']} lines created, "
                   f"{execution['lines_updated']} updated, {execution['contacts_created']} contacts created, "

@@ -173,10 +173,10 @@ def test_erase_contact_erases_once_and_refuses_unknown_ids_and_pending_transfers
         with unit_of_work(engine) as conn:
             create_event(conn, NewEvent("E1", "Final", START, "Stadium", "City", "10001", "US"), START)
             ana = create_contact(conn, NewContact("INDIVIDUAL", "Lima", first_name="Ana", email="ana@example.com"),
-                                 START)["id"]
+                                 START).id
             bob = create_contact(conn, NewContact("INDIVIDUAL", "Ross", first_name="Bob", email="bob@example.com"),
-                                 START)["id"]
-            ticket = create_ticket(conn, NewTicket("E1", ana, number="T-1"), START)["id"]
+                                 START).id
+            ticket = create_ticket(conn, NewTicket("E1", ana, number="T-1"), START).id
             conn.execute(insert(distribution_lines).values(
                 ticket_id=ticket, transfer_id="t1", action="DISTRIBUTE", old_contact_id=ana, new_contact_id=bob,
                 recipient_email="bob@example.com", status="PENDING", initiated_at=START, recorded_at=START,

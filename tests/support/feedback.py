@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -152,7 +153,7 @@ def canonical(engine: Engine) -> dict[str, Any]:
 
 
 def run_via(system: System, schedule_id: int, transport: httpx.BaseTransport, status: str) -> dict[str, Any]:
-    execution = dict(run_schedule(system.engine, schedule_id, clock=system.clock, transport=transport,
+    execution = asdict(run_schedule(system.engine, schedule_id, clock=system.clock, transport=transport,
                                   client_options={"backoff_seconds": 0.01}))
     assert execution["status"] == status, execution
     return execution

@@ -100,9 +100,9 @@ def world(engine: Engine) -> World:
     now = START
     with unit_of_work(engine) as conn:
         ana = create_contact(conn, NewContact(kind="INDIVIDUAL", first_name="Ana", last_name="Lima",
-                                              email="ana@example.com", phone="+33 1 23 45 67 89"), now)["id"]
+                                              email="ana@example.com", phone="+33 1 23 45 67 89"), now).id
         bruno = create_contact(conn, NewContact(kind="INDIVIDUAL", first_name="Bruno", last_name="Costa",
-                                                email="bruno@example.com", has_internet_account=True), now)["id"]
+                                                email="bruno@example.com", has_internet_account=True), now).id
         fan_values = temporary_contact_fields("new.fan@example.com")  # what the feedback makes for a pending recipient
         fan = conn.execute(insert(contacts).values({**fan_values, "kind": fan_values["kind"].value,
                                                     "email_key": "new.fan@example.com", "created_at": now,
@@ -114,14 +114,14 @@ def world(engine: Engine) -> World:
                                            seat="A-12", price="120.50"), now)
         t2 = create_ticket(conn, NewTicket("WC26-M01", bruno, number="1000000000000002", seat="B-3"), now)
         t3 = create_ticket(conn, NewTicket("WC26-M01", ana, number="1000000000000003"), now)
-        apply_action(conn, t3["id"], TicketAction.CANCEL, now)
+        apply_action(conn, t3.id, TicketAction.CANCEL, now)
         bruno_profile = {"firstName": "Bruno", "lastName": "Costa", "email": "bruno@example.com",
                          "nationality": "BRA"}
-        conn.execute(update(tickets).where(tickets.c.id == t1["id"]).values(
+        conn.execute(update(tickets).where(tickets.c.id == t1.id).values(
             status="PRINTED", injected_at=now, cultural_contact_id=bruno, owner_contact_id=bruno,
             mobile_status="PENDING_TRANSFER", wallet_owner=bruno_profile,
             ticket_holder={"firstName": "Carla", "lastName": "Dias"}, last_synced_at=now + timedelta(hours=2)))
-        line = {"ticket_id": t1["id"], "recorded_at": now + timedelta(hours=2), "updated_at": now + timedelta(hours=2)}
+        line = {"ticket_id": t1.id, "recorded_at": now + timedelta(hours=2), "updated_at": now + timedelta(hours=2)}
         conn.execute(insert(distribution_lines), [
             {**line, "transfer_id": "tr-1", "action": "DISTRIBUTE", "old_contact_id": ana, "new_contact_id": bruno,
              "recipient_email": "bruno@example.com", "status": "CONFIRMED", "reason": None,
@@ -139,8 +139,8 @@ def world(engine: Engine) -> World:
         interface = create_interface(conn, NewInterface(
             name="TIXNGO production", type="TIXNGO", url="http://127.0.0.1:9/organizer/tickets",
             login="admin@organizer.example", password=INTERFACE_PASSWORD,
-            notification_emails=["ops@organizer.example"], custom_parameters=FEATURE), now)["id"]
-        feedback = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now)["id"]
-        push = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), now)["id"]
-    return World(ana=ana, bruno=bruno, fan=fan, t1=t1["id"], t2=t2["id"], t3=t3["id"], t1_number=t1["number"],
-                 t2_number=t2["number"], interface=interface, feedback=feedback, push=push)
+            notification_emails=["ops@organizer.example"], custom_parameters=FEATURE), now).id
+        feedback = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now).id
+        push = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), now).id
+    return World(ana=ana, bruno=bruno, fan=fan, t1=t1.id, t2=t2.id, t3=t3.id, t1_number=t1.number,
+                 t2_number=t2.number, interface=interface, feedback=feedback, push=push)

@@ -5,6 +5,7 @@ back office whose TIXNGO interface points at it. The interface functions only ev
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,27 +51,28 @@ class System:
         with unit_of_work(self.engine) as conn:
             row = create_contact(conn, NewContact(kind=extra.pop("kind", "INDIVIDUAL"), last_name=last,
                                                   first_name=first, email=email, **extra), datetime.now(UTC))
-        return int(row["id"])
+        return int(row.id)
 
     def ticket(self, contact_id: int, **extra: Any) -> dict[str, Any]:
         with unit_of_work(self.engine) as conn:
             row = create_ticket(conn, NewTicket("WC26-M01", contact_id, **extra), datetime.now(UTC))
-        return dict(row)
+        return asdict(row)
 
     def interface(self, parameters: str = FEATURE, name: str = "tixngo") -> int:
         auth = self.wallet.auth
         with unit_of_work(self.engine) as conn:
             row = create_interface(conn, NewInterface(name, "TIXNGO", f"{self.base_url}/organizer/tickets", auth[0],
                                                       auth[1], [], parameters), datetime.now(UTC))
-        return int(row["id"])
+        return int(row.id)
 
     def schedule(self, interface_id: int, function: str, **extra: Any) -> int:
         with unit_of_work(self.engine) as conn:
             row = create_schedule(conn, interface_id, NewSchedule(function, "MANUAL", **extra), datetime.now(UTC))
-        return int(row["id"])
+        return int(row.id)
 
     def run(self, schedule_id: int) -> dict[str, Any]:
-        return dict(run_schedule(self.engine, schedule_id, clock=self.clock, client_options={"backoff_seconds": 0.01}))
+        return asdict(run_schedule(self.engine, schedule_id, clock=self.clock,
+                                   client_options={"backoff_seconds": 0.01}))
 
     # inspection
     def ticket_row(self, number: str) -> dict[str, Any]:

@@ -26,11 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.database import open_backoffice_database
-from tixtrace.backoffice.domain.executions import COUNTERS
 from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.secret_key import SecretKeyTooShort, service_secret
 from tixtrace.backoffice.services.erasure import erase_contact
+from tixtrace.backoffice.services.executions import ExecutionRecord
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user, disable_user, set_password
 from tixtrace.kernel.clock import SystemClock, isoformat
@@ -123,7 +123,7 @@ def create_user_command(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    out.print(f"user {user['name']} created (id {user['id']})")
+    out.print(f"user {user.name} created (id {user.id})")
 
 
 @app.command("disable-user")
@@ -264,11 +264,11 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _summary(execution: Any) -> dict[str, Any]:
-    return {"id": execution["id"], "scheduleId": execution["schedule_id"], "function": execution["function"],
-            "status": execution["status"], "startedAt": isoformat(execution["started_at"]),
-            "endedAt": isoformat(execution["ended_at"]),
-            "counters": {_camel(name): execution[name] for name in COUNTERS}}
+def _summary(execution: ExecutionRecord) -> dict[str, Any]:
+    return {"id": execution.id, "scheduleId": execution.schedule_id, "function": execution.function,
+            "status": execution.status, "startedAt": isoformat(execution.started_at),
+            "endedAt": isoformat(execution.ended_at),
+            "counters": {_camel(name): value for name, value in execution.counters().items()}}
 
 
 @app.command("run")
@@ -324,7 +324,7 @@ def reset_feed_command(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    out.print(f"schedule {schedule['id']}: feed reset; its next run reads the wallet's feed from the start")
+    out.print(f"schedule {schedule.id}: feed reset; its next run reads the wallet's feed from the start")
 
 
 @app.command("upload")

@@ -148,7 +148,7 @@ def test_execution_counters_and_log(api: TestClient, engine: Engine) -> None:
     sid = created(api, f"/api/interfaces/{iid}/schedules", {"function": "RETRIEVE_TICKET_STATUS",
                                                             "launch": "MANUAL"})["id"]
     with unit_of_work(engine) as conn:
-        eid = start_execution(conn, sid, START)["id"]
+        eid = start_execution(conn, sid, START).id
     running = api.get(f"/api/executions/{eid}").json()
     assert (running["status"], running["endedAt"], running["log"]) == ("RUNNING", None, [])
     with unit_of_work(engine) as conn:

@@ -65,20 +65,20 @@ def _seed(engine: Engine, url: str, auth: tuple[str, str], clock: TestClock) -> 
         create_event(conn, NewEvent("WC26-M01", "Opening match", START, "Estadio Azteca", "Mexico City", "04650",
                                     "MX"), now)
         contact_ids = [int(create_contact(conn, NewContact(kind="INDIVIDUAL", first_name="Ana", last_name=f"Lima{n}",
-                                                            email=f"ana{n}@example.com"), now)["id"])
+                                                            email=f"ana{n}@example.com"), now).id)
                        for n in (1, 2)]
-        ticket_ids = [int(create_ticket(conn, NewTicket("WC26-M01", contact_ids[n % 2]), now)["id"])
+        ticket_ids = [int(create_ticket(conn, NewTicket("WC26-M01", contact_ids[n % 2]), now).id)
                       for n in range(4)]
         interface_id = int(create_interface(conn, NewInterface("tixngo", "TIXNGO", url, auth[0], auth[1], [],
-                                                               FEATURE), now)["id"])
+                                                               FEATURE), now).id)
         decoy_id = int(create_interface(conn, NewInterface("decoy", "TIXNGO", "http://127.0.0.1:9/organizer/tickets",
-                                                           "a@b.example", "pw", [], ""), now)["id"])
-        schedule_ids = [int(create_schedule(conn, interface_id, NewSchedule(function, "MANUAL"), now)["id"])
+                                                           "a@b.example", "pw", [], ""), now).id)
+        schedule_ids = [int(create_schedule(conn, interface_id, NewSchedule(function, "MANUAL"), now).id)
                         for function in FUNCTIONS]
     execution = run_schedule(engine, schedule_ids[0], clock=clock)  # injects the tickets: an execution with a log
-    assert execution["status"] == "OK", dict(execution)
+    assert execution.status == "OK", execution
     return {"contact": contact_ids, "ticket": ticket_ids, "interface": [interface_id, decoy_id],
-            "decoy": [decoy_id], "schedule": schedule_ids, "execution": [int(execution["id"])]}
+            "decoy": [decoy_id], "schedule": schedule_ids, "execution": [int(execution.id)]}
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a run-now thread crashing

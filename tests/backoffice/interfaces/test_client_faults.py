@@ -13,6 +13,7 @@ import itertools
 import random
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -298,8 +299,8 @@ def reference(system: System, tmp_path: Path) -> Iterator[System]:
 
 def run(office: System, schedule: int, transport: httpx.BaseTransport | None = None,
         **options: Any) -> dict[str, Any]:
-    return dict(run_schedule(office.engine, schedule, clock=SystemClock(), transport=transport,
-                             client_options={**OPTIONS, **options}))
+    return asdict(run_schedule(office.engine, schedule, clock=SystemClock(), transport=transport,
+                               client_options={**OPTIONS, **options}))
 
 
 def log_of(office: System, execution_id: int) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ if via_cli:
 else:
     try:
         execution = run_schedule(engine, schedule, clock=SystemClock())
-        report.update(outcome="ran", execution=execution["id"], status=execution["status"])
+        report.update(outcome="ran", execution=execution.id, status=execution.status)
     except Conflict as exc:
         report.update(outcome="refused", code=exc.code, output=exc.message)
 report["doneAt"] = time.time()
@@ -287,8 +288,8 @@ def test_injection_and_feedback_together_while_spectators_transfer_equal_a_seque
             for wave in range(waves):
                 for index, number in enumerate(numbers[wave * per_wave:(wave + 1) * per_wave]):
                     system.ticket(ids[owners[(wave + index) % len(owners)]], number=number)
-                execution = run_schedule(system.engine, injection, clock=system.clock, transport=SlowAnswers(),
-                                         client_options={"backoff_seconds": 0.01})
+                execution = asdict(run_schedule(system.engine, injection, clock=system.clock, transport=SlowAnswers(),
+                                                client_options={"backoff_seconds": 0.01}))
                 outcomes["injection"].append(execution["status"])
                 with lock:
                     injected.extend(numbers[wave * per_wave:(wave + 1) * per_wave])

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -208,7 +208,7 @@ def database_url_of(engine: Engine) -> str:
 def lock_names(engine: Engine, schedule_id: int) -> list[tuple[str, str]]:
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
-        return run_locks_of(schedule, interface_credentials(conn, schedule["interface_id"]))
+        return run_locks_of(schedule, interface_credentials(conn, schedule.interface_id))
 
 
 def wait_until_unlocked(engine: Engine, names: list[tuple[str, str]]) -> None:
@@ -376,7 +376,7 @@ def seed_office(office: System, tickets_count: int, parameters: str = SMALL_PAGE
     numbers.append("KX-NOMAIL")
     with unit_of_work(office.engine) as conn:  # one transaction: seeding is not what is measured
         ids = {number: int(create_ticket(conn, NewTicket("WC26-M01", contact, number=number),
-                                         datetime.now(UTC))["id"]) for number, contact in owners.items()}
+                                         datetime.now(UTC)).id) for number, contact in owners.items()}
     return Seeded(office.interface(parameters), numbers, ids)
 
 
@@ -546,7 +546,7 @@ def test_a_live_injection_is_never_closed_and_blocks_other_sends_of_its_organize
 
     def live() -> None:
         try:
-            result["execution"] = run_schedule(office.engine, schedule, clock=SystemClock(), transport=gate)
+            result["execution"] = asdict(run_schedule(office.engine, schedule, clock=SystemClock(), transport=gate))
         except BaseException as exc:  # reported below
             result["execution"] = exc
 
@@ -598,8 +598,8 @@ def test_a_stale_lock_name_cannot_close_a_live_execution_after_the_interface_mov
     finally:
         gate.release.set()
         thread.join(30)
-    assert result["execution"]["status"] == "WARNING"
-    assert INTERRUPTED not in messages_of(office.engine, result["execution"]["id"])
+    assert result["execution"].status == "WARNING"
+    assert INTERRUPTED not in messages_of(office.engine, result["execution"].id)
 
 
 def test_a_start_up_sweep_ends_the_dead_executions_and_only_them(crashed: World) -> None:
@@ -633,5 +633,5 @@ def test_a_start_up_sweep_ends_the_dead_executions_and_only_them(crashed: World)
     finally:
         gate.release.set()
         thread.join(30)
-    assert result["execution"]["id"] == live["id"] and result["execution"]["status"] == "OK"
+    assert result["execution"].id == live["id"] and result["execution"].status == "OK"
     assert close_interrupted_executions(office.engine, SystemClock()) == []

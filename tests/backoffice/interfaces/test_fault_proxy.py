@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,7 @@ def set_up(office: System, wallet_url: str) -> Office:
     with unit_of_work(office.engine) as conn:
         interface = int(create_interface(conn, NewInterface(
             "tixngo", "TIXNGO", f"{wallet_url}/organizer/tickets", *office.wallet.auth, [], PARAMETERS),
-            datetime.now(UTC))["id"])
+            datetime.now(UTC)).id)
     return Office(office, office.schedule(interface, "TICKETS_INJECTION"),
                   office.schedule(interface, "RETRIEVE_TICKET_STATUS", batch_size=FEED_BATCH),
                   office.schedule(interface, "PUSH_CANCELLED"), office.schedule(interface, "PUSH_CONTROLLED"))
@@ -132,7 +132,7 @@ def cancel_and_control(office: System) -> None:
 
 
 def run_ok(office: System, schedule: int, options: dict[str, Any]) -> dict[str, Any]:
-    execution = dict(run_schedule(office.engine, schedule, clock=SystemClock(), client_options=options))
+    execution = asdict(run_schedule(office.engine, schedule, clock=SystemClock(), client_options=options))
     assert execution["status"] == "OK", log_of(office, execution["id"])
     return execution
 
@@ -402,8 +402,8 @@ def test_a_feed_that_keeps_answering_the_page_asked_for_is_bounded(
     first_wallet_story(system)
     proxy.plan("diff", None, *[Fault.replay()] * 4)
 
-    stuck = dict(run_schedule(system.engine, faulty.feedback, clock=SystemClock(),
-                              client_options={**OPTIONS, "max_attempts": 4}))
+    stuck = asdict(run_schedule(system.engine, faulty.feedback, clock=SystemClock(),
+                                client_options={**OPTIONS, "max_attempts": 4}))
 
     assert stuck["status"] == "ERROR" and proxy.unplayed() == {} and proxy.seen["diff"] == 1 + 4
     errors = [message for level, message in log_of(system, stuck["id"]) if level == "ERROR"]

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from tixtrace.kernel.db import make_engine
 engine = make_engine(sys.argv[1])
 print("ready", flush=True)
 execution = run_schedule(engine, int(sys.argv[2]), clock=SystemClock())
-print(execution["status"], flush=True)
+print(execution.status, flush=True)
 """
 
 #: holds the run lock of a schedule's wallet organizer until killed
@@ -231,7 +232,7 @@ def test_two_runs_started_together_one_runs_the_other_is_refused(system: System,
 
     def first() -> None:
         try:
-            results["first"] = run_schedule(system.engine, first_schedule, clock=SystemClock(), transport=gate)
+            results["first"] = asdict(run_schedule(system.engine, first_schedule, clock=SystemClock(), transport=gate))
         except BaseException as exc:  # reported below
             results["first"] = exc
 

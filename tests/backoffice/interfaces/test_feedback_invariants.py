@@ -461,7 +461,7 @@ def test_the_lingering_check_sees_an_unheld_temporary_contact(engine: Engine) ->
                "email_key": "t@example.com", "has_internet_account": False, "created_at": now, "updated_at": now}
         temporary, sender = (conn.execute(insert(contacts).values(**row, is_temporary=flag).returning(contacts.c.id))
                              .scalar_one() for flag in (True, False))
-        ticket = create_ticket(conn, NewTicket("E1", sender, number="T-1"), now)["id"]
+        ticket = create_ticket(conn, NewTicket("E1", sender, number="T-1"), now).id
         line = {"ticket_id": ticket, "action": "DISTRIBUTE", "old_contact_id": sender, "new_contact_id": temporary,
                 "recipient_email": "t@example.com", "initiated_at": now, "recorded_at": now, "updated_at": now,
                 "opened_record_id": 1}

@@ -276,7 +276,7 @@ def test_an_error_execution_notifies_the_interfaces_notification_emails(system: 
         interface = create_interface(conn, NewInterface(
             "wrong key", "TIXNGO", f"{system.base_url}/organizer/tickets", system.wallet.auth[0], "not-the-api-key",
             notified, FEATURE), datetime.now(UTC))
-    feedback = system.schedule(interface["id"], FEEDBACK)
+    feedback = system.schedule(interface.id, FEEDBACK)
     good = system.schedule(system.interface(), FEEDBACK)
 
     execution = api_execution(bo, run_ok(system, feedback, "ERROR"))

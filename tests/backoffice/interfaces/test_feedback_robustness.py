@@ -3,6 +3,8 @@ record with a file to upload, and exception texts that must not carry personal d
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import httpx
 from sqlalchemy import select, update
 
@@ -47,8 +49,8 @@ def test_a_ticket_cancelled_while_being_injected_is_deleted_by_push_cancelled(sy
     ticket = system.ticket(system.contact("ana@example.com"))
     interface = system.interface(FEATURE)
     injection = system.schedule(interface, "TICKETS_INJECTION")
-    execution = run_schedule(system.engine, injection, clock=system.clock,
-                             transport=CancelDuringInjection(system, ticket["id"]))
+    execution = asdict(run_schedule(system.engine, injection, clock=system.clock,
+                                    transport=CancelDuringInjection(system, ticket["id"])))
     assert execution["status"] == "OK"
     row = system.ticket_row(ticket["number"])
     assert row["status"] == "CANCELLED" and row["injected_at"] is not None
@@ -73,7 +75,7 @@ def test_a_fixed_parked_record_uploaded_alone_applies_with_the_ones_behind_it(sy
                 schedule_id=feedback, record_id=raw["recordId"], ticket_number=ticket["number"], record=raw,
                 error="test", parked_at=system.clock.now()))
         conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(mobile_status=None))
-    execution = dict(run_schedule(system.engine, feedback, clock=system.clock, upload=[pending]))
+    execution = asdict(run_schedule(system.engine, feedback, clock=system.clock, upload=[pending]))
     assert execution["status"] == "OK", execution
     with unit_of_work(system.engine, write=False) as conn:
         assert conn.execute(select(parked_records)).all() == []
@@ -97,10 +99,10 @@ def test_exception_texts_in_execution_logs_keep_only_the_first_line() -> None:
 def test_an_execution_left_running_by_a_killed_process_is_ended_by_the_next_run(system: System) -> None:
     feedback = system.schedule(system.interface(FEATURE), "RETRIEVE_TICKET_STATUS")
     with unit_of_work(system.engine) as conn:  # what a SIGKILLed run leaves behind
-        killed = start_execution(conn, feedback, system.clock.now())["id"]
+        killed = start_execution(conn, feedback, system.clock.now()).id
     execution = system.run(feedback)
     assert execution["status"] == "OK" and execution["id"] != killed
     with unit_of_work(system.engine, write=False) as conn:
         view = get_execution(conn, killed)
-    assert view.execution["status"] == "ERROR" and view.execution["ended_at"] is not None
-    assert [line["message"] for line in view.log][0].startswith("interrupted: its process ended")
+    assert view.execution.status == "ERROR" and view.execution.ended_at is not None
+    assert [line.message for line in view.log][0].startswith("interrupted: its process ended")

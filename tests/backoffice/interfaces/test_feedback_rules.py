@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,9 +117,9 @@ def populate(engine: Engine, people: dict[str, tuple[str, str]], owned: dict[str
     """Contacts (e-mail → names) and tickets (number → cultural contact's e-mail) of a scenario."""
     now = datetime.now(UTC)
     with unit_of_work(engine) as conn:
-        ids = {email: create_contact(conn, NewContact("INDIVIDUAL", last, first, email=email), now)["id"]
+        ids = {email: create_contact(conn, NewContact("INDIVIDUAL", last, first, email=email), now).id
                for email, (first, last) in people.items()}
-        return {n: dict(create_ticket(conn, NewTicket("WC26-M01", ids[email], number=n), now))
+        return {n: asdict(create_ticket(conn, NewTicket("WC26-M01", ids[email], number=n), now))
                 for n, email in owned.items()}
 
 
@@ -133,9 +134,9 @@ def replay_into(engine: Engine, system: System, people: dict[str, tuple[str, str
     with unit_of_work(engine) as conn:
         interface = create_interface(conn, NewInterface("tixngo", "TIXNGO", f"{system.base_url}/organizer/tickets",
                                                         *system.wallet.auth, [], FEATURE), now)
-        schedule = create_schedule(conn, interface["id"], NewSchedule(FEEDBACK, "MANUAL", batch_size=batch_size), now)
-    execution = run_schedule(engine, schedule["id"], clock=SystemClock(), client_options={"backoff_seconds": 0.01})
-    assert execution["status"] == "OK", dict(execution)
+        schedule = create_schedule(conn, interface.id, NewSchedule(FEEDBACK, "MANUAL", batch_size=batch_size), now)
+    execution = asdict(run_schedule(engine, schedule.id, clock=SystemClock(), client_options={"backoff_seconds": 0.01}))
+    assert execution["status"] == "OK", execution
     return canonical(engine)
 
 
@@ -577,7 +578,7 @@ def _contact_at(system: System, when: datetime, email: str, **extra: Any) -> int
     kind = extra.pop("kind", "INDIVIDUAL")
     with unit_of_work(system.engine) as conn:
         return int(create_contact(conn, NewContact(kind, extra.pop("last", "Same"), extra.pop("first", "Ann"),
-                                                   email=email, **extra), when)["id"])
+                                                   email=email, **extra), when).id)
 
 
 def test_c1_tie_breaks_choose_the_lines_new_contact(system: System, bo: TestClient) -> None:

@@ -8,6 +8,7 @@ its JSON API and its database.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -143,7 +144,7 @@ def test_i1_event_filter_injects_only_the_schedules_events(system: System) -> No
     ana = system.contact(ANA)
     opening = new_ticket(system, ana)
     with unit_of_work(system.engine) as conn:
-        second = dict(create_ticket(conn, NewTicket("WC26-M02", ana, number="M02-0001"), datetime.now(UTC)))
+        second = asdict(create_ticket(conn, NewTicket("WC26-M02", ana, number="M02-0001"), datetime.now(UTC)))
     injection = system.schedule(system.interface(), INJECTION, event_codes=["WC26-M02"])
 
     run_ok(system, injection)
@@ -161,8 +162,8 @@ def test_i1_tickets_go_in_batches_of_ticket_iteration_size(system: System) -> No
     injection = system.schedule(system.interface(f"{BASIC}\nticketIterationSize=2"), INJECTION)
     calls = InjectionCalls(system)
 
-    execution = run_schedule(system.engine, injection, clock=system.clock, transport=calls,
-                             client_options={"backoff_seconds": 0.01})
+    execution = asdict(run_schedule(system.engine, injection, clock=system.clock, transport=calls,
+                                    client_options={"backoff_seconds": 0.01}))
 
     assert execution["status"] == "OK" and execution["tickets_updated"] == 3
     assert calls.calls == 2
@@ -183,7 +184,7 @@ def test_i1_each_printed_ticket_gets_its_print_history_row_in_the_batch_that_pri
     refused = new_ticket(system, system.contact(None, "Nora", "Nomail"))  # type: ignore[arg-type]  # no e-mail: the wallet refuses it
     injection = system.schedule(system.interface(f"{BASIC}\nticketIterationSize=2"), INJECTION)
 
-    execution = run_schedule(system.engine, injection, clock=system.clock)
+    execution = asdict(run_schedule(system.engine, injection, clock=system.clock))
 
     assert execution["status"] == "WARNING" and execution["tickets_updated"] == 3
     with unit_of_work(system.engine, write=False) as conn:
@@ -346,9 +347,9 @@ def test_i3_max_transfers_is_sent_and_organizer_transfers_neither_obey_nor_consu
     with unit_of_work(system.engine) as conn:
         create_event(conn, NewEvent("WC26-M09", "Limited match", START, "Estadio BBVA", "Monterrey", "64000", "MX",
                                     max_transfers=1), datetime.now(UTC))
-        unlimited = create_ticket(conn, NewTicket("WC26-M01", eve), datetime.now(UTC))
-        spectator_first = create_ticket(conn, NewTicket("WC26-M09", ana), datetime.now(UTC))
-        organizer_first = create_ticket(conn, NewTicket("WC26-M09", bea), datetime.now(UTC))
+        unlimited = asdict(create_ticket(conn, NewTicket("WC26-M01", eve), datetime.now(UTC)))
+        spectator_first = asdict(create_ticket(conn, NewTicket("WC26-M09", ana), datetime.now(UTC)))
+        organizer_first = asdict(create_ticket(conn, NewTicket("WC26-M09", bea), datetime.now(UTC)))
     run_ok(system, system.schedule(system.interface(BASIC), INJECTION))
     for ticket, limit in ((spectator_first, 1), (organizer_first, 1), (unlimited, None)):
         detail = in_wallet(system, dict(ticket))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
@@ -294,8 +294,8 @@ def test_a_record_that_cannot_be_parked_does_not_end_ok(system: System, bo: Test
     bad = record_of(system, first, "PENDING_TRANSFER")
     transport = Replacing({bad["recordId"]: _set("recordId", str(bad["recordId"]))})
 
-    execution = dict(run_schedule(system.engine, feedback, clock=system.clock, transport=transport,
-                                  client_options={"backoff_seconds": 0.01}))
+    execution = asdict(run_schedule(system.engine, feedback, clock=system.clock, transport=transport,
+                                    client_options={"backoff_seconds": 0.01}))
 
     [error] = log_of(api_execution(bo, execution), "ERROR")
     assert "without a usable recordId was dropped" in error["message"]

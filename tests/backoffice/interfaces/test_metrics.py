@@ -9,6 +9,7 @@ The scenario runs over HTTP against a real wallet (the ``system`` fixture), on S
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
@@ -53,7 +54,7 @@ def scrape(bo: TestClient) -> Samples:
 
 
 def feedback_at(system: System, schedule_id: int, clock: TestClock) -> dict[str, object]:
-    execution = dict(run_schedule(system.engine, schedule_id, clock=clock, client_options={"backoff_seconds": 0.01}))
+    execution = asdict(run_schedule(system.engine, schedule_id, clock=clock, client_options={"backoff_seconds": 0.01}))
     assert execution["status"] == "OK", execution
     return execution
 

@@ -77,7 +77,7 @@ def test_scheduler_starts_due_automatic_schedules_once(system):
     feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
     with unit_of_work(system.engine) as conn:
         automatic = create_schedule(conn, interface, NewSchedule("PUSH_CONTROLLED", "AUTOMATIC", frequency_minutes=0),
-                                    datetime.now(UTC))["id"]
+                                    datetime.now(UTC)).id
     scheduler = Scheduler(system.engine, SystemClock())
     assert scheduler.due(SystemClock().now()) == [automatic]  # the MANUAL feedback is never due
     started = scheduler.tick()

@@ -37,7 +37,7 @@ def _continuous_feedback(system: System, interface_id: int | None = None) -> int
     with unit_of_work(system.engine) as conn:
         row = create_schedule(conn, interface_id, NewSchedule("RETRIEVE_TICKET_STATUS", "AUTOMATIC",
                                                               frequency_minutes=0), datetime.now(UTC))
-    return int(row["id"])
+    return int(row.id)
 
 
 def _runs(system: System, schedule_id: int) -> list[dict[str, Any]]:
@@ -99,7 +99,7 @@ def test_waits_the_error_pause_after_a_failed_run(system: System) -> None:
     with unit_of_work(system.engine) as conn:
         interface = create_interface(conn, NewInterface("refused", "TIXNGO", f"{system.base_url}/organizer/tickets",
                                                         system.wallet.auth[0], "wrong-key", [], FEATURE),
-                                     datetime.now(UTC))["id"]
+                                     datetime.now(UTC)).id
     feedback = _continuous_feedback(system, interface)
     clock = TestClock(START)
     scheduler = Scheduler(system.engine, clock, idle_pause_seconds=1, error_pause_seconds=60)
@@ -151,7 +151,7 @@ def test_the_scheduler_first_ends_executions_left_running_by_dead_processes(syst
     interface_id = system.interface(FEATURE)
     manual = system.schedule(interface_id, "TICKETS_INJECTION")
     with unit_of_work(system.engine) as conn:
-        orphan = start_execution(conn, manual, START)["id"]
+        orphan = start_execution(conn, manual, START).id
     stop = threading.Event()
     stop.set()  # no tick: only the start-up sweep runs
     Scheduler(system.engine, TestClock(START)).run_forever(stop)

@@ -10,6 +10,7 @@ records); the last test drives the real wallet over HTTP and the real feedback.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -72,18 +73,18 @@ class Scene:
     def __init__(self, conn: Connection) -> None:
         create_event(conn, NewEvent("E1", "Final", START, "Stadium", "City", "10001", "US"), START)
         self.ana = create_contact(conn, NewContact("INDIVIDUAL", "Lima", first_name="Ana", email="ana@example.com"),
-                                  START)["id"]
+                                  START).id
         self.bob = create_contact(conn, NewContact(
             "INDIVIDUAL", "Ross", first_name="Bob", title="Mr", email=BOB_EMAIL, mobile_phone="+33 6 12 34 56 78",
             birth_date=date(1990, 4, 2), nationality="FRA", id_number="ID-B0B-77", country="FR", language="fr",
-            allow_promo_email=True, allow_third_party_email=False, has_internet_account=True), START)["id"]
+            allow_promo_email=True, allow_third_party_email=False, has_internet_account=True), START).id
         # a company sharing Bob's e-mail is another contact: it is not erased with him
-        self.acme = create_contact(conn, NewContact("STRUCTURE", "Acme", email=BOB_EMAIL), START)["id"]
+        self.acme = create_contact(conn, NewContact("STRUCTURE", "Acme", email=BOB_EMAIL), START).id
         self.carl = create_contact(conn, NewContact("INDIVIDUAL", "Sagan", first_name="Carl",
-                                                    email="carl@example.com"), START)["id"]
+                                                    email="carl@example.com"), START).id
         conn.execute(insert(contact_emails).values(email_key=BOB_KEY, contact_id=self.bob, created_at=START))
-        self.ticket = create_ticket(conn, NewTicket("E1", self.ana, number="T-1"), START)["id"]
-        self.other = create_ticket(conn, NewTicket("E1", self.carl, number="T-2"), START)["id"]
+        self.ticket = create_ticket(conn, NewTicket("E1", self.ana, number="T-1"), START).id
+        self.other = create_ticket(conn, NewTicket("E1", self.carl, number="T-2"), START).id
         conn.execute(update(tickets).where(tickets.c.id == self.ticket).values(
             cultural_contact_id=self.bob, owner_contact_id=self.bob, mobile_status="ASSIGNED",
             wallet_owner=profile(BOB_EMAIL, "Bob", "Ross", phoneNumber="+33 6 12 34 56 78"),
@@ -96,9 +97,9 @@ class Scene:
                          self._line(conn, self.other, "t3", self.carl, None, f" {BOB_KEY.upper()} ", "CANCELLED"),
                          self._line(conn, self.other, "t4", self.carl, self.acme, BOB_EMAIL, "CANCELLED")]
         interface = create_interface(conn, NewInterface("tixngo", "TIXNGO", "http://wallet.test/organizer/tickets",
-                                                        "org@example.com", "key", [], FEATURE), START)["id"]
+                                                        "org@example.com", "key", [], FEATURE), START).id
         self.schedule = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"),
-                                        START)["id"]
+                                        START).id
         self.dumps = [conn.execute(insert(executions).values(
             schedule_id=self.schedule, function="RETRIEVE_TICKET_STATUS", status="OK", started_at=START,
             dumped_calls=dump).returning(executions.c.id)).scalar_one()
@@ -148,7 +149,7 @@ def test_erasure_removes_the_person_and_keeps_every_line_and_link(engine: Engine
         assert bob[field] is None, field
     assert bob["is_temporary"] is False and bob["has_internet_account"] is False
     assert bob["erased_at"] is not None and bob["erased_at"].replace(tzinfo=UTC) == LATER
-    assert dict(erasure.contact) == bob
+    assert asdict(erasure.contact) == {k: v for k, v in bob.items() if k != "email_key"}
     # the history keeps its shape: same lines, same links, only the erased e-mails are gone
     lines = by_id(engine, distribution_lines)
     assert lines.keys() == lines_before.keys()

@@ -29,9 +29,9 @@ def sold(engine: Engine, count: int) -> list[int]:
     with unit_of_work(engine) as conn:
         create_event(conn, NewEvent("E1", "Match", START, "Stadium", "City", "1000", "FR"), START)
         contact = create_contact(conn, NewContact("INDIVIDUAL", "Lima", "Ana", email="ana@example.com"), START)
-        first = create_ticket(conn, NewTicket("E1", contact["id"]), START)
-        copied = {name: first[name] for name in ("event_id", "cultural_contact_id", "owner_contact_id", "status",
-                                                 "created_at", "updated_at")}
+        first = create_ticket(conn, NewTicket("E1", contact.id), START)
+        copied = {name: getattr(first, name) for name in ("event_id", "cultural_contact_id", "owner_contact_id",
+                                                          "status", "created_at", "updated_at")}
         if count > 1:
             conn.execute(insert(tickets), [{**copied, "number": f"N{i}", "barcode": f"B{i}"} for i in range(1, count)])
         return list(conn.execute(select(tickets.c.id).order_by(tickets.c.id)).scalars())
@@ -114,11 +114,11 @@ def test_reprint_names_the_new_ticket_on_the_old_ones_history_row(engine: Engine
     with unit_of_work(engine) as conn:
         move_tickets(conn, [old], TicketAction.PRINT, START, actor=None)
         new = apply_action(conn, old, TicketAction.REPRINT, START, actor="ana")
-    assert (new["status"], new["replaces_ticket_id"]) == ("NOT_PRINTED", old)
+    assert (new.status, new.replaces_ticket_id) == ("NOT_PRINTED", old)
     with unit_of_work(engine, write=False) as conn:
         row = conn.execute(select(ticket_actions).where(ticket_actions.c.action == "REPRINT")).mappings().one()
     assert (row["ticket_id"], row["from_status"], row["to_status"], row["related_ticket_id"]) == (
-        old, "PRINTED", "INVALIDATED", new["id"])
+        old, "PRINTED", "INVALIDATED", new.id)
 
 
 def test_an_action_the_ticket_does_not_allow_is_a_409_and_writes_nothing(engine: Engine) -> None:

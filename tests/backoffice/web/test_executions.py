@@ -29,7 +29,7 @@ from tixtrace.kernel.db import unit_of_work
 def _execution(engine: Engine, schedule_id: int, status: ExecutionStatus, lines: list[LogLine],
                dumped: str | None = None) -> int:
     with unit_of_work(engine) as conn:
-        execution_id = int(start_execution(conn, schedule_id, START)["id"])
+        execution_id = int(start_execution(conn, schedule_id, START).id)
         add_counts(conn, execution_id, {"records_read": 7, "lines_created": 3, "parked": 1})
         append_log(conn, execution_id, lines, START)
         if dumped is not None:

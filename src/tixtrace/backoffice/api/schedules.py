@@ -63,7 +63,7 @@ def run_now(schedule_id: ScheduleId, backend: BackendDep, _user: User, response:
         return {"scheduleId": schedule_id, "status": "STARTED"}
     execution = run_schedule(backend.engine, schedule_id, clock=backend.clock)
     with backend.read() as conn:
-        return execution_view_json(get_execution(conn, execution["id"]))
+        return execution_view_json(get_execution(conn, execution.id))
 
 
 class Upload(ApiModel):
@@ -79,7 +79,7 @@ def upload(schedule_id: ScheduleId, body: Upload, backend: BackendDep, _user: Us
         get_schedule(conn, schedule_id)
     execution = run_schedule(backend.engine, schedule_id, clock=backend.clock, upload=body.records)
     with backend.read() as conn:
-        return execution_view_json(get_execution(conn, execution["id"]))
+        return execution_view_json(get_execution(conn, execution.id))
 
 
 class ResetFeed(ApiModel):
@@ -95,5 +95,6 @@ class ResetFeed(ApiModel):
 def reset_schedule_feed(schedule_id: ScheduleId, body: ResetFeed, backend: BackendDep, _user: User) -> dict[str, Any]:
     if not body.confirm:
         raise BadInput('resetting the feed makes the next run read the whole feed again: send {"confirm": true}',
-                       code=BackofficeCode.CONFIRMATION_REQUIRED, details={"parameter": "confirm", "value": body.confirm})
+                       code=BackofficeCode.CONFIRMATION_REQUIRED,
+                       details={"parameter": "confirm", "value": body.confirm})
     return schedule_json(reset_feed(backend.engine, schedule_id))

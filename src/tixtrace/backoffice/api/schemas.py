@@ -3,8 +3,8 @@
 Request models only check types: a string where a string is expected, a whole number where one is
 expected (``"1"`` or ``1.0`` is refused, not coerced), times as RFC 3339 strings. What a value must
 look like (an e-mail, a country code, lengths) is checked by the services, the same way for the API
-and the CSV import. Responses are rendered from rows by the ``*_json`` functions: every field of the
-shapes of DESIGN section 7 is present, null when unknown; the interface password never is.
+and the CSV import. Responses are rendered from the services' views by the ``*_json`` functions: every
+field of the shapes of DESIGN section 7 is present, null when unknown; the interface password never is.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
-from sqlalchemy import RowMapping
 
-from tixtrace.backoffice.domain.executions import COUNTERS
-from tixtrace.backoffice.services.executions import ExecutionView
+from tixtrace.backoffice.services.contacts import ContactView
+from tixtrace.backoffice.services.events import EventView
+from tixtrace.backoffice.services.executions import ExecutionRecord, ExecutionView, LogEntry
+from tixtrace.backoffice.services.interfaces import InterfaceView
+from tixtrace.backoffice.services.schedules import ScheduleView
 from tixtrace.backoffice.services.tickets import LineView, TicketView
 from tixtrace.backoffice.services.validation import MAX_ID, cents_to_price
 from tixtrace.kernel.clock import isoformat
@@ -178,128 +180,128 @@ def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "nextCursor": next_cursor}
 
 
-def contact_json(row: RowMapping | None) -> dict[str, Any] | None:
+def contact_json(row: ContactView | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    birth = row["birth_date"]
+    birth = row.birth_date
     return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "reference": row["reference"],
-        "title": row["title"],
-        "firstName": row["first_name"],
-        "lastName": row["last_name"],
-        "email": row["email"],
-        "phone": row["phone"],
-        "mobilePhone": row["mobile_phone"],
+        "id": row.id,
+        "kind": row.kind,
+        "reference": row.reference,
+        "title": row.title,
+        "firstName": row.first_name,
+        "lastName": row.last_name,
+        "email": row.email,
+        "phone": row.phone,
+        "mobilePhone": row.mobile_phone,
         "birthDate": birth.isoformat() if birth is not None else None,
-        "nationality": row["nationality"],
-        "idNumber": row["id_number"],
-        "country": row["country"],
-        "language": row["language"],
-        "allowPromoEmail": row["allow_promo_email"],
-        "allowThirdPartyEmail": row["allow_third_party_email"],
-        "hasInternetAccount": row["has_internet_account"],
-        "isTemporary": row["is_temporary"],
-        "createdAt": isoformat(row["created_at"]),
+        "nationality": row.nationality,
+        "idNumber": row.id_number,
+        "country": row.country,
+        "language": row.language,
+        "allowPromoEmail": row.allow_promo_email,
+        "allowThirdPartyEmail": row.allow_third_party_email,
+        "hasInternetAccount": row.has_internet_account,
+        "isTemporary": row.is_temporary,
+        "createdAt": isoformat(row.created_at),
     }
 
 
-def event_json(row: RowMapping) -> dict[str, Any]:
+def event_json(row: EventView) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "code": row["code"],
-        "name": row["name"],
-        "startTime": isoformat(row["start_time"]),
-        "endTime": isoformat(row["end_time"]),
-        "venue": {"site": row["venue_site"], "city": row["venue_city"], "zip": row["venue_zip"],
-                  "countryCode": row["venue_country_code"]},
-        "maxTransfers": row["max_transfers"],
-        "createdAt": isoformat(row["created_at"]),
+        "id": row.id,
+        "code": row.code,
+        "name": row.name,
+        "startTime": isoformat(row.start_time),
+        "endTime": isoformat(row.end_time),
+        "venue": {"site": row.venue_site, "city": row.venue_city, "zip": row.venue_zip,
+                  "countryCode": row.venue_country_code},
+        "maxTransfers": row.max_transfers,
+        "createdAt": isoformat(row.created_at),
     }
 
 
 def ticket_json(view: TicketView) -> dict[str, Any]:
     row = view.ticket
     return {
-        "id": row["id"],
-        "number": row["number"],
+        "id": row.id,
+        "number": row.number,
         "eventCode": view.event_code,
-        "status": row["status"],
-        "mobileStatus": row["mobile_status"],
+        "status": row.status,
+        "mobileStatus": row.mobile_status,
         "culturalContact": contact_json(view.cultural_contact),
         "owner": contact_json(view.owner),
         "buyer": contact_json(view.buyer),
-        "walletOwner": row["wallet_owner"],
-        "ticketHolder": row["ticket_holder"],
-        "replacesTicketId": row["replaces_ticket_id"],
-        "lastSyncedAt": isoformat(row["last_synced_at"]),
-        "seat": row["seat"],
-        "price": cents_to_price(row["price_cents"]),
-        "currency": row["currency"],
-        "barcode": row["barcode"],
-        "fileNumber": row["file_number"],
-        "createdAt": isoformat(row["created_at"]),
+        "walletOwner": row.wallet_owner,
+        "ticketHolder": row.ticket_holder,
+        "replacesTicketId": row.replaces_ticket_id,
+        "lastSyncedAt": isoformat(row.last_synced_at),
+        "seat": row.seat,
+        "price": cents_to_price(row.price_cents),
+        "currency": row.currency,
+        "barcode": row.barcode,
+        "fileNumber": row.file_number,
+        "createdAt": isoformat(row.created_at),
     }
 
 
 def line_json(view: LineView) -> dict[str, Any]:
     row = view.line
     return {
-        "id": row["id"],
-        "ticketId": row["ticket_id"],
-        "action": row["action"],
+        "id": row.id,
+        "ticketId": row.ticket_id,
+        "action": row.action,
         "oldContact": contact_json(view.old_contact),
         "newContact": contact_json(view.new_contact),
-        "senderEmail": row["sender_email"],
-        "recipientEmail": row["recipient_email"],
-        "status": row["status"],
+        "senderEmail": row.sender_email,
+        "recipientEmail": row.recipient_email,
+        "status": row.status,
         # one field for the two reasons a line can have: a W7 transfer is TRANSFERRED at once, so a
         # line never has both (decisions.md); each is also given on its own
-        "reason": row["reason"] if row["status"] == "CANCELLED" else row["transfer_reason"],
-        "failureReason": row["reason"],
-        "organizerReason": row["transfer_reason"],
-        "contactMatch": row["contact_match"],
-        "transferId": row["transfer_id"],
-        "initiatedBy": row["initiated_by"],
-        "expiresAt": isoformat(row["expires_at"]),
-        "initiatedAt": isoformat(row["initiated_at"]),
-        "resolvedAt": isoformat(row["resolved_at"]),
-        "recordedAt": isoformat(row["recorded_at"]),
+        "reason": row.reason if row.status == "CANCELLED" else row.transfer_reason,
+        "failureReason": row.reason,
+        "organizerReason": row.transfer_reason,
+        "contactMatch": row.contact_match,
+        "transferId": row.transfer_id,
+        "initiatedBy": row.initiated_by,
+        "expiresAt": isoformat(row.expires_at),
+        "initiatedAt": isoformat(row.initiated_at),
+        "resolvedAt": isoformat(row.resolved_at),
+        "recordedAt": isoformat(row.recorded_at),
     }
 
 
-def interface_json(row: RowMapping) -> dict[str, Any]:
-    """An interface as shown: never the password (the row passed in does not even hold it)."""
+def interface_json(row: InterfaceView) -> dict[str, Any]:
+    """An interface as shown: never the password (the view passed in does not even hold it)."""
     return {
-        "id": row["id"],
-        "name": row["name"],
-        "type": row["type"],
-        "url": row["url"],
-        "login": row["login"],
-        "notificationEmails": list(row["notification_emails"]),
-        "customParameters": row["custom_parameters"],
-        "parameters": dict(row["parameters"]),
-        "warnings": list(row["warnings"]),
-        "createdAt": isoformat(row["created_at"]),
-        "updatedAt": isoformat(row["updated_at"]),
+        "id": row.id,
+        "name": row.name,
+        "type": row.type,
+        "url": row.url,
+        "login": row.login,
+        "notificationEmails": list(row.notification_emails),
+        "customParameters": row.custom_parameters,
+        "parameters": dict(row.parameters),
+        "warnings": list(row.warnings),
+        "createdAt": isoformat(row.created_at),
+        "updatedAt": isoformat(row.updated_at),
     }
 
 
-def schedule_json(row: RowMapping) -> dict[str, Any]:
+def schedule_json(row: ScheduleView) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "interfaceId": row["interface_id"],
-        "function": row["function"],
-        "launch": row["launch"],
-        "frequencyMinutes": row["frequency_minutes"],
-        "startsAt": isoformat(row["starts_at"]),
-        "endsAt": isoformat(row["ends_at"]),
-        "batchSize": row["batch_size"],
-        "paginationKey": row["pagination_key"],
-        "skipTicketNumbers": list(row["skip_ticket_numbers"]),
-        "eventCodes": list(row["event_codes"]),
-        "createdAt": isoformat(row["created_at"]),
+        "id": row.id,
+        "interfaceId": row.interface_id,
+        "function": row.function,
+        "launch": row.launch,
+        "frequencyMinutes": row.frequency_minutes,
+        "startsAt": isoformat(row.starts_at),
+        "endsAt": isoformat(row.ends_at),
+        "batchSize": row.batch_size,
+        "paginationKey": row.pagination_key,
+        "skipTicketNumbers": list(row.skip_ticket_numbers),
+        "eventCodes": list(row.event_codes),
+        "createdAt": isoformat(row.created_at),
     }
 
 
@@ -308,20 +310,20 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def log_json(row: RowMapping) -> dict[str, Any]:
-    return {"level": row["level"], "ticketNumber": row["ticket_number"], "message": row["message"]}
+def log_json(row: LogEntry) -> dict[str, Any]:
+    return {"level": row.level, "ticketNumber": row.ticket_number, "message": row.message}
 
 
-def execution_json(row: RowMapping, log: list[RowMapping] | None = None, log_count: int | None = None
+def execution_json(row: ExecutionRecord, log: list[LogEntry] | None = None, log_count: int | None = None
                    ) -> dict[str, Any]:
     body = {
-        "id": row["id"],
-        "scheduleId": row["schedule_id"],
-        "function": row["function"],
-        "status": row["status"],
-        "startedAt": isoformat(row["started_at"]),
-        "endedAt": isoformat(row["ended_at"]),
-        "counters": {_camel(name): row[name] for name in COUNTERS},
+        "id": row.id,
+        "scheduleId": row.schedule_id,
+        "function": row.function,
+        "status": row.status,
+        "startedAt": isoformat(row.started_at),
+        "endedAt": isoformat(row.ended_at),
+        "counters": {_camel(name): value for name, value in row.counters().items()},
     }
     if log is not None:
         body["log"] = [log_json(line) for line in log]

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, RowMapping, select, update
+from sqlalchemy import Engine, select, update
 
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.domain.errors import BackofficeCode
@@ -30,13 +30,19 @@ from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.interfaces.tixngo.run import Function, Run
 from tixtrace.backoffice.services.executions import (
+    ExecutionRecord,
     append_log,
     finish_execution,
     get_execution,
     start_execution,
 )
-from tixtrace.backoffice.services.interfaces import get_interface, interface_credentials, interface_parameters
-from tixtrace.backoffice.services.schedules import ScheduleFunction, get_schedule, reset_schedule_feed
+from tixtrace.backoffice.services.interfaces import (
+    InterfaceView,
+    get_interface,
+    interface_credentials,
+    interface_parameters,
+)
+from tixtrace.backoffice.services.schedules import ScheduleFunction, ScheduleView, get_schedule, reset_schedule_feed
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError, describe, failure_for_log
@@ -52,7 +58,7 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
-def run_locks_of(schedule: RowMapping, credentials: Any) -> list[tuple[str, str]]:
+def run_locks_of(schedule: ScheduleView, credentials: Any) -> list[tuple[str, str]]:
     """The run locks an execution of ``schedule`` holds, as ``(name, what)`` pairs, in taking order.
 
     - its function group, per wallet organizer (interface URL + login): one feedback at a time
@@ -63,11 +69,11 @@ def run_locks_of(schedule: RowMapping, credentials: Any) -> list[tuple[str, str]
       edits meanwhile (URL, login), so that RUNNING executions of the schedule found under it are dead.
     """
     organizer = organizer_lock_name(credentials.url, credentials.login)
-    if schedule["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
+    if schedule.function == ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         group = (f"feedback:{organizer}", f"the feedback of wallet organizer {credentials.login!r}")
     else:
         group = (f"outbound:{organizer}", f"an injection or push of wallet organizer {credentials.login!r}")
-    return [group, _schedule_lock(schedule["id"], schedule["function"])]
+    return [group, _schedule_lock(schedule.id, schedule.function)]
 
 
 def _schedule_lock(schedule_id: int, function: str) -> tuple[str, str]:
@@ -75,7 +81,7 @@ def _schedule_lock(schedule_id: int, function: str) -> tuple[str, str]:
 
 
 def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: httpx.BaseTransport | None = None,
-                 client_options: dict[str, Any] | None = None, upload: list[Any] | None = None) -> RowMapping:
+                 client_options: dict[str, Any] | None = None, upload: list[Any] | None = None) -> ExecutionRecord:
     """One execution of the schedule; returns the execution row. Raises Conflict RUN_ALREADY_ACTIVE
     (nothing is recorded then) if the same schedule is running, if the feedback of the same wallet
     organizer is running (feedback), or if an injection or push of the same wallet organizer is
@@ -84,10 +90,10 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
     if they came from the wallet."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
-        interface = get_interface(conn, schedule["interface_id"])
-        parameters = interface_parameters(conn, schedule["interface_id"])
-        credentials = interface_credentials(conn, schedule["interface_id"])
-    if upload is not None and schedule["function"] != ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
+        interface = get_interface(conn, schedule.interface_id)
+        parameters = interface_parameters(conn, schedule.interface_id)
+        credentials = interface_credentials(conn, schedule.interface_id)
+    if upload is not None and schedule.function != ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         raise BadInput("a file of records can only be processed by a RETRIEVE_TICKET_STATUS schedule",
                        code=BackofficeCode.UPLOAD_NOT_FEEDBACK, details={"scheduleId": schedule_id})
     with run_locks(engine, run_locks_of(schedule, credentials)):
@@ -95,13 +101,13 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
         return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
 
 
-def reset_feed(engine: Engine, schedule_id: int) -> RowMapping:
+def reset_feed(engine: Engine, schedule_id: int) -> ScheduleView:
     """O1: reset a feedback schedule's feed (``services.schedules.reset_schedule_feed``) under the
     schedule's run lock, so that a run cannot save its old position over the reset: while the schedule
     runs, 409 RUN_ALREADY_ACTIVE and nothing changes (try again when it ends). Returns the schedule."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
-    with run_locks(engine, [_schedule_lock(schedule_id, schedule["function"])]), unit_of_work(engine) as conn:
+    with run_locks(engine, [_schedule_lock(schedule_id, schedule.function)]), unit_of_work(engine) as conn:
         return reset_schedule_feed(conn, schedule_id)
 
 
@@ -140,23 +146,24 @@ def _close_interrupted(engine: Engine, schedule_id: int, clock: Clock) -> list[i
     return stale
 
 
-def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowMapping, parameters: ParsedParameters,
+def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: InterfaceView,
+             parameters: ParsedParameters,
              credentials: Any, transport: httpx.BaseTransport | None,
-             client_options: dict[str, Any] | None, upload: list[Any] | None) -> RowMapping:
+             client_options: dict[str, Any] | None, upload: list[Any] | None) -> ExecutionRecord:
     with unit_of_work(engine) as conn:
-        execution = start_execution(conn, schedule["id"], clock.now())
+        execution = start_execution(conn, schedule.id, clock.now())
     limit = parameters.max_length_dumped_calls_in_kbs * 1024
     dump = CallDump(limit) if limit else None
     client = TixngoClient(credentials.url, credentials.login, credentials.password, transport=transport, dump=dump,
                           **(client_options or {}))
-    run = Run(engine, clock, execution["id"], schedule, interface, parameters, client, dump, upload)
+    run = Run(engine, clock, execution.id, schedule, interface, parameters, client, dump, upload)
     try:
-        FUNCTIONS[schedule["function"]](run)
+        FUNCTIONS[schedule.function](run)
     except TixtraceError as exc:
         run.status = ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, exc.message)
     except Exception as exc:  # an unexpected failure still ends the execution, with its type
-        log.error("execution %s failed: %s", execution["id"], failure_for_log(exc))
+        log.error("execution %s failed: %s", execution.id, failure_for_log(exc))
         run.status = ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, f"unexpected error: {describe(exc)}")
     finally:
@@ -169,7 +176,7 @@ def _execute(engine: Engine, clock: Clock, schedule: RowMapping, interface: RowM
                              .values(dumped_calls=dump.text()))
             finished = finish_execution(conn, run.execution_id, run.status, clock.now())
     except Exception as exc:  # the report itself could not be written: still never leave it RUNNING
-        log.error("execution %s: could not write its report: %s", execution["id"], failure_for_log(exc))
+        log.error("execution %s: could not write its report: %s", execution.id, failure_for_log(exc))
         run.counts, run.lines, run.status = {}, [], ExecutionStatus.ERROR
         run.log(LogLevel.ERROR, f"the execution's report could not be written: {describe(exc)}")
         with unit_of_work(engine) as conn:

@@ -104,9 +104,9 @@ class Scheduler:
         pause: timedelta | None = self.error_pause
         try:
             execution = run_schedule(self.engine, schedule_id, clock=self.clock)
-            log.info("schedule %s: execution %s ended %s", schedule_id, execution["id"], execution["status"])
-            if execution["status"] != ExecutionStatus.ERROR.value:
-                pause = self.idle_pause if not execution["records_read"] else None
+            log.info("schedule %s: execution %s ended %s", schedule_id, execution.id, execution.status)
+            if execution.status != ExecutionStatus.ERROR.value:
+                pause = self.idle_pause if not execution.records_read else None
             if continuous:
                 with unit_of_work(self.engine) as conn:
                     forget_idle_predecessor(conn, execution)

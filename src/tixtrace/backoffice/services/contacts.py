@@ -20,6 +20,7 @@ from tixtrace.backoffice.db.tables import contacts
 from tixtrace.backoffice.domain.contacts import ContactKind, normalize_email
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.validation import Checker
+from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
 
@@ -49,6 +50,33 @@ class NewContact:
     allow_third_party_email: bool | None = None
     has_internet_account: bool = False
     reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """A contact as services return it: every column but the matching key (``email_key``)."""
+
+    id: int
+    kind: str
+    reference: str | None
+    title: str | None
+    first_name: str | None
+    last_name: str
+    email: str | None
+    phone: str | None
+    mobile_phone: str | None
+    birth_date: date | None
+    nationality: str | None
+    id_number: str | None
+    country: str | None
+    language: str | None
+    allow_promo_email: bool | None
+    allow_third_party_email: bool | None
+    has_internet_account: bool
+    is_temporary: bool
+    created_at: datetime
+    updated_at: datetime
+    erased_at: datetime | None
 
 
 def contact_values(new: NewContact, checker: Checker) -> dict[str, Any]:
@@ -89,16 +117,17 @@ def _phone(checker: Checker, field: str, value: str | None) -> str | None:
     return cleaned
 
 
-def create_contact(conn: Connection, new: NewContact, now: datetime) -> RowMapping:
+def create_contact(conn: Connection, new: NewContact, now: datetime) -> ContactView:
     """Create a contact typed by a person; 422 naming every bad field, 409 if its reference is taken."""
     checker = Checker()
     values = contact_values(new, checker)
     checker.raise_if_any()
-    return insert_contacts(conn, [values], now)[0]
+    return view_of(ContactView, insert_contacts(conn, [values], now)[0])
 
 
 def insert_contacts(conn: Connection, rows: Sequence[dict[str, Any]], now: datetime) -> list[RowMapping]:
-    """Insert validated contact values (in order); 409 CONTACT_REFERENCE_TAKEN if a reference exists."""
+    """Insert validated contact values (in order); 409 CONTACT_REFERENCE_TAKEN if a reference exists.
+    Rows, not views: the bulk path of the CSV import (and `create_contact`, which makes its view)."""
     if not rows:
         return []
     now = as_utc(now)
@@ -115,27 +144,27 @@ def insert_contacts(conn: Connection, rows: Sequence[dict[str, Any]], now: datet
     return list(result.mappings())
 
 
-def get_contact(conn: Connection, contact_id: int) -> RowMapping:
+def get_contact(conn: Connection, contact_id: int) -> ContactView:
     row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
     if row is None:
         raise NotFound(f"contact {contact_id} does not exist", code=BackofficeCode.CONTACT_NOT_FOUND,
                        details={"contactId": contact_id})
-    return row
+    return view_of(ContactView, row)
 
 
-def get_contacts(conn: Connection, ids: Iterable[int]) -> dict[int, RowMapping]:
+def get_contacts(conn: Connection, ids: Iterable[int]) -> dict[int, ContactView]:
     """Contacts by id (missing ids are simply absent), one query per `CHUNK` ids."""
     wanted = sorted(set(ids))
-    found: dict[int, RowMapping] = {}
+    found: dict[int, ContactView] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
         for row in conn.execute(select(contacts).where(contacts.c.id.in_(chunk))).mappings():
-            found[row["id"]] = row
+            found[row["id"]] = view_of(ContactView, row)
     return found
 
 
 def list_contacts(conn: Connection, *, email: str | None = None, after_id: int = 0,
-                  limit: int = 100) -> tuple[list[RowMapping], int | None]:
+                  limit: int = 100) -> tuple[list[ContactView], int | None]:
     """A page of contacts in id order (those sharing `email`'s key when given) and the last id if more."""
     query = select(contacts).where(contacts.c.id > after_id)
     if email is not None:
@@ -146,4 +175,4 @@ def list_contacts(conn: Connection, *, email: str | None = None, after_id: int =
     rows = list(conn.execute(query.order_by(contacts.c.id).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1]["id"] if more else None)
+    return [view_of(ContactView, row) for row in rows], (rows[-1]["id"] if more else None)

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    RowMapping,
     Text,
     case,
     cast,
@@ -40,7 +39,9 @@ from tixtrace.backoffice.db.tables import (
 )
 from tixtrace.backoffice.domain.contacts import normalize_email
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.services.contacts import ContactView
 from tixtrace.backoffice.services.distribution import lock_contact_writes
+from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
 
@@ -56,7 +57,7 @@ _PERSONAL_FIELDS = ("title", "email", "email_key", "phone", "mobile_phone", "bir
 class Erasure:
     """What `erase_contact` did: the contact as it is now and how many rows it cleared elsewhere."""
 
-    contact: RowMapping
+    contact: ContactView
     already_erased: bool
     lines_cleared: int = 0
     tickets_cleared: int = 0
@@ -130,7 +131,7 @@ def erase_contact(conn: Connection, contact_id: int, now: datetime) -> Erasure:
         raise NotFound(f"contact {contact_id} does not exist", code=BackofficeCode.CONTACT_NOT_FOUND,
                        details={"contactId": contact_id})
     if row["erased_at"] is not None:
-        return Erasure(row, already_erased=True)
+        return Erasure(view_of(ContactView, row), already_erased=True)
     key = row["email_key"] or (normalize_email(row["email"]) if row["email"] else None)
     _refuse_if_pending(conn, contact_id)
     if key is not None:
@@ -150,8 +151,8 @@ def erase_contact(conn: Connection, contact_id: int, now: datetime) -> Erasure:
                   has_internet_account=False, is_temporary=False, erased_at=now, updated_at=now)
     conn.execute(update(contacts).where(contacts.c.id == contact_id).values(values))
     erased = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().one()
-    return Erasure(erased, already_erased=False, lines_cleared=lines, tickets_cleared=cleared_tickets,
-                   dumps_cleared=dumps)
+    return Erasure(view_of(ContactView, erased), already_erased=False, lines_cleared=lines,
+                   tickets_cleared=cleared_tickets, dumps_cleared=dumps)
 
 
 def _refuse_if_pending(conn: Connection, contact_id: int) -> None:

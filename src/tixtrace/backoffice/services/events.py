@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from tixtrace.backoffice.db.tables import events
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.validation import Checker
+from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
 
@@ -36,6 +37,23 @@ class NewEvent:
     end_time: datetime | None = None
     #: I3: None = no limit; an int from the API, the cell's text from a CSV file
     max_transfers: int | str | None = None
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An event as services return it (every column)."""
+
+    id: int
+    code: str
+    name: str
+    start_time: datetime
+    end_time: datetime | None
+    venue_site: str
+    venue_city: str
+    venue_zip: str
+    venue_country_code: str
+    created_at: datetime
+    max_transfers: int | None
 
 
 def max_transfers_value(field: str, value: int | str | None, checker: Checker) -> int | None:
@@ -74,15 +92,16 @@ def event_values(new: NewEvent, checker: Checker) -> dict[str, Any]:
     }
 
 
-def create_event(conn: Connection, new: NewEvent, now: datetime) -> RowMapping:
+def create_event(conn: Connection, new: NewEvent, now: datetime) -> EventView:
     """Create an event; 422 naming every bad field, 409 EVENT_CODE_TAKEN if its code exists."""
     checker = Checker()
     values = event_values(new, checker)
     checker.raise_if_any()
-    return insert_events(conn, [values], now)[0]
+    return view_of(EventView, insert_events(conn, [values], now)[0])
 
 
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]], now: datetime) -> list[RowMapping]:
+    """Insert validated event values (in order); rows, not views: the bulk path of the CSV import."""
     if not rows:
         return []
     stamped = [{**row, "created_at": as_utc(now)} for row in rows]
@@ -99,16 +118,17 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]], now: datetim
     return list(result.mappings())
 
 
-def get_event(conn: Connection, event_id: int) -> RowMapping:
+def get_event(conn: Connection, event_id: int) -> EventView:
     row = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
     if row is None:
         raise NotFound(f"event {event_id} does not exist",
                        code=BackofficeCode.EVENT_NOT_FOUND, details={"eventId": event_id})
-    return row
+    return view_of(EventView, row)
 
 
 def events_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, RowMapping]:
-    """Events by code (unknown codes are absent), one query per `CHUNK` codes."""
+    """Events by code (unknown codes are absent), one query per `CHUNK` codes; rows, for the services'
+    own checks and the CSV import."""
     wanted = sorted(set(codes))
     found: dict[str, RowMapping] = {}
     for start in range(0, len(wanted), CHUNK):
@@ -127,7 +147,7 @@ def event_codes(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
 
 
 def list_events(conn: Connection, *, code: str | None = None, after_id: int = 0,
-                limit: int = 100) -> tuple[list[RowMapping], int | None]:
+                limit: int = 100) -> tuple[list[EventView], int | None]:
     """A page of events in id order (only `code` when given) and the last id if there are more."""
     query = select(events).where(events.c.id > after_id)
     if code is not None:
@@ -138,4 +158,4 @@ def list_events(conn: Connection, *, code: str | None = None, after_id: int = 0,
     rows = list(conn.execute(query.order_by(events.c.id).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1]["id"] if more else None)
+    return [view_of(EventView, row) for row in rows], (rows[-1]["id"] if more else None)

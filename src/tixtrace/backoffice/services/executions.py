@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tixtrace.backoffice.db.tables import execution_logs, executions
 from tixtrace.backoffice.domain.errors import BackofficeCode
@@ -27,6 +27,7 @@ from tixtrace.backoffice.domain.executions import (
     unknown_counters,
 )
 from tixtrace.backoffice.services.schedules import get_schedule
+from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput, Conflict, KernelCode, NotFound
 
@@ -35,18 +36,57 @@ LOG_PREVIEW = 1000
 
 
 @dataclass(frozen=True)
+class ExecutionRecord:
+    """An execution as services return it (every column; the counters are named as in `COUNTERS`)."""
+
+    id: int
+    schedule_id: int
+    function: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    records_read: int
+    tickets_updated: int
+    contacts_created: int
+    contacts_completed: int
+    contacts_removed: int
+    lines_created: int
+    lines_updated: int
+    skipped: int
+    failed: int
+    parked: int
+    dumped_calls: str | None
+
+    def counters(self) -> dict[str, int]:
+        """The counters by name, in `COUNTERS` order."""
+        return {name: getattr(self, name) for name in COUNTERS}
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One stored log line of an execution."""
+
+    id: int
+    execution_id: int
+    level: str
+    ticket_number: str | None
+    message: str
+    logged_at: datetime
+
+
+@dataclass(frozen=True)
 class ExecutionView:
-    execution: RowMapping
-    log: list[RowMapping]
+    execution: ExecutionRecord
+    log: list[LogEntry]
     log_count: int
 
 
-def start_execution(conn: Connection, schedule_id: int, now: datetime) -> RowMapping:
+def start_execution(conn: Connection, schedule_id: int, now: datetime) -> ExecutionRecord:
     schedule = get_schedule(conn, schedule_id)
-    return conn.execute(insert(executions).values(
-        schedule_id=schedule_id, function=schedule["function"], status=ExecutionStatus.RUNNING.value,
+    return view_of(ExecutionRecord, conn.execute(insert(executions).values(
+        schedule_id=schedule_id, function=schedule.function, status=ExecutionStatus.RUNNING.value,
         started_at=as_utc(now), **dict.fromkeys(COUNTERS, 0),
-    ).returning(*executions.c)).mappings().one()
+    ).returning(*executions.c)).mappings().one())
 
 
 def add_counts(conn: Connection, execution_id: int, counts: Mapping[str, int]) -> None:
@@ -68,7 +108,8 @@ def append_log(conn: Connection, execution_id: int, lines: Iterable[LogLine], no
         conn.execute(insert(execution_logs), rows)
 
 
-def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatus, now: datetime) -> RowMapping:
+def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatus,
+                     now: datetime) -> ExecutionRecord:
     """End a RUNNING execution with its final status; 409 if it has already ended."""
     if status not in ENDED:
         raise ValueError("an execution ends OK, WARNING or ERROR")
@@ -80,22 +121,22 @@ def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatu
     ).mappings().first()
     if row is None:
         current = get_execution(conn, execution_id).execution
-        raise Conflict(f"execution {execution_id} has already ended {current['status']}",
+        raise Conflict(f"execution {execution_id} has already ended {current.status}",
                        code=BackofficeCode.EXECUTION_ENDED,
-                       details={"executionId": execution_id, "status": current["status"]})
-    return row
+                       details={"executionId": execution_id, "status": current.status})
+    return view_of(ExecutionRecord, row)
 
 
-def forget_idle_predecessor(conn: Connection, execution: RowMapping) -> int | None:
+def forget_idle_predecessor(conn: Connection, execution: ExecutionRecord) -> int | None:
     """Continuous mode: of back-to-back runs that found nothing, keep only the latest. When
     ``execution`` ended OK having counted nothing and the schedule's execution just before it did the
     same, that one (and its log) is deleted; returns its id. A quiet wallet then leaves one row, not
     one per idle run (tens of thousands a day), and the latest idle run still tells when the back
     office last caught up."""
-    if not is_idle(execution["status"], {name: execution[name] for name in COUNTERS}):
+    if not is_idle(execution.status, execution.counters()):
         return None
     previous = conn.execute(select(executions).where(
-        executions.c.schedule_id == execution["schedule_id"], executions.c.id < execution["id"])
+        executions.c.schedule_id == execution.schedule_id, executions.c.id < execution.id)
         .order_by(executions.c.id.desc()).limit(1)).mappings().first()
     if previous is None or not is_idle(previous["status"], {name: previous[name] for name in COUNTERS}):
         return None
@@ -112,11 +153,11 @@ def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
     log, _ = execution_log(conn, execution_id, limit=LOG_PREVIEW)
     count = conn.execute(select(func.count()).select_from(execution_logs)
                          .where(execution_logs.c.execution_id == execution_id)).scalar_one()
-    return ExecutionView(row, log, count)
+    return ExecutionView(view_of(ExecutionRecord, row), log, count)
 
 
 def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0,
-                  limit: int = 100) -> tuple[list[RowMapping], int | None]:
+                  limit: int = 100) -> tuple[list[LogEntry], int | None]:
     if limit < 1:
         raise BadInput("limit must be at least 1", code=KernelCode.INVALID_INPUT)
     query = (select(execution_logs)
@@ -125,11 +166,11 @@ def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0,
     rows = list(conn.execute(query).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1]["id"] if more else None)
+    return [view_of(LogEntry, row) for row in rows], (rows[-1]["id"] if more else None)
 
 
 def list_executions(conn: Connection, schedule_id: int, *, before_id: int | None = None,
-                    limit: int = 100) -> tuple[list[RowMapping], int | None]:
+                    limit: int = 100) -> tuple[list[ExecutionRecord], int | None]:
     """A schedule's executions, newest first, and the last id if there are more."""
     get_schedule(conn, schedule_id)
     query = select(executions).where(executions.c.schedule_id == schedule_id)
@@ -138,4 +179,4 @@ def list_executions(conn: Connection, schedule_id: int, *, before_id: int | None
     rows = list(conn.execute(query.order_by(executions.c.id.desc()).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1]["id"] if more else None)
+    return [view_of(ExecutionRecord, row) for row in rows], (rows[-1]["id"] if more else None)

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import interfaces
@@ -31,6 +31,7 @@ from tixtrace.backoffice.domain.parameters import InvalidParameters, ParsedParam
 from tixtrace.backoffice.secret_key import decrypt_password, encrypt_password
 from tixtrace.backoffice.services.feed_state import reset_if_moved
 from tixtrace.backoffice.services.validation import Checker
+from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound
 
@@ -52,6 +53,23 @@ class NewInterface:
     password: str | None  # None on update = keep the stored one
     notification_emails: list[str] | None = None
     custom_parameters: str | None = None
+
+
+@dataclass(frozen=True)
+class InterfaceView:
+    """An interface as services return it: every column but the password (`PUBLIC_COLUMNS`)."""
+
+    id: int
+    name: str
+    type: str
+    url: str
+    login: str
+    notification_emails: list[str]
+    custom_parameters: str
+    parameters: dict[str, Any]
+    warnings: list[str]
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -136,7 +154,7 @@ def _name_taken(name: str) -> Conflict:
                     details={"name": name})
 
 
-def create_interface(conn: Connection, new: NewInterface, now: datetime) -> RowMapping:
+def create_interface(conn: Connection, new: NewInterface, now: datetime) -> InterfaceView:
     """Save a new interface (see the module's invariants); returns it without the password."""
     values = _checked(new, password_required=True)
     if conn.execute(select(interfaces.c.id).where(interfaces.c.name == values["name"])).first():
@@ -144,9 +162,9 @@ def create_interface(conn: Connection, new: NewInterface, now: datetime) -> RowM
     values["password"] = encrypt_password(values["password"])
     now = as_utc(now)
     try:
-        return conn.execute(
+        return view_of(InterfaceView, conn.execute(
             insert(interfaces).values(**values, created_at=now, updated_at=now).returning(*PUBLIC_COLUMNS)
-        ).mappings().one()
+        ).mappings().one())
     except IntegrityError as exc:
         raise _name_taken(values["name"]) from exc
 
@@ -162,14 +180,14 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
 
 
-def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime) -> RowMapping:
+def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime) -> InterfaceView:
     """Replace an interface's settings; a None password keeps the stored one, unless the URL's scheme,
     host or port changes: 422 PASSWORD_REQUIRED (see the module's invariants). A new URL or login
     resets the feedback's feed in the same transaction (O1, W11)."""
     before = get_interface(conn, interface_id)
     values = _checked(new, password_required=False)
     if values["password"] is None:
-        if _origin(values["url"]) != _origin(before["url"]):
+        if _origin(values["url"]) != _origin(before.url):
             message = ("a new scheme, host or port for the wallet needs its password in the same request "
                        "(the stored one is never sent to another host)")
             raise BadInput(message, code=BackofficeCode.PASSWORD_REQUIRED,
@@ -181,38 +199,39 @@ def update_interface(conn: Connection, interface_id: int, new: NewInterface, now
         interfaces.c.name == values["name"], interfaces.c.id != interface_id)).first()
     if other:
         raise _name_taken(values["name"])
-    reset_if_moved(conn, interface_id, (before["url"], before["login"]), (values["url"], values["login"]))
+    reset_if_moved(conn, interface_id, (before.url, before.login), (values["url"], values["login"]))
     try:
-        return conn.execute(
+        return view_of(InterfaceView, conn.execute(
             update(interfaces).where(interfaces.c.id == interface_id)
             .values(**values, updated_at=as_utc(now)).returning(*PUBLIC_COLUMNS)
-        ).mappings().one()
+        ).mappings().one())
     except IntegrityError as exc:
         raise _name_taken(values["name"]) from exc
 
 
-def get_interface(conn: Connection, interface_id: int) -> RowMapping:
+def get_interface(conn: Connection, interface_id: int) -> InterfaceView:
     """An interface without its password; 404 INTERFACE_NOT_FOUND."""
     row = conn.execute(select(*PUBLIC_COLUMNS).where(interfaces.c.id == interface_id)).mappings().first()
     if row is None:
         raise NotFound(f"interface {interface_id} does not exist", code=BackofficeCode.INTERFACE_NOT_FOUND,
                        details={"interfaceId": interface_id})
-    return row
+    return view_of(InterfaceView, row)
 
 
-def list_interfaces(conn: Connection, *, after_id: int = 0, limit: int = 100) -> tuple[list[RowMapping], int | None]:
+def list_interfaces(conn: Connection, *, after_id: int = 0,
+                    limit: int = 100) -> tuple[list[InterfaceView], int | None]:
     query = select(*PUBLIC_COLUMNS).where(interfaces.c.id > after_id).order_by(interfaces.c.id).limit(limit + 1)
     rows = list(conn.execute(query).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1]["id"] if more else None)
+    return [view_of(InterfaceView, row) for row in rows], (rows[-1]["id"] if more else None)
 
 
 def interface_parameters(conn: Connection, interface_id: int) -> ParsedParameters:
     """The typed custom parameters of an interface, read from the text saved. A text saved before a
     stricter grammar (a near miss of a known name was only a warning) raises BadInput
     INVALID_CUSTOM_PARAMETERS naming its errors: the interface's runs fail loudly until it is fixed."""
-    return parsed_parameters(get_interface(conn, interface_id)["custom_parameters"])
+    return parsed_parameters(get_interface(conn, interface_id).custom_parameters)
 
 
 def interface_credentials(conn: Connection, interface_id: int) -> Credentials:

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, insert, select
 
 from tixtrace.backoffice.db.tables import schedules
 from tixtrace.backoffice.domain.errors import BackofficeCode
@@ -27,6 +27,7 @@ from tixtrace.backoffice.services.events import events_by_code
 from tixtrace.backoffice.services.feed_state import FEEDBACK, reset_feed_state
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
+from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound
 
@@ -59,6 +60,26 @@ class NewSchedule:
     ends_at: datetime | None = None
     skip_ticket_numbers: list[str] = field(default_factory=list)
     event_codes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A schedule as services return it (every column, the feedback's position included)."""
+
+    id: int
+    interface_id: int
+    function: str
+    launch: str
+    frequency_minutes: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    batch_size: int
+    pagination_key: str | None
+    last_record_id: int | None
+    skip_ticket_numbers: list[str]
+    event_codes: list[str]
+    created_at: datetime
+    updated_at: datetime
 
 
 def _choice(checker: Checker, name: str, value: str | None, choices: type[StrEnum]) -> str | None:
@@ -112,7 +133,7 @@ def schedule_values(new: NewSchedule, checker: Checker) -> dict[str, Any]:
     }
 
 
-def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: datetime) -> RowMapping:
+def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: datetime) -> ScheduleView:
     """Add a schedule to an interface: 404 unknown interface, 422 bad fields or unknown event codes,
     409 SCHEDULE_ALREADY_EXISTS for a second RETRIEVE_TICKET_STATUS on the interface."""
     get_interface(conn, interface_id)
@@ -136,38 +157,38 @@ def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: 
                 details={"interfaceId": interface_id, "scheduleId": existing},
             )
     now = as_utc(now)
-    return conn.execute(insert(schedules).values(interface_id=interface_id, pagination_key=None, **values,
-                                                 created_at=now, updated_at=now)
-                        .returning(*schedules.c)).mappings().one()
+    return view_of(ScheduleView, conn.execute(
+        insert(schedules).values(interface_id=interface_id, pagination_key=None, **values, created_at=now,
+                                 updated_at=now).returning(*schedules.c)).mappings().one())
 
 
-def get_schedule(conn: Connection, schedule_id: int) -> RowMapping:
+def get_schedule(conn: Connection, schedule_id: int) -> ScheduleView:
     row = conn.execute(select(schedules).where(schedules.c.id == schedule_id)).mappings().first()
     if row is None:
         raise NotFound(f"schedule {schedule_id} does not exist", code=BackofficeCode.SCHEDULE_NOT_FOUND,
                        details={"scheduleId": schedule_id})
-    return row
+    return view_of(ScheduleView, row)
 
 
-def reset_schedule_feed(conn: Connection, schedule_id: int) -> RowMapping:
+def reset_schedule_feed(conn: Connection, schedule_id: int) -> ScheduleView:
     """O1: clear a feedback schedule's pagination key and last applied recordId, so that its next run
     reads the wallet's whole feed again (F11: what was applied stays as it is). 404 unknown schedule,
     422 RESET_NOT_FEEDBACK for a schedule of another function. Returns the schedule."""
     schedule = get_schedule(conn, schedule_id)
-    if schedule["function"] != ScheduleFunction.RETRIEVE_TICKET_STATUS:
-        raise BadInput(f"schedule {schedule_id} is a {schedule['function']} schedule: only a RETRIEVE_TICKET_STATUS "
+    if schedule.function != ScheduleFunction.RETRIEVE_TICKET_STATUS:
+        raise BadInput(f"schedule {schedule_id} is a {schedule.function} schedule: only a RETRIEVE_TICKET_STATUS "
                        "schedule reads a feed that can be reset", code=BackofficeCode.RESET_NOT_FEEDBACK,
-                       details={"scheduleId": schedule_id, "function": schedule["function"]})
+                       details={"scheduleId": schedule_id, "function": schedule.function})
     reset_feed_state(conn, schedule_id)
     return get_schedule(conn, schedule_id)
 
 
 def list_schedules(conn: Connection, interface_id: int, *, after_id: int = 0,
-                   limit: int = 100) -> tuple[list[RowMapping], int | None]:
+                   limit: int = 100) -> tuple[list[ScheduleView], int | None]:
     get_interface(conn, interface_id)
     query = (select(schedules).where(schedules.c.interface_id == interface_id, schedules.c.id > after_id)
              .order_by(schedules.c.id).limit(limit + 1))
     rows = list(conn.execute(query).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1]["id"] if more else None)
+    return [view_of(ScheduleView, row) for row in rows], (rows[-1]["id"] if more else None)

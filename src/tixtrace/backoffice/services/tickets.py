@@ -24,16 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import distribution_lines, ticket_actions, tickets
 from tixtrace.backoffice.domain.contacts import ContactKind
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
-from tixtrace.backoffice.services.contacts import get_contacts
+from tixtrace.backoffice.services.contacts import ContactView, get_contacts
 from tixtrace.backoffice.services.events import event_codes, events_by_code
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
+from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.bulk import bulk_insert, one_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
@@ -54,21 +55,75 @@ class NewTicket:
 
 
 @dataclass(frozen=True)
+class TicketRecord:
+    """A ticket as services return it (every column): status, contacts' ids, what the feedback learnt."""
+
+    id: int
+    number: str
+    event_id: int
+    seat: str | None
+    price_cents: int | None
+    currency: str | None
+    barcode: str
+    file_number: str | None
+    status: str
+    buyer_contact_id: int | None
+    cultural_contact_id: int
+    owner_contact_id: int
+    replaces_ticket_id: int | None
+    mobile_status: str | None
+    wallet_owner: Any
+    ticket_holder: Any
+    last_wallet_owner_email: str | None
+    last_synced_at: datetime | None
+    injected_at: datetime | None
+    push_cancelled_at: datetime | None
+    push_controlled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class TicketView:
     """A ticket with what its JSON shows: event code and the three contacts (None when unknown)."""
 
-    ticket: RowMapping
+    ticket: TicketRecord
     event_code: str
-    cultural_contact: RowMapping | None
-    owner: RowMapping | None
-    buyer: RowMapping | None
+    cultural_contact: ContactView | None
+    owner: ContactView | None
+    buyer: ContactView | None
+
+
+@dataclass(frozen=True)
+class LineRecord:
+    """A distribution line (every column): one transfer of a ticket as the feedback recorded it."""
+
+    id: int
+    ticket_id: int
+    transfer_id: str
+    action: str
+    old_contact_id: int | None
+    new_contact_id: int | None
+    recipient_email: str | None
+    status: str
+    reason: str | None
+    contact_match: str | None
+    initiated_at: datetime
+    resolved_at: datetime | None
+    recorded_at: datetime
+    updated_at: datetime
+    opened_record_id: int
+    sender_email: str | None
+    initiated_by: str
+    transfer_reason: str | None
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True)
 class LineView:
-    line: RowMapping
-    old_contact: RowMapping | None
-    new_contact: RowMapping | None
+    line: LineRecord
+    old_contact: ContactView | None
+    new_contact: ContactView | None
 
 
 def new_number() -> str:
@@ -111,9 +166,9 @@ def resolve_references(conn: Connection, values: dict[str, Any]) -> list[FieldPr
         if cid is not None and cid not in found:
             problems.append(FieldProblem(field, cid, f"{field} {cid} is not a known contact"))
     cultural = found.get(values["cultural_contact_id"])
-    if cultural is not None and cultural["kind"] == ContactKind.STRUCTURE:
-        problems.append(FieldProblem("culturalContactId", cultural["id"],
-                                     f"culturalContactId {cultural['id']} is a STRUCTURE; "
+    if cultural is not None and cultural.kind == ContactKind.STRUCTURE:
+        problems.append(FieldProblem("culturalContactId", cultural.id,
+                                     f"culturalContactId {cultural.id} is a STRUCTURE; "
                                      "the cultural contact attends: INDIVIDUAL or RELAY"))
     values["event_id"] = event["id"] if event is not None else None
     return problems
@@ -132,7 +187,7 @@ def finish_values(values: dict[str, Any], now: datetime) -> dict[str, Any]:
     return row
 
 
-def create_ticket(conn: Connection, new: NewTicket, now: datetime, *, actor: str | None = None) -> RowMapping:
+def create_ticket(conn: Connection, new: NewTicket, now: datetime, *, actor: str | None = None) -> TicketRecord:
     """Create a NOT_PRINTED ticket; 422 naming bad fields and unknown event or contacts, 409 if the
     number is taken. The owner defaults to the cultural contact (the person the wallet will hold it for)."""
     checker = Checker()
@@ -148,7 +203,7 @@ def create_ticket(conn: Connection, new: NewTicket, now: datetime, *, actor: str
         created = conn.execute(insert(tickets).returning(*tickets.c), row).mappings().one()
     except IntegrityError as exc:  # a concurrent insert of the same number
         raise _number_taken(row["number"]) from exc
-    return created
+    return view_of(TicketRecord, created)
 
 
 def _number_taken(number: str) -> Conflict:
@@ -156,16 +211,16 @@ def _number_taken(number: str) -> Conflict:
                     details={"number": number})
 
 
-def get_ticket(conn: Connection, ticket_id: int) -> RowMapping:
+def get_ticket(conn: Connection, ticket_id: int) -> TicketRecord:
     row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).mappings().first()
     if row is None:
         raise NotFound(f"ticket {ticket_id} does not exist", code=BackofficeCode.TICKET_NOT_FOUND,
                        details={"ticketId": ticket_id})
-    return row
+    return view_of(TicketRecord, row)
 
 
 def list_tickets(conn: Connection, *, number: str | None = None, status: str | None = None,
-                 after_id: int = 0, limit: int = 100) -> tuple[list[RowMapping], int | None]:
+                 after_id: int = 0, limit: int = 100) -> tuple[list[TicketRecord], int | None]:
     """A page of tickets in id order, filtered by number or status, and the last id if there are more."""
     checker = Checker()
     query = select(tickets).where(tickets.c.id > after_id)
@@ -179,24 +234,25 @@ def list_tickets(conn: Connection, *, number: str | None = None, status: str | N
     rows = list(conn.execute(query.order_by(tickets.c.id).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1]["id"] if more else None)
+    return [view_of(TicketRecord, row) for row in rows], (rows[-1]["id"] if more else None)
 
 
-def ticket_views(conn: Connection, rows: Iterable[RowMapping]) -> list[TicketView]:
-    """Views of `rows` with two queries in all (events, contacts), whatever the number of tickets."""
-    rows = list(rows)
-    codes = event_codes(conn, [row["event_id"] for row in rows])
-    ids = [row[c] for row in rows for c in ("cultural_contact_id", "owner_contact_id", "buyer_contact_id")]
+def ticket_views(conn: Connection, records: Iterable[TicketRecord]) -> list[TicketView]:
+    """Views of `records` with two queries in all (events, contacts), whatever the number of tickets."""
+    records = list(records)
+    codes = event_codes(conn, [ticket.event_id for ticket in records])
+    ids = [cid for ticket in records
+           for cid in (ticket.cultural_contact_id, ticket.owner_contact_id, ticket.buyer_contact_id)]
     people = get_contacts(conn, [cid for cid in ids if cid is not None])
     return [
         TicketView(
-            ticket=row,
-            event_code=codes[row["event_id"]],
-            cultural_contact=people.get(row["cultural_contact_id"]),
-            owner=people.get(row["owner_contact_id"]),
-            buyer=people.get(row["buyer_contact_id"]) if row["buyer_contact_id"] else None,
+            ticket=ticket,
+            event_code=codes[ticket.event_id],
+            cultural_contact=people.get(ticket.cultural_contact_id),
+            owner=people.get(ticket.owner_contact_id),
+            buyer=people.get(ticket.buyer_contact_id) if ticket.buyer_contact_id else None,
         )
-        for row in rows
+        for ticket in records
     ]
 
 
@@ -236,7 +292,7 @@ def move_tickets(conn: Connection, ticket_ids: Sequence[int], action: TicketActi
 
 
 def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: datetime, *,
-                 actor: str | None = None) -> RowMapping:
+                 actor: str | None = None) -> TicketRecord:
     """Move one ticket by an operator's `action`; the ticket as it is now, or for REPRINT the new ticket.
 
     404 TICKET_NOT_FOUND, 409 INVALID_TICKET_TRANSITION (details: ticketId, status, action, allowedFrom).
@@ -247,10 +303,10 @@ def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: da
         allowed = sorted(TRANSITIONS[action].allowed_from)
         current = get_ticket(conn, ticket_id)
         raise Conflict(
-            f"ticket {ticket_id} is {current['status']}: {action.lower()} needs a ticket that is "
+            f"ticket {ticket_id} is {current.status}: {action.lower()} needs a ticket that is "
             + " or ".join(allowed),
             code=BackofficeCode.INVALID_TICKET_TRANSITION,
-            details={"ticketId": ticket_id, "status": current["status"], "action": action.value,
+            details={"ticketId": ticket_id, "status": current.status, "action": action.value,
                      "allowedFrom": allowed},
         )
     return get_ticket(conn, moves.replacements.get(ticket_id, ticket_id))
@@ -291,7 +347,7 @@ def distribution_history(conn: Connection, ticket_id: int, *, after: tuple[int, 
     rows = rows[:limit]
     people = get_contacts(conn, [cid for row in rows for cid in (row["old_contact_id"], row["new_contact_id"])
                                  if cid is not None])
-    views = [LineView(row, people.get(row["old_contact_id"]) if row["old_contact_id"] else None,
+    views = [LineView(view_of(LineRecord, row), people.get(row["old_contact_id"]) if row["old_contact_id"] else None,
                       people.get(row["new_contact_id"]) if row["new_contact_id"] else None) for row in rows]
     last = rows[-1] if more else None
     return views, ((last["opened_record_id"], last["id"]) if last else None)

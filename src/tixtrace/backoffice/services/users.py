@@ -20,9 +20,10 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import users
@@ -36,6 +37,15 @@ from tixtrace.kernel.errors import BadInput, Conflict, KernelCode, NotFound, Una
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 200
 _N, _R, _P = 2**14, 8, 1
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A back-office user as services return it: never the password hash."""
+
+    id: int
+    name: str
+    created_at: datetime
 
 
 def _b64(data: bytes) -> str:
@@ -70,8 +80,8 @@ def check_password(password: str) -> None:
                        code=BackofficeCode.INVALID_PASSWORD, details={"field": "password"})
 
 
-def create_user(conn: Connection, name: str, password: str, now: datetime) -> RowMapping:
-    """Create a user; 422 for a bad name or password, 409 USER_EXISTS. Returns id, name, created_at."""
+def create_user(conn: Connection, name: str, password: str, now: datetime) -> UserView:
+    """Create a user; 422 for a bad name or password, 409 USER_EXISTS."""
     checker = Checker()
     cleaned = checker.text("name", name, max_length=100, required=True)
     if cleaned is not None and (":" in cleaned or any(c.isspace() for c in cleaned)):
@@ -82,10 +92,11 @@ def create_user(conn: Connection, name: str, password: str, now: datetime) -> Ro
     exists = conn.execute(select(users.c.id).where(users.c.name == cleaned)).first()
     if exists is None:
         try:
-            return conn.execute(
+            row = conn.execute(
                 insert(users).values(name=cleaned, password_hash=hash_password(password), created_at=as_utc(now))
                 .returning(users.c.id, users.c.name, users.c.created_at)
-            ).mappings().one()
+            ).one()
+            return UserView(id=row.id, name=row.name, created_at=row.created_at)
         except IntegrityError:
             pass
     raise Conflict(f"user {cleaned!r} already exists", code=BackofficeCode.USER_EXISTS, details={"name": cleaned})

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from tixtrace.backoffice.backend import BackendDep
-from tixtrace.backoffice.domain.executions import COUNTERS
 from tixtrace.backoffice.services.executions import execution_log, get_execution
 from tixtrace.backoffice.services.interfaces import get_interface
 from tixtrace.backoffice.services.schedules import get_schedule
@@ -34,13 +33,14 @@ def execution_page(request: Request, execution_id: str, backend: BackendDep, use
             log, last = execution_log(conn, eid, after_id=after, limit=LOG_PAGE)
         else:
             log = view.log
-            last = log[-1]["id"] if log and view.log_count > len(log) else None
-        schedule = get_schedule(conn, execution["schedule_id"])
-        interface = get_interface(conn, schedule["interface_id"])
-        parked, parked_count = queries.parked_for_schedule(conn, schedule["id"])
+            last = log[-1].id if log and view.log_count > len(log) else None
+        schedule = get_schedule(conn, execution.schedule_id)
+        interface = get_interface(conn, schedule.interface_id)
+        parked, parked_count = queries.parked_for_schedule(conn, schedule.id)
     return render(request, "executions/detail.html", {
         "nav": "interfaces", "execution": execution, "schedule": schedule, "interface": interface, "log": log,
-        "log_count": view.log_count, "counters": [(name.replace("_", " "), execution[name]) for name in COUNTERS],
+        "log_count": view.log_count,
+        "counters": [(name.replace("_", " "), value) for name, value in execution.counters().items()],
         "log_next": with_query(f"/executions/{eid}", cursor=encode_cursor(last)) if last else None,
         "log_first": f"/executions/{eid}" if after else None,
         "parked": parked, "parked_count": parked_count,

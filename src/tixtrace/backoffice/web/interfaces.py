@@ -30,6 +30,7 @@ from tixtrace.backoffice.domain.parameters import (
 )
 from tixtrace.backoffice.services.interfaces import (
     INTERFACE_TYPES,
+    InterfaceView,
     NewInterface,
     create_interface,
     get_interface,
@@ -43,6 +44,7 @@ from tixtrace.backoffice.services.schedules import (
     Launch,
     NewSchedule,
     ScheduleFunction,
+    ScheduleView,
     create_schedule,
     list_schedules,
 )
@@ -135,11 +137,11 @@ def _interface_values(form: Form) -> dict[str, Any]:
     }
 
 
-def _stored_values(row: Any) -> dict[str, Any]:
+def _stored_values(row: InterfaceView) -> dict[str, Any]:
     return {
-        "name": row["name"], "type": row["type"], "url": row["url"], "login": row["login"],
-        "notification_emails": "\n".join(row["notification_emails"]),
-        "custom_parameters": row["custom_parameters"],
+        "name": row.name, "type": row.type, "url": row.url, "login": row.login,
+        "notification_emails": "\n".join(row.notification_emails),
+        "custom_parameters": row.custom_parameters,
     }
 
 
@@ -167,7 +169,7 @@ def _page(request: Request, backend: BackendDep, interface_id: int | None, value
           errors: dict[str, str] | None = None, schedule_values: dict[str, Any] | None = None,
           schedule_errors: dict[str, str] | None = None, status: int = 200) -> Response:
     interface = None
-    schedules: list[Any] = []
+    schedules: list[ScheduleView] = []
     if interface_id is not None:
         with backend.read() as conn:
             interface = get_interface(conn, interface_id)
@@ -185,14 +187,14 @@ def _page(request: Request, backend: BackendDep, interface_id: int | None, value
 def interface_list(request: Request, backend: BackendDep, user: WebUser) -> Response:
     with backend.read() as conn:
         rows, _ = list_interfaces(conn, limit=1000)
-        counts = queries.schedule_counts(conn, [row["id"] for row in rows])
+        counts = queries.schedule_counts(conn, [row.id for row in rows])
     items = []
     for row in rows:
         try:
-            active = parse_parameters(row["custom_parameters"]).feature_active
+            active = parse_parameters(row.custom_parameters).feature_active
         except InvalidParameters:  # saved before a stricter grammar: show it as not active
             active = False
-        items.append({"row": row, "active": active, "schedules": counts.get(row["id"], 0)})
+        items.append({"row": row, "active": active, "schedules": counts.get(row.id, 0)})
     return render(request, "interfaces/list.html", {"nav": "interfaces", "interfaces": items})
 
 
@@ -214,7 +216,7 @@ def create_interface_form(request: Request, backend: BackendDep, form: PostedFor
             row = create_interface(conn, new, backend.clock.now())
     except (BadInput, Conflict) as exc:
         return _page(request, backend, None, values, errors=_field_errors(exc), status=422)
-    return redirect(request, f"/interfaces/{row['id']}", flash=Flash("success", f"Interface {row['name']} created."))
+    return redirect(request, f"/interfaces/{row.id}", flash=Flash("success", f"Interface {row.name} created."))
 
 
 @router.post("/interfaces/check-parameters")
@@ -247,7 +249,7 @@ def update_interface_form(request: Request, interface_id: str, backend: BackendD
             row = update_interface(conn, iid, new, backend.clock.now())
     except (BadInput, Conflict) as exc:
         return _page(request, backend, iid, values, errors=_field_errors(exc), status=422)
-    return redirect(request, f"/interfaces/{iid}", flash=Flash("success", f"Interface {row['name']} saved."))
+    return redirect(request, f"/interfaces/{iid}", flash=Flash("success", f"Interface {row.name} saved."))
 
 
 def _number(form: Form, name: str, label: str, errors: dict[str, str]) -> int | None:
@@ -280,6 +282,6 @@ def add_schedule(request: Request, interface_id: str, backend: BackendDep, form:
         except (BadInput, Conflict) as exc:
             errors = _field_errors(exc) if isinstance(exc, BadInput) else {"form": exc.message}
         else:
-            added = f"Schedule {row['id']} ({row['function'].replace('_', ' ')}) added."
+            added = f"Schedule {row.id} ({row.function.replace('_', ' ')}) added."
             return redirect(request, f"/interfaces/{iid}", flash=Flash("success", added))
     return _page(request, backend, iid, stored, schedule_values=typed, schedule_errors=errors, status=422)

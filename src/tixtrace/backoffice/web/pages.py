@@ -42,6 +42,7 @@ from tixtrace.backoffice.security import (
     session_user,
     signer,
 )
+from tixtrace.backoffice.services.contacts import ContactView
 from tixtrace.backoffice.services.validation import MAX_ID
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.cookies import clear_cookie, set_cookie
@@ -98,14 +99,19 @@ def _tone(value: object) -> str:
     return _TONES.get(str(value), "grey")
 
 
-def _person(contact: Mapping[str, Any] | None) -> str:
-    """A contact's or wallet profile's display name (rows use snake_case, profiles camelCase)."""
+def _person(contact: ContactView | Mapping[str, Any] | None) -> str:
+    """A contact's or wallet profile's display name (a service's view; a screen query's row in
+    snake_case; a wallet profile in camelCase)."""
     if not contact:
         return "—"
-    first = contact.get("first_name", contact.get("firstName")) or ""
-    last = contact.get("last_name", contact.get("lastName")) or ""
+    if isinstance(contact, ContactView):
+        first, last, email = contact.first_name or "", contact.last_name, contact.email
+    else:
+        first = contact.get("first_name", contact.get("firstName")) or ""
+        last = contact.get("last_name", contact.get("lastName")) or ""
+        email = contact.get("email")
     name = f"{first} {last}".strip()
-    return name or str(contact.get("email") or "—")
+    return name or str(email or "—")
 
 
 def _yes_no(value: object) -> str:

@@ -36,10 +36,10 @@ def run_now(request: Request, schedule_id: str, backend: BackendDep, _form: Post
     try:
         execution = run_schedule(backend.engine, sid, clock=backend.clock)
     except (Conflict, BadInput) as exc:
-        return redirect(request, f"/interfaces/{schedule['interface_id']}", flash=Flash("error", exc.message))
-    status = str(execution["status"])
-    return redirect(request, f"/executions/{execution['id']}",
-                    flash=Flash(_FLASH_OF_STATUS.get(status, "info"), f"Execution {execution['id']} ended {status}."))
+        return redirect(request, f"/interfaces/{schedule.interface_id}", flash=Flash("error", exc.message))
+    status = str(execution.status)
+    return redirect(request, f"/executions/{execution.id}",
+                    flash=Flash(_FLASH_OF_STATUS.get(status, "info"), f"Execution {execution.id} ended {status}."))
 
 
 @router.get("/schedules/{schedule_id}/executions")
@@ -49,7 +49,7 @@ def execution_list(request: Request, schedule_id: str, backend: BackendDep, user
     before = decode_int_cursor(cursor) or None
     with backend.read() as conn:
         schedule = get_schedule(conn, sid)
-        interface = get_interface(conn, schedule["interface_id"])
+        interface = get_interface(conn, schedule.interface_id)
         rows, last = list_executions(conn, sid, before_id=before, limit=PAGE)
     return render(request, "executions/list.html", {
         "nav": "interfaces", "schedule": schedule, "interface": interface, "executions": rows,

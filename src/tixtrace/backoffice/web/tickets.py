@@ -61,12 +61,12 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None)
     view = ticket_views(conn, [ticket])[0]
     context: dict[str, Any] = {
         "nav": "tickets", "tab": tab, "tabs": TABS, "ticket": ticket, "view": view,
-        "event": get_event(conn, ticket["event_id"]),
-        "replaces_number": queries.ticket_number(conn, ticket["replaces_ticket_id"])
-        if ticket["replaces_ticket_id"] else None,
+        "event": get_event(conn, ticket.event_id),
+        "replaces_number": queries.ticket_number(conn, ticket.replaces_ticket_id)
+        if ticket.replaces_ticket_id else None,
         "replaced_by": queries.replaced_by(conn, ticket_id),
         "lines": [], "history_next": None, "reason_max": REASON_MAX,
-        "transferable": ticket["status"] == TicketStatus.PRINTED.value and ticket["injected_at"] is not None,
+        "transferable": ticket.status == TicketStatus.PRINTED.value and ticket.injected_at is not None,
     }
     if tab == "distribution":
         lines, last = distribution_history(conn, ticket_id, after=decode_position_cursor(cursor), limit=HISTORY_PAGE)

@@ -70,7 +70,7 @@ def run(ctx: Run) -> None:
     except WalletRefused as exc:
         if exc.details.get("walletCode") != "INVALID_CURSOR":
             raise
-        raise key_refused(ctx.schedule["id"], exc) from exc
+        raise key_refused(ctx.schedule.id, exc) from exc
 
 
 def key_refused(schedule_id: int, exc: WalletRefused) -> WalletRefused:
@@ -85,9 +85,9 @@ def key_refused(schedule_id: int, exc: WalletRefused) -> WalletRefused:
 
 
 def _read_feed(ctx: Run) -> None:
-    batch_size = int(ctx.schedule["batch_size"])
+    batch_size = int(ctx.schedule.batch_size)
     with unit_of_work(ctx.engine, write=False) as conn:
-        key = load_feed_state(conn, ctx.schedule["id"]).pagination_key
+        key = load_feed_state(conn, ctx.schedule.id).pagination_key
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-prefetch") as prefetch:
         pending = prefetch.submit(ctx.client.diff, key, batch_size)
         while True:
@@ -103,7 +103,7 @@ def _read_feed(ctx: Run) -> None:
 
 def _retry_parked(ctx: Run) -> None:
     with unit_of_work(ctx.engine, write=False) as conn:
-        rows = parked_raw_records(conn, ctx.schedule["id"])
+        rows = parked_raw_records(conn, ctx.schedule.id)
     if rows:
         ctx.log(LogLevel.INFO, f"retrying {len(rows)} parked record(s)")
         _apply(ctx, rows, new_key=None, mode=Mode.PARKED)
@@ -115,7 +115,7 @@ def _replace_parked(ctx: Run, raw_records: Sequence[Any]) -> list[Any]:
     by_id = {raw["recordId"]: raw for raw in raw_records
              if isinstance(raw, dict) and isinstance(raw.get("recordId"), int)}
     with unit_of_work(ctx.engine) as conn:
-        parked_ids = replace_parked(conn, ctx.schedule["id"], by_id, "replaced by a file to upload")
+        parked_ids = replace_parked(conn, ctx.schedule.id, by_id, "replaced by a file to upload")
     if parked_ids:
         ctx.log(LogLevel.INFO, f"{len(parked_ids)} parked record(s) replaced by the file")
     return [raw for raw in raw_records if not (isinstance(raw, dict) and raw.get("recordId") in parked_ids)]
@@ -143,14 +143,14 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
     """Apply one page in one transaction: triage (domain/triage.py), then its decisions in the page's
     order (park rows, counters, log lines), the fold, and in FEED mode the feed state. The key moves
     only when the page was applied whole; a stop commits what came before it, then raises _Stop."""
-    schedule_id = ctx.schedule["id"]
+    schedule_id = ctx.schedule.id
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
         lock_contact_writes(conn)
         state = load_feed_state(conn, schedule_id)
         page = triage(raw_records, mode=mode, last_applied=state.last_record_id,
                       parked_tickets=parked_tickets(conn, schedule_id),
-                      skip=ctx.schedule["skip_ticket_numbers"] or (),
+                      skip=ctx.schedule.skip_ticket_numbers or (),
                       continue_on_error=ctx.parameters.do_continue_in_case_of_sync_error)
         for decision in page.decisions:
             _execute(conn, ctx, decision)
@@ -177,7 +177,7 @@ def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
     """Carry out one triage decision: its parked row, counter and log line."""
     action, record_id, ticket = decision.action, decision.record_id, decision.ticket
     if decision.unpark:  # applied or skipped now: no longer parked
-        unpark(conn, ctx.schedule["id"], record_id)
+        unpark(conn, ctx.schedule.id, record_id)
     if action is Action.SKIP:
         ctx.count("skipped")
         ctx.log(LogLevel.INFO, f"record {record_id} skipped: ticket in the skip list", ticket)
@@ -191,7 +191,7 @@ def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
         ctx.count("failed")
         ctx.log(LogLevel.ERROR, f"a record without a usable recordId was dropped: {decision.error}", ticket)
     elif action in (Action.PARK, Action.PARK_BEHIND):
-        park(conn, ctx.schedule["id"], record_id, ticket[:TICKET_NUMBER_LENGTH], decision.raw, str(decision.error),
+        park(conn, ctx.schedule.id, record_id, ticket[:TICKET_NUMBER_LENGTH], decision.raw, str(decision.error),
              ctx.clock.now())
         ctx.count("parked")
         if action is Action.PARK:

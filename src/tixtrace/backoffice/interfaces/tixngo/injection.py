@@ -42,7 +42,7 @@ def spectator_details(contact: Any) -> dict[str, Any]:
 def _page(conn: Connection, ctx: Run, after: int, size: int) -> list[Any]:
     replaced = aliased(tickets)
     condition = and_(tickets.c.status == TicketStatus.NOT_PRINTED.value, tickets.c.id > after)
-    codes = list(ctx.schedule["event_codes"] or ())
+    codes = list(ctx.schedule.event_codes or ())
     if codes:
         condition = and_(condition, events.c.code.in_(codes))
     query = (

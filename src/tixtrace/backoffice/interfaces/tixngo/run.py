@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping
+from sqlalchemy import Connection, Engine
 
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel, LogLine
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.services.executions import add_counts, append_log
+from tixtrace.backoffice.services.interfaces import InterfaceView
+from tixtrace.backoffice.services.schedules import ScheduleView
 from tixtrace.kernel.clock import Clock
 
 #: the width of ticket numbers in log lines and parked records (a longer wallet ticketId is cut)
@@ -34,8 +36,8 @@ class Run:
     engine: Engine
     clock: Clock
     execution_id: int
-    schedule: RowMapping
-    interface: RowMapping
+    schedule: ScheduleView
+    interface: InterfaceView
     parameters: ParsedParameters
     client: TixngoClient
     dump: CallDump | None

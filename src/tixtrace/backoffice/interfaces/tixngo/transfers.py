@@ -77,11 +77,11 @@ def ticket_interface(conn: Connection, ticket_id: int) -> tuple[str, int]:
     """The ticket's number and the interface to move it through; 404 unknown ticket, 409 when the
     ticket is not a printed (injected, live) one or no interface injects its event."""
     ticket = get_ticket(conn, ticket_id)
-    if ticket["status"] != TicketStatus.PRINTED.value or ticket["injected_at"] is None:
-        raise Conflict(f"ticket {ticket['number']} is {ticket['status']}: only a PRINTED ticket, injected in the "
+    if ticket.status != TicketStatus.PRINTED.value or ticket.injected_at is None:
+        raise Conflict(f"ticket {ticket.number} is {ticket.status}: only a PRINTED ticket, injected in the "
                        "wallet, can be transferred by the organizer", code=BackofficeCode.TICKET_NOT_TRANSFERABLE,
-                       details={"ticketId": ticket_id, "status": ticket["status"]})
-    event_code = get_event(conn, ticket["event_id"])["code"]
+                       details={"ticketId": ticket_id, "status": ticket.status})
+    event_code = get_event(conn, ticket.event_id).code
     rows = conn.execute(select(interfaces.c.id, interfaces.c.custom_parameters, schedules.c.event_codes)
                         .select_from(schedules.join(interfaces, interfaces.c.id == schedules.c.interface_id))
                         .where(schedules.c.function == ScheduleFunction.TICKETS_INJECTION.value,
@@ -93,7 +93,7 @@ def ticket_interface(conn: Connection, ticket_id: int) -> tuple[str, int]:
         raise Conflict(f"no TIXNGO interface injects event {event_code}: nothing to send the transfer through",
                        code=BackofficeCode.NO_INTERFACE_FOR_TICKET,
                        details={"ticketId": ticket_id, "eventCode": event_code})
-    return str(ticket["number"]), candidates[0][1]
+    return str(ticket.number), candidates[0][1]
 
 
 def _feature_active(text: str) -> bool:
