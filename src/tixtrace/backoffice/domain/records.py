@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from tixtrace.backoffice.domain.contacts import check_profile, contact_fields_from_profile, normalize_email
+from tixtrace.kernel.emails import email_defect
 
 STATUSES = frozenset({
     "INJECTED", "DOWNLOADED", "ASSIGNED", "PENDING_TRANSFER", "TRANSFERRED", "FAILURE_TRANSFER", "FAILURE",
@@ -105,6 +106,8 @@ def _person(raw: Any, field: str) -> Person:
     email = raw.get("email")
     if not isinstance(email, str) or not _EMAIL.match(email := email.strip()):
         raise RecordError(f"{field}.email is missing or not an e-mail address")
+    if (defect := email_defect(email)) is not None:  # C1: never silently a new person
+        raise RecordError(f"{field}.email is not an e-mail address: it {defect}")
     try:
         check_profile(raw)
     except ValueError as exc:
