@@ -43,7 +43,7 @@ class Person:
     profiles that create or complete a contact (most records only refresh a ticket)."""
 
     email: str  # as written, trimmed
-    email_key: str  # trimmed, case-folded
+    email_key: str  # kernel.emails.normalize_email (C1)
     complete: bool  # non-blank first name, last name and e-mail (is_complete_profile)
     raw: Mapping[str, Any]
 

@@ -85,15 +85,15 @@ def upgrade() -> None:
     claim_by_new: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for claim in claimed:
         email = emails.get(claim.contact_id)
-        new = _key(email) if email is not None else None
-        claim_by_new[new if new is not None else claim.email_key].append((claim.email_key, claim.contact_id))
-    moves = []
-    for new, group in claim_by_new.items():
-        if len(group) > 1:
+        claim_key = _key(email) if email is not None else None
+        claim_by_new[claim_key or claim.email_key].append((claim.email_key, claim.contact_id))
+    moves: list[tuple[str, str]] = []
+    for claim_key, same_key in claim_by_new.items():
+        if len(same_key) > 1:
             log.warning("0009: the e-mail claims of contacts %s would become one: left unchanged, not merged",
-                        ", ".join(str(contact_id) for _, contact_id in group))
-        elif group[0][0] != new:
-            moves.append((group[0][0], new))
+                        ", ".join(str(contact_id) for _, contact_id in same_key))
+        elif same_key[0][0] != claim_key:
+            moves.append((same_key[0][0], claim_key))
     _rekey(conn, moves)
 
 
