@@ -5,10 +5,10 @@ Shaped for the bulk feedback over a million tickets:
   with one ``IN`` query; the per-function "processed" markers (``injected_at``, ``push_cancelled_at``,
   ``push_controlled_at``) let each function select its work through the ``status`` index.
 - ``contacts.email_key`` (the e-mail normalized by C1: NFKC, trimmed, lower-cased) is indexed but NOT
-  unique: contacts typed by people may share an e-mail (C1 picks among them). What must be unique is the contact the system
-  creates for an e-mail (C2): ``contact_emails`` is that claim, one row per e-mail key, inserted with
-  ON CONFLICT DO NOTHING by the creator, so two concurrent writers end with one contact. Deleting the
-  claimed contact (F5) deletes the claim with it (ON DELETE CASCADE).
+  unique: contacts typed by people may share an e-mail (C1 picks among them). What must be unique is
+  the contact the system creates for an e-mail (C2): ``contact_emails`` is that claim, one row per
+  e-mail key, inserted with ON CONFLICT DO NOTHING by the creator, so two concurrent writers end with
+  one contact. Deleting the claimed contact (F5) deletes the claim with it (ON DELETE CASCADE).
 - ``distribution_lines`` are unique per (ticket, wallet transfer): a repeated or stale record finds
   its line instead of adding one (F6). Their contact references are SET NULL when a temporary contact
   is deleted (F5): the line keeps ``recipient_email``.
