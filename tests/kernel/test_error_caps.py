@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.kernel.test_limits import _app
+from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.web import MAX_ECHOED_CHARS, MAX_LISTED_ERRORS, bounded_details, cut
 
 
@@ -56,6 +57,7 @@ def _wallet_auth(directory: Path) -> tuple[str, str]:
     from tixtrace.wallet.services.organizers import create_organizer
 
     engine = open_wallet_database(f"sqlite:///{directory}/wallet.db")
-    organizer, key = create_organizer(engine, TestClock(), "caps@wc26.example")
+    with unit_of_work(engine) as conn:
+        organizer, key = create_organizer(conn, TestClock(), "caps@wc26.example")
     engine.dispose()
     return organizer.email, key

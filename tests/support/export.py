@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, tickets
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.emails import normalize_email
 
 Line = tuple[str, str | None, str | None, str | None, str, str | None, str | None, str]
 ContactKey = tuple[str | None, bool, str | None, str]
@@ -55,7 +56,7 @@ def export(engine: Engine, numbers: Iterable[str] | None = None,
            email_keys: Iterable[str] | None = None) -> Export:
     """The canonical state; ``numbers`` / ``email_keys`` restrict the tickets / contacts (None: all)."""
     wanted_numbers = sorted(set(numbers)) if numbers is not None else None
-    wanted_keys = sorted({key.strip().casefold() for key in email_keys}) if email_keys is not None else None
+    wanted_keys = sorted({normalize_email(key) for key in email_keys}) if email_keys is not None else None
     with unit_of_work(engine, write=False) as conn:
         query = select(tickets.c.id, tickets.c.number, tickets.c.cultural_contact_id, tickets.c.owner_contact_id,
                        tickets.c.mobile_status, tickets.c.wallet_owner)

@@ -24,6 +24,7 @@ from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
 from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.emails import normalize_email
 from tixtrace.kernel.serving import BackgroundServer
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
@@ -88,7 +89,7 @@ class System:
     def contacts_of(self, email: str) -> list[dict[str, Any]]:
         with unit_of_work(self.engine, write=False) as conn:
             return [dict(r) for r in conn.execute(select(contacts).where(
-                contacts.c.email_key == email.strip().casefold()).order_by(contacts.c.id)).mappings()]
+                contacts.c.email_key == normalize_email(email)).order_by(contacts.c.id)).mappings()]
 
 
 @pytest.fixture

@@ -34,12 +34,13 @@ from starlette.types import Scope
 
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.emails import normalize_email
 from tixtrace.kernel.metrics import LATENCY_BUCKETS, Collectors, Exchange, RequestMetrics, render, request_histogram
 from tixtrace.kernel.web import error_responses
 from tixtrace.wallet.api import deps
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, OrganizerDep
 from tixtrace.wallet.db.tables import tickets, transfers
-from tixtrace.wallet.domain.tickets import Status, TransferState, normalize_email
+from tixtrace.wallet.domain.tickets import Status, TransferState
 
 DIFF_ROUTE = "/organizer/tickets/diff"
 #: each record of a diff page is one JSON object starting with this key (a string value that holds

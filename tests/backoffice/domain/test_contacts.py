@@ -52,11 +52,12 @@ def candidate(
     [
         ("  Ana.Lopez@Example.COM \t", "ana.lopez@example.com"),
         ("ana@example.com", "ana@example.com"),
-        ("STRAßE@Example.de", "strasse@example.de"),  # casefold, not lower: ß matches ss
+        ("STRAßE@Example.de", "straße@example.de"),  # lower, not casefold: straße and strasse are two people
         ("\nBOB@X.ORG\r\n", "bob@x.org"),
+        ("\uff21lice@\uff25xample.com", "alice@example.com"),  # NFKC: fullwidth is its ASCII twin
     ],
 )
-def test_normalize_email_trims_and_casefolds(email: str, expected: str) -> None:
+def test_normalize_email_trims_nfkc_and_lowers(email: str, expected: str) -> None:
     assert normalize_email(email) == expected
 
 
@@ -246,6 +247,22 @@ def test_texts_are_trimmed_and_blank_means_unknown() -> None:
     )
     assert (fields["first_name"], fields["last_name"], fields["title"]) == ("Ana", None, None)
     assert fields["birth_date"] is None and fields["email"] == "a@b.c"
+
+
+@pytest.mark.parametrize("dropped", ["\x00", "\x1b", "\n", "\u202e", "\u2066", "\u200f", "\x7f", "\u0085"])
+def test_control_and_bidi_characters_are_dropped_never_stored(dropped: str) -> None:
+    """C3 (issue 12, low): a wallet profile's control or bidi characters never reach a contact."""
+    fields = contact_fields_from_profile({
+        "firstName": f"A{dropped}na", "lastName": f"{dropped}Lima", "title": dropped, "idCardNumber": f"X1{dropped}",
+        "phoneNumber": f"+33 1{dropped}2", "email": "a@b.c", "language": "pt",
+    })
+    assert (fields["first_name"], fields["last_name"], fields["title"]) == ("Ana", "Lima", None)
+    assert (fields["id_number"], fields["mobile_phone"]) == ("X1", "+33 12")
+
+
+def test_other_unicode_text_is_kept_as_written() -> None:
+    fields = contact_fields_from_profile({"firstName": "Zoë\u200dÅsa", "lastName": "عمر", "email": "a@b.c"})
+    assert (fields["first_name"], fields["last_name"]) == ("Zoë\u200dÅsa", "عمر")
 
 
 def test_explicit_nulls_are_unknown() -> None:

@@ -737,3 +737,16 @@ def test_i2_feedback_warns_when_feature_active_without_overlay(system: System, b
     assert [line["status"] for line in api_history(bo, ticket)] == ["PENDING"]  # the feature still works
     shown = api(bo, f"/api/interfaces/{interface}")
     assert any("overlaySpectatorDetailsWithLastOwner" in warning for warning in shown["warnings"]), shown
+
+
+def test_c3_control_and_bidi_characters_of_a_wallet_profile_never_reach_the_contact(system: System,
+                                                                                    bo: TestClient) -> None:
+    ticket = new_ticket(system, system.contact(ANA))
+    injection, feedback = functions(system)
+    run_ok(system, injection)
+    tid = send(system, ANA, ticket, BOB)
+    accept(system, BOB, tid, "Bo\u202eb", "\u2066Ross\u2069", title="M\u200fr", idCardNumber="ID\u202d-778")
+    run_ok(system, feedback)
+    [contact] = api_contacts(bo, BOB)
+    assert (contact["title"], contact["firstName"], contact["lastName"], contact["idNumber"]) == (
+        "Mr", "Bob", "Ross", "ID-778")

@@ -93,6 +93,8 @@ MALFORMATIONS = {
     "recipient e-mail not an address": Malformation(_set("transfer__recipient__email", "bob-at-example"),
                                                     "transfer.recipient.email"),
     "recipient e-mail blank": Malformation(_set("transfer__recipient__email", "  "), "transfer.recipient.email"),
+    "recipient e-mail with a zero-width space (C1)": Malformation(
+        _set("transfer__recipient__email", "bob\u200b@example.com"), "transfer.recipient.email"),
     "wallet owner e-mail missing": Malformation(_set("walletOwner__email", None), "walletOwner.email"),
     # unknown values
     "unknown status": Malformation(_set("status", "TELEPORTED"), "status 'TELEPORTED' is not a lifecycle status"),

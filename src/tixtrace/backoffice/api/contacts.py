@@ -24,7 +24,7 @@ def post_contact(body: ContactIn, backend: BackendDep, _user: User) -> dict[str,
     return contact_json(row) or {}
 
 
-@router.get("", summary="List contacts, those sharing an e-mail (trimmed, case-folded) when given",
+@router.get("", summary="List contacts, those sharing an e-mail (trimmed, NFKC, lower-cased) when given",
             **documented(ContactPage))
 def get_contacts(backend: BackendDep, _user: User, email: Annotated[str | None, Query(max_length=320)] = None,
                  cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:

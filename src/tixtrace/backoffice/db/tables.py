@@ -4,11 +4,11 @@ Shaped for the bulk feedback over a million tickets:
 - ``tickets.number`` is unique (the wallet's ``ticketId``), so a page of records resolves its tickets
   with one ``IN`` query; the per-function "processed" markers (``injected_at``, ``push_cancelled_at``,
   ``push_controlled_at``) let each function select its work through the ``status`` index.
-- ``contacts.email_key`` (trimmed, case-folded e-mail) is indexed but NOT unique: contacts typed by
-  people may share an e-mail (C1 picks among them). What must be unique is the contact the system
-  creates for an e-mail (C2): ``contact_emails`` is that claim, one row per e-mail key, inserted with
-  ON CONFLICT DO NOTHING by the creator, so two concurrent writers end with one contact. Deleting the
-  claimed contact (F5) deletes the claim with it (ON DELETE CASCADE).
+- ``contacts.email_key`` (the e-mail normalized by C1: NFKC, trimmed, lower-cased) is indexed but NOT
+  unique: contacts typed by people may share an e-mail (C1 picks among them). What must be unique is
+  the contact the system creates for an e-mail (C2): ``contact_emails`` is that claim, one row per
+  e-mail key, inserted with ON CONFLICT DO NOTHING by the creator, so two concurrent writers end with
+  one contact. Deleting the claimed contact (F5) deletes the claim with it (ON DELETE CASCADE).
 - ``distribution_lines`` are unique per (ticket, wallet transfer): a repeated or stale record finds
   its line instead of adding one (F6). Their contact references are SET NULL when a temporary contact
   is deleted (F5): the line keeps ``recipient_email``.
@@ -81,7 +81,7 @@ contacts = Table(
     Column("first_name", String(100)),
     Column("last_name", String(100), nullable=False),
     Column("email", String(320)),  # as written (trimmed)
-    Column("email_key", String(320)),  # trimmed, case-folded: the C1 matching key
+    Column("email_key", String(320)),  # NFKC, trimmed, lower-cased: the C1 matching key
     Column("phone", String(30)),
     Column("mobile_phone", String(30)),  # C3: phoneNumber
     Column("birth_date", Date),

@@ -4,22 +4,27 @@ Pure rules, no storage: repositories find the candidates sharing a normalized e-
 `best_match`; services write what `contact_fields_from_profile` returns.
 
 Invariants:
-- Two e-mails designate the same person iff their `normalize_email` forms are equal.
+- Two e-mails designate the same person iff their `normalize_email` forms are equal (trimmed, NFKC,
+  lower-cased: the kernel's rule, the same as the wallet's; re-exported here for the feedback).
 - `best_match` is a function of the set of candidates: it ignores their order and never returns a
   STRUCTURE.
 - `contact_fields_from_profile` returns every contact field of `PROFILE_TO_CONTACT_FIELDS` plus the two
   consents, None when the profile does not say; it refuses (ValueError) a value it cannot store rather
-  than silently dropping it.
+  than silently dropping it. Control and bidi characters are the exception (C3): they are dropped from
+  every text, never stored, so a wallet profile cannot reorder or hide what a contact's screen shows.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final
+
+from tixtrace.kernel.emails import normalize_email
 
 __all__ = [
     "CONSENT_FIELDS",
@@ -55,11 +60,6 @@ class ContactMatch(StrEnum):
     CREATED_TEMPORARY = "CREATED_TEMPORARY"
     CREATED = "CREATED"
     COMPLETED = "COMPLETED"
-
-
-def normalize_email(email: str) -> str:
-    """The matching key of an e-mail: trimmed and case-folded (C1)."""
-    return email.strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,22 @@ CONSENT_FIELDS: Final[dict[str, str]] = {
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+_BIDI_CONTROLS: Final = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_dropped(char: str) -> bool:
+    """A control character (Unicode Cc: NUL, escapes, line breaks) or a bidi control (C3)."""
+    return char in _BIDI_CONTROLS or unicodedata.category(char) == "Cc"
+
+
 def _text(value: str | None) -> str | None:
-    """A checked profile text trimmed; None when absent or blank (the contact shape's "unknown")."""
-    return value.strip() or None if value is not None else None
+    """A checked profile text without control or bidi characters (C3: dropped, never stored), trimmed;
+    None when absent or blank (the contact shape's "unknown")."""
+    if value is None:
+        return None
+    if not value.isprintable():  # every dropped character is unprintable: the common case costs one scan
+        value = "".join(char for char in value if not _is_dropped(char))
+    return value.strip() or None
 
 
 def _birth_date(value: object) -> date | None:
@@ -188,7 +201,7 @@ def check_profile(profile: Mapping[str, Any]) -> None:
 def contact_fields_from_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
     """Contact fields from a wallet profile (C3); texts trimmed, absent or blank values None.
 
-    The e-mail is kept as written (trimmed): only matching case-folds it.
+    The e-mail is kept as written (trimmed): only matching normalizes it.
     """
     check_profile(profile)
     fields: dict[str, Any] = {field: _text(profile.get(key)) for key, field in _TEXT_KEYS}

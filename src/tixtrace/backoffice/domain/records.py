@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from tixtrace.backoffice.domain.contacts import check_profile, contact_fields_from_profile, normalize_email
+from tixtrace.kernel.emails import email_defect
 
 STATUSES = frozenset({
     "INJECTED", "DOWNLOADED", "ASSIGNED", "PENDING_TRANSFER", "TRANSFERRED", "FAILURE_TRANSFER", "FAILURE",
@@ -42,7 +43,7 @@ class Person:
     profiles that create or complete a contact (most records only refresh a ticket)."""
 
     email: str  # as written, trimmed
-    email_key: str  # trimmed, case-folded
+    email_key: str  # kernel.emails.normalize_email (C1)
     complete: bool  # non-blank first name, last name and e-mail (is_complete_profile)
     raw: Mapping[str, Any]
 
@@ -105,6 +106,8 @@ def _person(raw: Any, field: str) -> Person:
     email = raw.get("email")
     if not isinstance(email, str) or not _EMAIL.match(email := email.strip()):
         raise RecordError(f"{field}.email is missing or not an e-mail address")
+    if (defect := email_defect(email)) is not None:  # C1: never silently a new person
+        raise RecordError(f"{field}.email is not an e-mail address: it {defect}")
     try:
         check_profile(raw)
     except ValueError as exc:

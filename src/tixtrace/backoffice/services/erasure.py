@@ -65,7 +65,7 @@ class Erasure:
 
 
 def _mentions(value: Any, key: str) -> bool:
-    """Whether a JSON value holds, anywhere, a text that is the e-mail `key` (trimmed, case-folded)."""
+    """Whether a JSON value holds, anywhere, a text that is the e-mail `key` (normalized, C1)."""
     if isinstance(value, str):
         return normalize_email(value) == key
     if isinstance(value, Mapping):

@@ -9,7 +9,8 @@ than the column holds): such a value must be a 422 here, never a driver error (a
 
 The e-mail check is deliberately simple and documented: one ``@``, a non-empty local part without
 spaces, a domain with at least one dot, no spaces, at most 254 characters. It catches typing mistakes;
-it does not try to be RFC 5322.
+it does not try to be RFC 5322. An address with a control, zero-width or bidi character is refused
+(C1, ``kernel.emails.email_defect``, the same rule as the wallet's).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tixtrace.kernel.emails import email_defect
 from tixtrace.kernel.errors import BadInput, KernelCode
 
 EMAIL_MAX = 254
@@ -113,6 +115,12 @@ class Checker:
         return cleaned.upper() if upper else cleaned
 
     def email(self, field: str, value: str | None, *, required: bool = False) -> str | None:
+        """The e-mail as written (trimmed); refused if it holds a control, zero-width or bidi character
+        (C1: it would look like another person's address, so it is never silently a new person)."""
+        defect = email_defect(value) if value is not None else None
+        if defect is not None:
+            self.fail(field, value, f"{field} is not an e-mail address: it {defect}")
+            return None
         return self.pattern(field, value, _EMAIL, "an e-mail address like name@example.com",
                             max_length=EMAIL_MAX, required=required)
 

@@ -2,7 +2,7 @@
 
 Each function is one SELECT (joins included), read-only, keyset-paged where it lists: a page costs one
 index range, however far the reader is. A search by e-mail is an exact match on the indexed
-``email_key`` (trimmed, case-folded, as C1 matches); any other contact text is a case-insensitive
+``email_key`` (NFKC, trimmed, lower-cased, as C1 matches); any other contact text is a case-insensitive
 "contains" on the name and the e-mail key.
 """
 

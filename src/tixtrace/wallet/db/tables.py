@@ -44,7 +44,7 @@ organizers = Table(
 accounts = Table(
     "accounts", metadata,
     Column("id", Integer, primary_key=True),
-    Column("email", String(320), nullable=False, unique=True),  # normalized: trimmed, case-folded
+    Column("email", String(320), nullable=False, unique=True),  # normalized by C1 (kernel.emails)
     Column("title", String(20)),
     Column("first_name", String(100)),
     Column("last_name", String(100)),

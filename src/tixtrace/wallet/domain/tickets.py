@@ -21,14 +21,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from tixtrace.kernel.emails import normalize_email
 from tixtrace.kernel.errors import Conflict, Forbidden
 from tixtrace.wallet.domain.errors import WalletCode
 
 DEFAULT_TRANSFER_TIMEOUT_SECONDS = 3600
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().casefold()
 
 
 class Status(StrEnum):

@@ -14,10 +14,11 @@ from sqlalchemy import Connection, select
 
 from tixtrace.kernel.bulk import bulk_insert, one_of, reserve_ids
 from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.emails import normalize_email
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import status_log
 from tixtrace.wallet.db.tables import tickets
-from tixtrace.wallet.domain.tickets import Change, Status, normalize_email
+from tixtrace.wallet.domain.tickets import Change, Status
 from tixtrace.wallet.services.tickets import begin_write
 
 INJECTED, ALREADY_INJECTED, REJECTED = "INJECTED", "ALREADY_INJECTED", "REJECTED"

@@ -20,17 +20,24 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.emails import email_defect, normalize_email
 from tixtrace.kernel.errors import BadInput, CommandCode, Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db.tables import organizers
 from tixtrace.wallet.domain.errors import WalletCode
-from tixtrace.wallet.domain.tickets import DEFAULT_TRANSFER_TIMEOUT_SECONDS, normalize_email
+from tixtrace.wallet.domain.tickets import DEFAULT_TRANSFER_TIMEOUT_SECONDS
 
 EMAIL_PATTERN = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 60, 30 * 24 * 3600
 
 
 def check_email(value: str, field: str = "email") -> str:
-    """Normalized e-mail, or BadInput naming the field and the value."""
+    """Normalized e-mail (C1), or BadInput naming the field and the value.
+
+    An address with a control, zero-width or bidi character is refused, never a new person (C1)."""
+    defect = email_defect(value)
+    if defect is not None:
+        raise BadInput(f"{field} is not an e-mail address: it {defect}",
+                       code=WalletCode.INVALID_EMAIL, details={"field": field, "value": value})
     email = normalize_email(value)
     if len(email) > 320 or not EMAIL_PATTERN.match(email):
         raise BadInput(f"{field} {value!r} is not an e-mail address (expected name@domain.tld)",
