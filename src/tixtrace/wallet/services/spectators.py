@@ -2,9 +2,10 @@
 
 Sessions are bearer tokens stored as SHA-256 digests. A token stops working after
 ``SESSION_IDLE_LIFETIME`` (30 days) without use, on the wallet's clock; using it moves that limit on
-(``last_used_at`` is written at most once per ``SESSION_REFRESH_AFTER``, so reading stays a read). In sandbox mode signing in needs only an
-e-mail (the stand-in for the app's own login); outside the sandbox there is no way to sign in yet
-(a real deployment would verify the e-mail first), so the endpoint answers 404 (W9).
+(``last_used_at`` is written at most once per ``SESSION_REFRESH_AFTER``, so reading stays a read).
+In sandbox mode signing in needs only an e-mail (the stand-in for the app's own login); outside the
+sandbox there is no way to sign in yet (a real deployment would verify the e-mail first), so the
+endpoint answers 404 (W9).
 
 Services take the caller's connection and return typed views (``Profile``, ``TicketPage`` ...); the
 API renders them as JSON, the /app page as HTML.
@@ -232,7 +233,8 @@ def list_tickets(conn: Connection, clock: Clock, account: Account, cursor: str |
         ticket = stored.ticket
         pending = ticket.pending
         items.append(MyTicket(
-            wallet_ticket_id=wallet_ticket_id(stored.pk), ticket_id=ticket.ticket_id, status=ticket.status, event=stored.event, holder=ticket.holder,
+            wallet_ticket_id=wallet_ticket_id(stored.pk), ticket_id=ticket.ticket_id, status=ticket.status,
+            event=stored.event, holder=ticket.holder,
             transfer_level=ticket.transfer_level,
             pending=None if pending is None else PendingTransfer(pending.transfer_id, pending.recipient,
                                                                  pending.expires_at),
