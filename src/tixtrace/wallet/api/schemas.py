@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from tixtrace.kernel.clock import MAX_ADVANCE_SECONDS
@@ -61,6 +62,11 @@ TicketId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                             pattern=r"^[A-Za-z0-9._-]+$"),
                      AfterValidator(_reachable_ticket_id),
                      Field(description="1 to 64 characters of A-Z a-z 0-9 . _ -, not '.' or '..' (W13)")]
+
+
+#: W12: the ticket of a spectator route is its walletTicketId, or a ticketId naming one ticket of the spectator
+TicketRef = Annotated[str, Path(description="walletTicketId (from GET /spectator/tickets), or a ticketId "
+                                            "when only one ticket of yours has it (else 409 AMBIGUOUS_TICKET_ID)")]
 
 
 class InjectedTicket(ApiModel):
