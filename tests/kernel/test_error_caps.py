@@ -52,10 +52,12 @@ def test_both_services_cap_validation_errors_at_100_and_cut_values_at_200(tmp_pa
 
 def _wallet_auth(directory: Path) -> tuple[str, str]:
     from tixtrace.kernel.clock import TestClock
+    from tixtrace.kernel.db import unit_of_work
     from tixtrace.wallet.db.database import open_wallet_database
     from tixtrace.wallet.services.organizers import create_organizer
 
     engine = open_wallet_database(f"sqlite:///{directory}/wallet.db")
-    organizer, key = create_organizer(engine, TestClock(), "caps@wc26.example")
+    with unit_of_work(engine) as conn:
+        organizer, key = create_organizer(conn, TestClock(), "caps@wc26.example")
     engine.dispose()
     return organizer.email, key

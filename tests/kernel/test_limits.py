@@ -41,7 +41,8 @@ TARGETS = {"wallet": "/organizer/tickets", "backoffice": "/api/contacts"}
 def _app(service: str, directory: Path, limits: BodyLimits | None = None) -> Any:
     if service == "wallet":
         engine = open_wallet_database(f"sqlite:///{directory}/wallet.db")
-        create_organizer(engine, TestClock(START), "org@wc26.example")
+        with unit_of_work(engine) as conn:
+            create_organizer(conn, TestClock(START), "org@wc26.example")
         return create_wallet_app(engine, clock=TestClock(START), limits=limits)
     engine = open_backoffice_database(f"sqlite:///{directory}/backoffice.db")
     with unit_of_work(engine) as conn:
@@ -240,7 +241,8 @@ def process(service: str, tmp_path: Path) -> Iterator[tuple[tuple[str, int], str
     _app(service, tmp_path)  # the database, migrated, with an account
     if service == "wallet":
         engine = open_wallet_database(f"sqlite:///{tmp_path}/wallet.db")
-        organizer, key = create_organizer(engine, TestClock(START), "second@wc26.example")
+        with unit_of_work(engine) as conn:
+            organizer, key = create_organizer(conn, TestClock(START), "second@wc26.example")
         engine.dispose()
         user, password = organizer.email, key
     else:
