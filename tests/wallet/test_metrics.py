@@ -134,7 +134,7 @@ def test_request_figures_show_only_the_calling_organizers_traffic(wallet: Wallet
     assert wallet.client.get("/health").status_code == 200
     assert wallet.client.get("/organizer/tickets/T1", auth=(wallet.auth[0], "wrong")).status_code == 401
     engine = wallet.client.app.state.engine  # type: ignore[attr-defined]
-    other, key = create_organizer(engine, wallet.clock, "other@wc26.example")
+    other, key = run(engine, create_organizer, wallet.clock, "other@wc26.example")
 
     count = "tixtrace_wallet_http_request_duration_seconds_count"
     theirs = scrape(wallet, (other.email, key))
