@@ -267,8 +267,9 @@ def test_concurrent_writers_and_readers_materialize_each_expiry_once(backend, wa
     engine = open_wallet_database(wallet_url)
     clock = TestClock(START)
     organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
-    people = [run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, f"s{i}@example.com",
-                                                                       sandbox=True)) for i in range(3)]
+    people = [run(engine, spectators.authenticate, clock, run(engine, spectators.start_session, clock,
+                                                                     f"s{i}@example.com", sandbox=True)).account
+              for i in range(3)]
     batch = [injection.NewTicket(ticket_id=f"T{i}", event={"id": "E1"}, purchase={}, barcode=f"T{i}",
                                  spectator={"email": people[i % 3].email, "firstName": "O", "lastName": "W"})
              for i in range(63)]
@@ -318,7 +319,8 @@ def test_a_transfer_cannot_be_resolved_twice_even_without_the_lock(backend, wall
     clock = TestClock(START)
     try:
         organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
-        ana = run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, ANA, sandbox=True))
+        ana = run(engine, spectators.authenticate, clock,
+                  run(engine, spectators.start_session, clock, ANA, sandbox=True)).account
         run(engine, injection.inject, clock, organizer.id, [injection.NewTicket(
             ticket_id="T1", event={"id": "E1"}, purchase={}, barcode="T1",
             spectator={"email": ANA, "firstName": "Ana", "lastName": "Lima"})])

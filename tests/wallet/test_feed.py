@@ -208,7 +208,8 @@ def test_concurrent_writers_never_make_the_reader_skip_a_record(backend, wallet_
     org_id = organizer.id
 
     def account(email: str, complete: bool = True) -> spectators.Account:
-        me = run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, email, sandbox=True))
+        me = run(engine, spectators.authenticate, clock,
+                 run(engine, spectators.start_session, clock, email, sandbox=True)).account
         if complete:
             run(engine, spectators.update_profile, me, {"firstName": "R", "lastName": email.split("@")[0]})
         return me

@@ -10,7 +10,6 @@ import pytest
 
 from tests.support.metrics import Samples, parse, value
 from tests.support.wallet import Wallet, run, ticket_payload
-from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.metrics import _MarkerCounter
 from tixtrace.wallet.metrics import RECORD_MARKER
 from tixtrace.wallet.services.organizers import create_organizer
@@ -135,8 +134,7 @@ def test_request_figures_show_only_the_calling_organizers_traffic(wallet: Wallet
     assert wallet.client.get("/health").status_code == 200
     assert wallet.client.get("/organizer/tickets/T1", auth=(wallet.auth[0], "wrong")).status_code == 401
     engine = wallet.client.app.state.engine  # type: ignore[attr-defined]
-    with unit_of_work(engine) as conn:
-        other, key = create_organizer(conn, wallet.clock, "other@wc26.example")
+    other, key = run(engine, create_organizer, wallet.clock, "other@wc26.example")
 
     count = "tixtrace_wallet_http_request_duration_seconds_count"
     theirs = scrape(wallet, (other.email, key))

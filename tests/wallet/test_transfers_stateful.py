@@ -109,7 +109,7 @@ class WalletServices(RuleBasedStateMachine):
         # profile (W1 fills a profile on first sight only) and accepting needs an explicit profile
         for email in self.people:
             token = run(self.engine, spectators.start_session, self.clock, email, sandbox=True)
-            self.accounts.append(run(self.engine, spectators.authenticate, token))
+            self.accounts.append(run(self.engine, spectators.authenticate, self.clock, token).account)
         for account, complete in zip(self.accounts, profiled, strict=True):
             if complete:
                 self.complete_profile(self.accounts.index(account))
@@ -402,8 +402,8 @@ def test_sync_without_status_change_is_remembered(database_url: Any) -> None:
                                                              "email": "ana@example.com"})
             for ticket_id in ("T1", "T2")
         ])
-        ana, bea = (run(engine, spectators.authenticate, run(engine, spectators.start_session, clock, email,
-                                                             sandbox=True))
+        ana, bea = (run(engine, spectators.authenticate, clock, run(engine, spectators.start_session, clock, email,
+                                                                    sandbox=True)).account
                     for email in ("ana@example.com", "bea@example.com"))
         run(engine, tickets_service.control_tickets, clock, organizer.id, ["T2"])
         run(engine, spectators.list_tickets, clock, ana, None, 10)

@@ -41,13 +41,17 @@ def organizer(db: EngineDep,
 
 
 def spectator(
-    db: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    db: EngineDep, clock: ClockDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> spectators_service.Account:
     if credentials is None:
         raise Unauthorized("a spectator session is required (Authorization: Bearer TOKEN)",
                            code=WalletCode.CREDENTIALS_REQUIRED)
     with unit_of_work(db, write=False) as conn:
-        return spectators_service.authenticate(conn, credentials.credentials)
+        session = spectators_service.authenticate(conn, clock, credentials.credentials)
+    if session.refresh_due:  # at most hourly per token: a request's own unit stays the only write
+        with unit_of_work(db) as conn:
+            spectators_service.refresh_session(conn, clock, credentials.credentials)
+    return session.account
 
 
 OrganizerDep = Annotated[organizers_service.Organizer, Depends(organizer)]

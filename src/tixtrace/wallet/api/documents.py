@@ -100,6 +100,10 @@ class SessionOut(ApiResponse):
 
 
 class MyTicket(ApiResponse):
+    """``walletTicketId`` names the ticket in the wallet whatever organizer issued it (W12); every
+    spectator route taking a ticket accepts it where a ``ticketId`` goes."""
+
+    wallet_ticket_id: str
     ticket_id: str
     status: str
     event: dict[str, Any]
@@ -114,6 +118,7 @@ class MyTickets(ApiResponse):
 
 
 class HolderAssigned(ApiResponse):
+    wallet_ticket_id: str
     ticket_id: str
     status: Literal["ASSIGNED"]
     ticket_holder: dict[str, Any]

@@ -33,7 +33,8 @@ def pending_transfer(view: PendingTransfer | None) -> dict[str, Any] | None:
 
 
 def my_ticket(view: MyTicket) -> dict[str, Any]:
-    return {"ticketId": view.ticket_id, "status": view.status.value, "event": view.event,
+    return {"walletTicketId": view.wallet_ticket_id, "ticketId": view.ticket_id, "status": view.status.value,
+            "event": view.event,
             "ticketHolder": view.holder, "transferLevel": view.transfer_level,
             "pendingTransfer": pending_transfer(view.pending)}
 
@@ -43,7 +44,8 @@ def ticket_page(page: TicketPage) -> dict[str, Any]:
 
 
 def holder_assigned(view: HolderAssigned) -> dict[str, Any]:
-    return {"ticketId": view.ticket_id, "status": view.status.value, "ticketHolder": view.holder}
+    return {"walletTicketId": view.wallet_ticket_id, "ticketId": view.ticket_id, "status": view.status.value,
+            "ticketHolder": view.holder}
 
 
 def transfer_started(transfer: Transfer) -> dict[str, Any]:

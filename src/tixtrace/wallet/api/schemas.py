@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from fastapi import Path
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from tixtrace.kernel.clock import MAX_ADVANCE_SECONDS
 from tixtrace.kernel.web import ApiModel
@@ -48,8 +49,28 @@ class TransferRules(ApiModel):
     max_transfers: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None
 
 
+def _reachable_ticket_id(value: str) -> str:
+    """W13: ``.`` and ``..`` fit the pattern but are path segments, not ids, in a spectator's URL."""
+    if value in {".", ".."}:
+        raise ValueError("ticketId must not be '.' or '..' (W13)")
+    return value
+
+
+#: W13: what a ticket id may be, so that every wallet route can name it in its path (and so that it
+#: never looks like a walletTicketId, W12)
+TicketId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                            pattern=r"^[A-Za-z0-9._-]+$"),
+                     AfterValidator(_reachable_ticket_id),
+                     Field(description="1 to 64 characters of A-Z a-z 0-9 . _ -, not '.' or '..' (W13)")]
+
+
+#: W12: the ticket of a spectator route is its walletTicketId, or a ticketId naming one ticket of the spectator
+TicketRef = Annotated[str, Path(description="walletTicketId (from GET /spectator/tickets), or a ticketId "
+                                            "when only one ticket of yours has it (else 409 AMBIGUOUS_TICKET_ID)")]
+
+
 class InjectedTicket(ApiModel):
-    ticket_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    ticket_id: TicketId
     event: Event
     purchase_details: PurchaseDetails = PurchaseDetails()
     security: Security

@@ -65,6 +65,7 @@ sessions = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("created_at", Time, nullable=False),
+    Column("last_used_at", Time, nullable=False),  # idle lifetime: services/spectators.py SESSION_IDLE_LIFETIME
 )
 
 tickets = Table(

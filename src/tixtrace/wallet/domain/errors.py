@@ -14,6 +14,7 @@ class WalletCode(StrEnum):
     # credentials and sessions
     CREDENTIALS_REQUIRED = "CREDENTIALS_REQUIRED"
     BAD_CREDENTIALS = "BAD_CREDENTIALS"
+    SESSION_EXPIRED = "SESSION_EXPIRED"
     CSRF_FAILED = "CSRF_FAILED"
     SANDBOX_ONLY = "SANDBOX_ONLY"
     # organizers and their settings

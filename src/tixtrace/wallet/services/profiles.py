@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Annotated, Any
 
@@ -26,10 +27,28 @@ def _valid_email(value: str) -> str:
         raise ValueError(f"{value!r} is not an e-mail address (expected name@domain.tld)") from exc
 
 
+#: W13: bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make a name read
+#: differently from what it holds, on the page, in a contact list or in the back office's export
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _plain_text(value: str) -> str:
+    """W13: profile text holds no control character (Unicode Cc: C0, DEL, C1) and no bidi control,
+    whatever way it comes in (injection, app, page), as the back office refuses them in its data."""
+    for char in value:
+        if char in _BIDI_CONTROLS:
+            raise ValueError(f"must not contain the bidi control character U+{ord(char):04X}")
+        if unicodedata.category(char) == "Cc":
+            raise ValueError(f"must not contain the control character U+{ord(char):04X}")
+    return value
+
+
+PlainText = AfterValidator(_plain_text)
+
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email),
                   Field(json_schema_extra={"format": "email"})]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
 
 
@@ -39,13 +58,13 @@ class Preference(ApiModel):
 
 
 class ProfileFields(ApiModel):
-    title: Annotated[str, StringConstraints(max_length=20)] | None = None
+    title: Annotated[str, StringConstraints(max_length=20), PlainText] | None = None
     date_of_birth: date | None = None
     nationality: Country | None = None
-    id_card_number: Annotated[str, StringConstraints(max_length=50)] | None = None
-    phone_number: Annotated[str, StringConstraints(max_length=30)] | None = None
+    id_card_number: Annotated[str, StringConstraints(max_length=50), PlainText] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=30), PlainText] | None = None
     residence_country: Country | None = None
-    language: Annotated[str, StringConstraints(max_length=10)] | None = None
+    language: Annotated[str, StringConstraints(max_length=10), PlainText] | None = None
     organizer_spectator_preference: Preference | None = None
 
     def wire(self) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Spectators (the app's side): sessions, profile, my tickets (W2) and holder assignment (W3).
 
-Sessions are bearer tokens stored as SHA-256 digests. In sandbox mode signing in needs only an
-e-mail (the stand-in for the app's own login); outside the sandbox there is no way to sign in yet
-(a real deployment would verify the e-mail first), so the endpoint answers 404 (W9).
+Sessions are bearer tokens stored as SHA-256 digests. A token stops working after
+``SESSION_IDLE_LIFETIME`` (30 days) without use, on the wallet's clock; using it moves that limit on
+(``last_used_at`` is written at most once per ``SESSION_REFRESH_AFTER``, so reading stays a read).
+In sandbox mode signing in needs only an e-mail (the stand-in for the app's own login); outside the
+sandbox there is no way to sign in yet (a real deployment would verify the e-mail first), so the
+endpoint answers 404 (W9).
 
 Services take the caller's connection and return typed views (``Profile``, ``TicketPage`` ...); the
 API renders them as JSON, the /app page as HTML.
@@ -13,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select, update
 
-from tixtrace.kernel.clock import Clock
+from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db import accounts as accounts_repo
@@ -66,10 +69,30 @@ class PendingTransfer:
     expires_at: datetime | None
 
 
+#: W12: a walletTicketId is this prefix + the ticket's surrogate key in decimal (``~42``). ``~`` is not
+#: a ticket id character (W13), so a walletTicketId can never be read as, or collide with, a ticketId;
+#: the surrogate key is never handed out twice (C4), so it names one ticket for ever.
+WALLET_TICKET_PREFIX = "~"
+
+
+def wallet_ticket_id(pk: int) -> str:
+    """The ticket's id in the wallet (W12): unique across organizers, stable for its life."""
+    return f"{WALLET_TICKET_PREFIX}{pk}"
+
+
+def _parse_wallet_ticket_id(value: str) -> int | None:
+    """The surrogate key a walletTicketId names; None when ``value`` is not one (then it is a ticketId)."""
+    digits = value[len(WALLET_TICKET_PREFIX):]
+    if not value.startswith(WALLET_TICKET_PREFIX) or not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        return None
+    return int(digits)
+
+
 @dataclass(frozen=True)
 class MyTicket:
     """A ticket as its wallet owner's app lists it."""
 
+    wallet_ticket_id: str
     ticket_id: str
     status: Status
     event: dict[str, Any]  # as injected (the organizer's event object)
@@ -86,9 +109,24 @@ class TicketPage:
 
 @dataclass(frozen=True)
 class HolderAssigned:
+    wallet_ticket_id: str
     ticket_id: str
     status: Status
     holder: dict[str, Any]
+
+
+#: a spectator token unused this long stops working (401 SESSION_EXPIRED): a lost phone's token dies on its own
+SESSION_IDLE_LIFETIME = timedelta(days=30)
+#: ``last_used_at`` is refreshed when older than this: one write per token per hour, not per request
+SESSION_REFRESH_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A valid session's account; ``refresh_due`` when the caller should ``refresh_session`` it."""
+
+    account: Account
+    refresh_due: bool
 
 
 def _digest(token: str) -> str:
@@ -102,18 +140,37 @@ def start_session(conn: Connection, clock: Clock, email: str, *, sandbox: bool) 
     token = secrets.token_urlsafe(32)
     now = clock.now()
     account = accounts_repo.ensure(conn, {email: None}, now)[email]
-    conn.execute(sessions.insert().values(token_hash=_digest(token), account_id=account["id"], created_at=now))
+    # the account's idle sessions go now: the table holds no token that can no longer be used for long
+    conn.execute(delete(sessions).where(sessions.c.account_id == account["id"],
+                                        sessions.c.last_used_at < now - SESSION_IDLE_LIFETIME))
+    conn.execute(sessions.insert().values(token_hash=_digest(token), account_id=account["id"], created_at=now,
+                                          last_used_at=now))
     return token
 
 
-def authenticate(conn: Connection, token: str) -> Account:
+def authenticate(conn: Connection, clock: Clock, token: str) -> SignedIn:
+    """The account of a live session token; 401 BAD_CREDENTIALS when unknown, SESSION_EXPIRED when
+    unused for ``SESSION_IDLE_LIFETIME``. A read: the refresh it may ask for is the caller's write."""
     row = conn.execute(
-        select(accounts.c.id, accounts.c.email).join(sessions, sessions.c.account_id == accounts.c.id)
+        select(accounts.c.id, accounts.c.email, sessions.c.last_used_at)
+        .join(sessions, sessions.c.account_id == accounts.c.id)
         .where(sessions.c.token_hash == _digest(token))
     ).first()
     if row is None:
-        raise Unauthorized("unknown or expired session token", code=WalletCode.BAD_CREDENTIALS)
-    return Account(row.id, row.email)
+        raise Unauthorized("unknown session token: sign in again", code=WalletCode.BAD_CREDENTIALS)
+    idle = clock.now() - as_utc(row.last_used_at)
+    if idle >= SESSION_IDLE_LIFETIME:
+        raise Unauthorized(f"this session was not used for {SESSION_IDLE_LIFETIME.days} days and has expired: "
+                           "sign in again", code=WalletCode.SESSION_EXPIRED)
+    return SignedIn(Account(row.id, row.email), refresh_due=idle >= SESSION_REFRESH_AFTER)
+
+
+def refresh_session(conn: Connection, clock: Clock, token: str) -> None:
+    """Mark the session used now (its idle lifetime starts again); an expired one is not revived."""
+    now = clock.now()
+    conn.execute(update(sessions).where(sessions.c.token_hash == _digest(token),
+                                        sessions.c.last_used_at > now - SESSION_IDLE_LIFETIME)
+                 .values(last_used_at=now))
 
 
 def end_session(conn: Connection, token: str) -> None:
@@ -177,7 +234,8 @@ def list_tickets(conn: Connection, clock: Clock, account: Account, cursor: str |
         ticket = stored.ticket
         pending = ticket.pending
         items.append(MyTicket(
-            ticket_id=ticket.ticket_id, status=ticket.status, event=stored.event, holder=ticket.holder,
+            wallet_ticket_id=wallet_ticket_id(stored.pk), ticket_id=ticket.ticket_id, status=ticket.status,
+            event=stored.event, holder=ticket.holder,
             transfer_level=ticket.transfer_level,
             pending=None if pending is None else PendingTransfer(pending.transfer_id, pending.recipient,
                                                                  pending.expires_at),
@@ -186,27 +244,37 @@ def list_tickets(conn: Connection, clock: Clock, account: Account, cursor: str |
     return TicketPage(items, next_cursor)
 
 
-def locate_my_ticket(conn: Connection, account: Account, ticket_id: str) -> tuple[int, int]:
-    """(ticket pk, organizer id) of the ticket with this id in the spectator's wallet.
+def locate_my_ticket(conn: Connection, account: Account, ticket_ref: str) -> tuple[int, int]:
+    """(ticket pk, organizer id) of the ticket ``ticket_ref`` names in the spectator's wallet (W12).
 
-    A ticket in someone else's wallet answers 404 like an unknown one: its existence is not leaked.
+    ``ticket_ref`` is a walletTicketId (``~42``) or a bare ticketId; the latter must name one ticket
+    of the spectator: two organizers' tickets sharing it answer 409 AMBIGUOUS_TICKET_ID listing their
+    walletTicketIds, so the app (and the spectator) can still reach each. A ticket in someone else's
+    wallet answers 404 like an unknown one: its existence is not leaked.
     """
     rows: list[Any] = []
-    if "\x00" not in ticket_id:  # one with NUL cannot exist (injection refuses it); PostgreSQL refuses it
+    pk = _parse_wallet_ticket_id(ticket_ref)
+    mine = tickets.c.owner_id == account.id
+    if pk is not None:
+        rows = list(conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(tickets.c.id == pk, mine)))
+    elif "\x00" not in ticket_ref:  # one with NUL cannot exist (injection refuses it); PostgreSQL refuses it
         rows = list(conn.execute(select(tickets.c.id, tickets.c.organizer_id).where(
-            tickets.c.ticket_id == ticket_id, tickets.c.owner_id == account.id)))
+            tickets.c.ticket_id == ticket_ref, mine).order_by(tickets.c.id)))
     if not rows:
-        raise NotFound(f"no ticket {ticket_id!r} in your wallet", code=WalletCode.TICKET_NOT_FOUND,
-                       details={"ticketId": ticket_id})
+        raise NotFound(f"no ticket {ticket_ref!r} in your wallet", code=WalletCode.TICKET_NOT_FOUND,
+                       details={"ticketId": ticket_ref})
     if len(rows) > 1:
-        raise Conflict(f"two organizers use ticket id {ticket_id!r}; ask the organizer",
-                       code=WalletCode.AMBIGUOUS_TICKET_ID)
+        candidates = [wallet_ticket_id(row.id) for row in rows]
+        raise Conflict(f"tickets of {len(rows)} organizers share ticket id {ticket_ref!r}: name one by its "
+                       f"walletTicketId ({', '.join(candidates)})", code=WalletCode.AMBIGUOUS_TICKET_ID,
+                       details={"ticketId": ticket_ref, "walletTicketIds": candidates})
     return rows[0].id, rows[0].organizer_id
 
 
-def assign_holder(conn: Connection, clock: Clock, account: Account, ticket_id: str,
+def assign_holder(conn: Connection, clock: Clock, account: Account, ticket_ref: str,
                   holder: dict[str, Any]) -> HolderAssigned:
-    pk, organizer_id = locate_my_ticket(conn, account, ticket_id)
-    change_ticket(conn, clock, pk, organizer_id,
-                  lambda ticket, now: (None, ticket.assign_holder(account.email, holder, now)))
-    return HolderAssigned(ticket_id, Status.ASSIGNED, holder)
+    """Assign the ticket ``ticket_ref`` (walletTicketId or ticketId, W12) names to ``holder`` (W3)."""
+    pk, organizer_id = locate_my_ticket(conn, account, ticket_ref)
+    ticket_id = change_ticket(conn, clock, pk, organizer_id, lambda ticket, now: (
+        ticket.ticket_id, ticket.assign_holder(account.email, holder, now)))
+    return HolderAssigned(wallet_ticket_id(pk), ticket_id, Status.ASSIGNED, holder)

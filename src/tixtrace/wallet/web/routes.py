@@ -88,9 +88,13 @@ def _session(request: Request) -> Session | None:
         return None
     try:
         with unit_of_work(_engine(request), write=False) as conn:
-            return Session(token, spectators.authenticate(conn, token))
-    except Unauthorized:
+            signed_in = spectators.authenticate(conn, _clock(request), token)
+    except Unauthorized:  # unknown or expired: the sign-in page
         return None
+    if signed_in.refresh_due:  # at most hourly per token (services/spectators.py)
+        with unit_of_work(_engine(request)) as conn:
+            spectators.refresh_session(conn, _clock(request), token)
+    return Session(token, signed_in.account)
 
 
 def _signed_in(request: Request, form: Form | None = None) -> Session:
@@ -207,7 +211,7 @@ def login(request: Request, form: Form) -> Response:
         raise BadInput("enter your e-mail address", code=WalletCode.INVALID_EMAIL)
     with unit_of_work(_engine(request)) as conn:
         token = spectators.start_session(conn, _clock(request), email, sandbox=request.app.state.sandbox)
-        account = spectators.authenticate(conn, token)
+        account = spectators.authenticate(conn, _clock(request), token).account
     response = _redirect(request, "", Flash("success", f"Signed in as {account.email}."))
     set_cookie(response, request, security.SESSION_COOKIE, token, path=_base(request))
     clear_cookie(response, request, security.LOGIN_COOKIE, path=_base(request))
@@ -261,29 +265,29 @@ def _required(form: Form, name: str, what: str) -> str:
 
 def assign_holder(request: Request, form: Form) -> Response:
     session = _signed_in(request, form)
-    ticket_id = _required(form, "ticketId", "ticket")
+    ticket_ref = _required(form, "ticketId", "ticket")  # the card sends its walletTicketId (W12)
     holder = validated(Holder, {"firstName": form.get("firstName", ""), "lastName": form.get("lastName", "")})
     with action_unit_of_work(_engine(request)) as conn:
-        spectators.assign_holder(conn, _clock(request), session.account, ticket_id, holder.wire())
+        done = spectators.assign_holder(conn, _clock(request), session.account, ticket_ref, holder.wire())
     name = views.person(holder.wire())
-    return _redirect(request, "", Flash("success", f"Ticket {ticket_id} is now assigned to {name}."))
+    return _redirect(request, "", Flash("success", f"Ticket {done.ticket_id} is now assigned to {name}."))
 
 
 def start_transfer(request: Request, form: Form) -> Response:
     session = _signed_in(request, form)
-    ticket_id = _required(form, "ticketId", "ticket")
+    ticket_ref = _required(form, "ticketId", "ticket")  # the card sends its walletTicketId (W12)
     recipient = form.text("recipientEmail")
     if not recipient:
         raise BadInput("Recipient e-mail: enter the e-mail address of the person to send the ticket to",
                        code=WalletCode.INVALID_EMAIL, details={"field": "recipientEmail"})
     with action_unit_of_work(_engine(request)) as conn:
-        transfer = transfers.start_transfer(conn, _clock(request), session.account, ticket_id, recipient)
+        transfer = transfers.start_transfer(conn, _clock(request), session.account, ticket_ref, recipient)
     if transfer.state.value == "PENDING":
         left = views.time_left(isoformat(transfer.expires_at), _clock(request).now())
-        message = (f"Ticket {ticket_id} sent to {transfer.recipient}; it stays yours until they accept "
+        message = (f"Ticket {transfer.ticket_id} sent to {transfer.recipient}; it stays yours until they accept "
                    f"({left.text if left else 'no time limit'}).")
     else:
-        message = f"Ticket {ticket_id} transferred to {transfer.recipient}."
+        message = f"Ticket {transfer.ticket_id} transferred to {transfer.recipient}."
     return _redirect(request, "", Flash("success", message))
 
 

@@ -85,6 +85,7 @@ def person(profile: dict[str, Any] | None) -> str:
 
 @dataclass
 class TicketCard:
+    wallet_ticket_id: str  # what the card's forms send: names this ticket even if another organizer's shares its id
     ticket_id: str
     status: str
     status_label: str
@@ -149,7 +150,8 @@ def ticket_card(item: MyTicket, now: datetime) -> TicketCard:
     pending = item.pending
     status = item.status.value
     return TicketCard(
-        ticket_id=item.ticket_id, status=status, status_label=STATUS_LABELS.get(status, status),
+        wallet_ticket_id=item.wallet_ticket_id, ticket_id=item.ticket_id, status=status,
+        status_label=STATUS_LABELS.get(status, status),
         event_name=event.get("name") or event.get("id") or "Event", event_when=when(event.get("startTime")),
         venue=", ".join(part for part in (address.get("site"), address.get("city")) if part),
         holder=person(item.holder), active=status in ACTIVE, pending=pending,

@@ -11,6 +11,7 @@ from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
 from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import HolderAssigned, MyTickets
+from tixtrace.wallet.api.schemas import TicketRef
 from tixtrace.wallet.db.database import action_unit_of_work
 from tixtrace.wallet.services import spectators
 from tixtrace.wallet.services.profiles import Holder
@@ -30,6 +31,6 @@ def my_tickets(me: SpectatorDep, db: EngineDep, clock: ClockDep,
 
 @router.post("/{ticket_id}/holder", summary="Assign the ticket to a holder (status ASSIGNED)",
              **documented(HolderAssigned))
-def holder(ticket_id: str, body: Holder, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
+def holder(ticket_id: TicketRef, body: Holder, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
     with action_unit_of_work(db) as conn:
         return render.holder_assigned(spectators.assign_holder(conn, clock, me, ticket_id, body.wire()))

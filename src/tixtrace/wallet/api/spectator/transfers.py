@@ -11,7 +11,7 @@ from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
 from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import MyTransfers, TransferOut, TransferStarted
-from tixtrace.wallet.api.schemas import TransferRequest
+from tixtrace.wallet.api.schemas import TicketRef, TransferRequest
 from tixtrace.wallet.db.database import action_unit_of_work
 from tixtrace.wallet.services import transfers
 
@@ -21,7 +21,8 @@ router = APIRouter(prefix="/spectator", tags=["spectator"], responses=error_resp
 @router.post("/tickets/{ticket_id}/transfers",
              summary="Transfer a ticket: PENDING until accepted, or done at once when it goes back",
              **documented(TransferStarted, 201))
-def start(ticket_id: str, body: TransferRequest, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
+def start(ticket_id: TicketRef, body: TransferRequest, me: SpectatorDep, db: EngineDep,
+          clock: ClockDep) -> dict[str, Any]:
     with action_unit_of_work(db) as conn:
         return render.transfer_started(transfers.start_transfer(conn, clock, me, ticket_id, body.recipient_email))
 

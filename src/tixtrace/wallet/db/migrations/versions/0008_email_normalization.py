@@ -1,7 +1,7 @@
 """Stored e-mails re-normalized by C1's rule (trimmed, NFKC, ``str.lower``; was ``casefold``).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 
 Accounts and organizers are identified by their normalized e-mail (unique columns); transfers name
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
