@@ -9,8 +9,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.kernel.test_limits import _app
+from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.web import MAX_ECHOED_CHARS, MAX_LISTED_ERRORS, bounded_details, cut
+from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.services.organizers import create_organizer
 
 
 def test_bounded_details_caps_lists_counts_the_rest_and_cuts_texts() -> None:
@@ -52,9 +55,6 @@ def test_both_services_cap_validation_errors_at_100_and_cut_values_at_200(tmp_pa
 
 
 def _wallet_auth(directory: Path) -> tuple[str, str]:
-    from tixtrace.kernel.clock import TestClock
-    from tixtrace.wallet.db.database import open_wallet_database
-    from tixtrace.wallet.services.organizers import create_organizer
 
     engine = open_wallet_database(f"sqlite:///{directory}/wallet.db")
     with unit_of_work(engine) as conn:

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
-from tixtrace.backoffice.interfaces.executions import run_schedule
 
 from tests.support.backoffice import created, interface_body
 from tests.support.migrations import downgrade, reflected
+from tests.support.screens import post_form, sign_in
 from tests.support.wallet import Wallet
 from tixtrace.backoffice.db.database import SCRIPT_LOCATION, VERSION_TABLE
 from tixtrace.backoffice.db.tables import interfaces
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.secret_key import SECRET_ENV
 from tixtrace.backoffice.services.interfaces import interface_credentials
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
@@ -60,7 +61,6 @@ def test_a_new_path_or_the_same_origin_spelled_differently_keeps_the_password(ap
 
 
 def test_the_edit_screen_also_needs_the_password_for_a_new_host(api: TestClient) -> None:
-    from tests.backoffice.web.conftest import post_form, sign_in
 
     body = interface_body(url=URL)
     iid = created(api, "/api/interfaces", body)["id"]
@@ -104,6 +104,6 @@ def test_an_interface_saved_before_the_migration_still_runs_after_it(
     with unit_of_work(engine) as conn:
         stored = conn.scalar(select(interfaces.c.password).where(interfaces.c.id == iid))
         assert stored.startswith("fernet:") and wallet.auth[1] not in stored
-        schedule = create_schedule(conn, iid, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now)["id"]
+        schedule = create_schedule(conn, iid, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now).id
     execution = run_schedule(engine, schedule, clock=SystemClock(), transport=wallet.client._transport)
-    assert execution["status"] == "OK", execution
+    assert execution.status == "OK", execution

@@ -15,6 +15,7 @@ from tixtrace.backoffice.services.executions import (
     finish_execution,
     start_execution,
 )
+from tixtrace.backoffice.services.interfaces import interface_credentials
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 
@@ -92,7 +93,6 @@ def test_bad_interface_fields(api: TestClient) -> None:
 
 
 def test_update_keeps_or_replaces_the_password_and_checks_parameters(api: TestClient, engine: Engine) -> None:
-    from tixtrace.backoffice.services.interfaces import interface_credentials
 
     body = interface_body(password="first-secret")
     iid = created(api, "/api/interfaces", body)["id"]

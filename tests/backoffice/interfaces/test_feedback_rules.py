@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, insert, select, text
 
+from tests.support.databases import admin_engine, pg_url
 from tests.support.feedback import (
     ANA,
     BOB,
@@ -70,8 +71,6 @@ def _spare_postgres(databases: Any) -> Iterator[dict[str, Any]]:
     state: dict[str, Any] = {}
     yield state
     if "engine" in state:
-        from tests.support.databases import admin_engine
-
         state["engine"].dispose()
         admin = admin_engine()
         with admin.connect() as conn:
@@ -94,8 +93,6 @@ def spare_backoffice(backend: str, databases: Any, tmp_path: Path,
             opened.append(engine)
             return engine
         if "engine" not in _spare_postgres:
-            from tests.support.databases import admin_engine, pg_url
-
             name = f"tixtrace_test_{databases.run_id}_spare"
             admin = admin_engine()
             with admin.connect() as conn:
