@@ -332,7 +332,8 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
         @rule(seconds=st.sampled_from(SECONDS), run=then_run)
         @step
         def advance(self, seconds: int, run: bool) -> None:
-            wallet.advance(seconds)
+            if seconds:  # the sandbox refuses to advance by 0 (INVALID_CLOCK_ADVANCE): 0 is "no time passes"
+                wallet.advance(seconds)
             self.then(run)
 
         @rule(index=tickets_st, really=st.sampled_from([True, False, False]), run=then_run)
