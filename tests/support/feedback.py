@@ -5,7 +5,8 @@ wallet as spectators, run the functions, read the back office back through its J
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -190,3 +191,38 @@ def snapshot(system: System) -> dict[str, list[dict[str, Any]]]:
     """Every row the feedback may write, whole (ids, times and all), executions aside."""
     return {table.name: rows(system.engine, table)
             for table in (contacts, contact_emails, tickets, distribution_lines, schedules, parked_records)}
+
+
+class Rewriting(httpx.BaseTransport):
+    """A real transport that passes every diff page through ``rewrite(record)`` and counts the calls."""
+
+    def __init__(self, rewrite: Callable[[dict[str, Any]], None] = lambda record: None) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.rewrite = rewrite
+        self.calls: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(f"{request.method} {request.url.path}")
+        response = self.inner.handle_request(request)
+        if not request.url.path.endswith("/diff") or response.status_code != 200:
+            return response
+        body = json.loads(response.read())
+        response.close()
+        for record in body["records"]:
+            self.rewrite(record)
+        return httpx.Response(200, json=body)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def corrupt(record_id: int, **changes: Any) -> Callable[[dict[str, Any]], None]:
+    def rewrite(record: dict[str, Any]) -> None:
+        if record["recordId"] == record_id:
+            for path, value in changes.items():
+                target = record
+                *parents, leaf = path.split("__")
+                for parent in parents:
+                    target = target[parent]
+                target[leaf] = value
+    return rewrite

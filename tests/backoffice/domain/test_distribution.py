@@ -195,6 +195,7 @@ class StoredTicket:
     mobile_status: str | None = None
     wallet_owner: dict[str, Any] | None = None
     ticket_holder: dict[str, Any] | None = None
+    last_record_id: int = 0
 
 
 class MemoryBackOffice:
@@ -253,7 +254,8 @@ class MemoryBackOffice:
         return DistributionFold(
             feature_active=feature_active, now=now,
             tickets=[TicketState(t.id, t.number, t.cultural_contact_id, t.owner_id, t.buyer_id, t.mobile_status,
-                                 t.wallet_owner, t.ticket_holder) for t in tickets],
+                                 t.wallet_owner, t.ticket_holder, last_record_id=t.last_record_id)
+                     for t in tickets],
             lines=lines,
             contacts=[ContactState(c.id, c.email_key, c.kind, c.is_temporary, c.has_internet_account, c.created_at)
                       for c in loaded],
@@ -305,7 +307,7 @@ class MemoryBackOffice:
             ticket.cultural_contact_id = remap(state.cultural_contact_id)  # type: ignore[assignment]
             ticket.owner_id = remap(state.owner_id)  # type: ignore[assignment]
             ticket.mobile_status, ticket.wallet_owner = state.mobile_status, state.wallet_owner
-            ticket.ticket_holder = state.ticket_holder
+            ticket.ticket_holder, ticket.last_record_id = state.ticket_holder, state.last_record_id
         for ticket in self.tickets.values():
             assert ticket.cultural_contact_id in self.contacts and ticket.owner_id in self.contacts
 
@@ -775,6 +777,31 @@ def test_folding_in_pages_equals_folding_at_once(actions: list[tuple[str, str, s
     # and the state is the one the wallet describes (convergence, at unit level)
     for office in (paged, at_once):
         check_converged(office, records, feature_active)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(actions=ACTIONS, data=st.data(), feature_active=st.sampled_from([True, True, True, False]))
+def test_replaying_records_already_applied_changes_nothing(actions: list[tuple[str, str, str, int]],
+                                                          data: st.DataObject, feature_active: bool) -> None:
+    """F11, invariant 7: after a feed reset the whole log is folded again, in pages of any size, from
+    any point of the history reached so far: the state is exactly the one before the replay, and
+    the rest of the log then gives the state of an office that never replayed."""
+    records = simulate(actions).records
+    reached = data.draw(st.integers(0, len(records)), label="reached")
+    never, _ = people_office()
+    never.apply(records, feature_active=feature_active)
+    office, _ = people_office()
+    if reached:
+        office.apply(records[:reached], feature_active=feature_active)
+    before = office.canonical()
+    size = data.draw(st.integers(1, max(1, reached)), label="batch size")
+    for start in range(0, reached, size):
+        fold = office.apply(records[start:min(start + size, reached)], feature_active=feature_active)
+        assert not fold.changed_tickets() and not fold.dirty_lines() and not fold.new_contacts()
+    assert office.canonical() == before
+    if reached < len(records):
+        office.apply(records[reached:], feature_active=feature_active)
+    assert office.canonical() == never.canonical()
 
 
 def check_converged(office: MemoryBackOffice, records: list[dict[str, Any]], feature_active: bool) -> None:

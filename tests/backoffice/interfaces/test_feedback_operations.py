@@ -12,11 +12,10 @@ import os
 import smtplib
 import socketserver
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -25,11 +24,13 @@ from tests.support.feedback import (
     BOB,
     CARL,
     FEEDBACK,
+    Rewriting,
     api_contacts,
     api_execution,
     api_history,
     api_ticket,
     backoffice_client,
+    corrupt,
     log_of,
     parked,
     record_of,
@@ -54,41 +55,6 @@ CONTINUE = f"{FEATURE}\ndoContinueInCaseOfSyncError=true"
 @pytest.fixture
 def bo(system: System, operator_hash: str) -> Iterator[TestClient]:
     yield from backoffice_client(system, operator_hash)
-
-
-class Rewriting(httpx.BaseTransport):
-    """A real transport that passes every diff page through ``rewrite(record)`` and counts the calls."""
-
-    def __init__(self, rewrite: Callable[[dict[str, Any]], None] = lambda record: None) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.rewrite = rewrite
-        self.calls: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append(f"{request.method} {request.url.path}")
-        response = self.inner.handle_request(request)
-        if not request.url.path.endswith("/diff") or response.status_code != 200:
-            return response
-        body = json.loads(response.read())
-        response.close()
-        for record in body["records"]:
-            self.rewrite(record)
-        return httpx.Response(200, json=body)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def corrupt(record_id: int, **changes: Any) -> Callable[[dict[str, Any]], None]:
-    def rewrite(record: dict[str, Any]) -> None:
-        if record["recordId"] == record_id:
-            for path, value in changes.items():
-                target = record
-                *parents, leaf = path.split("__")
-                for parent in parents:
-                    target = target[parent]
-                target[leaf] = value
-    return rewrite
 
 
 # --- doContinueInCaseOfSyncError ----------------------------------------------------------------
@@ -173,7 +139,9 @@ def test_stop_on_sync_error_keeps_the_work_before_and_stops_there_again(system: 
     [error] = log_of(execution, "ERROR")
     assert error["message"].startswith(f"record {bad['recordId']}: transfer.recipient.email")
     assert execution["counters"]["failed"] == 1 and execution["counters"]["parked"] == 0
-    assert parked(system) == []
+    # the record it stopped on is kept (ahead of the feed) for a fixed version to replace it
+    assert [(p["record_id"], p["record"]["transfer"]["recipient"]["email"]) for p in parked(system)] == [
+        (bad["recordId"], "carl-at-example")]
     schedule = schedule_row(system, feedback)
     assert schedule["pagination_key"] == key_before_its_page
     assert schedule["last_record_id"] == records[2]["recordId"]
@@ -188,6 +156,7 @@ def test_stop_on_sync_error_keeps_the_work_before_and_stops_there_again(system: 
     assert snapshot(system) == before
 
     run_ok(system, feedback)  # the wallet's record as it really is: the run goes through
+    assert parked(system) == []
     assert [line["status"] for line in api_history(bo, first)] == ["CONFIRMED"]
     assert [line["status"] for line in api_history(bo, second)] == ["CONFIRMED"]
     assert schedule_row(system, feedback)["pagination_key"] == system.wallet.diff()["paginationKey"]

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from tests.support.system import FEATURE, System
 from tests.support.wallet import ticket_payload
-from tixtrace.backoffice.db.tables import execution_logs, parked_records, tickets
+from tixtrace.backoffice.db.tables import execution_logs, parked_records, schedules, tickets
 from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.interfaces.runner import describe, run_schedule
 from tixtrace.backoffice.services.executions import get_execution, start_execution
@@ -70,6 +70,8 @@ def test_a_fixed_parked_record_uploaded_alone_applies_with_the_ones_behind_it(sy
     pending = next(r for r in system.wallet.all_records() if r["status"] == "PENDING_TRANSFER")
     broken = {**pending, "status": "NOT_A_STATUS"}
     with unit_of_work(system.engine) as conn:  # as if the wallet had sent it broken: park it and the one behind
+        last = max(r["recordId"] for r in system.wallet.all_records())  # the feed has passed them
+        conn.execute(update(schedules).where(schedules.c.id == feedback).values(last_record_id=last))
         for raw in (broken, next(r for r in system.wallet.all_records() if r["status"] == "TRANSFERRED")):
             conn.execute(parked_records.insert().values(
                 schedule_id=feedback, record_id=raw["recordId"], ticket_number=ticket["number"], record=raw,

@@ -723,7 +723,7 @@ def test_i2_feedback_warns_when_feature_active_without_overlay(system: System, b
     ana = system.contact(ANA)
     ticket = new_ticket(system, ana)
     interface = system.interface(parameters)
-    run_ok(system, system.schedule(interface, INJECTION))
+    run_ok(system, system.schedule(interface, INJECTION), status)  # I2: the injection warns too
     feedback = system.schedule(interface, FEEDBACK)
     send(system, ANA, ticket, BOB)
 

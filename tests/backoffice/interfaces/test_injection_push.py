@@ -256,6 +256,44 @@ def test_i2_reprint_goes_to_last_wallet_owner_unless_overlay(system: System, bo:
     assert stored(system, reprint)["status"] == "PRINTED"
 
 
+@pytest.mark.parametrize(("overlay", "warns"), [
+    pytest.param("", True, id="overlay-absent"),
+    pytest.param("\noverlaySpectatorDetailsWithLastOwner=false", True, id="overlay-false"),
+    pytest.param("\noverlaySpectatorDetailsWithLastOwner=true", False, id="overlay-true"),
+])
+def test_i2_injection_warns_when_the_feature_is_active_without_overlay(system: System, bo: TestClient,
+                                                                       overlay: str, warns: bool) -> None:
+    """I2: the injection itself warns (execution WARNING) when the feature is active on its interface
+    and overlaySpectatorDetailsWithLastOwner is not true; the tickets are injected all the same."""
+    ticket = new_ticket(system, system.contact(ANA))
+    interface = system.interface(f"{BASIC}\nenableTicketDistributionToCulturalContact=true{overlay}")
+    execution = dict(run_schedule(system.engine, system.schedule(interface, INJECTION), clock=system.clock))
+    assert execution["status"] == ("WARNING" if warns else "OK")
+    warnings = [line["message"] for line in log_of(api_execution(bo, execution), "WARNING")]
+    assert len(warnings) == warns and all("overlaySpectatorDetailsWithLastOwner=true" in w for w in warnings)
+    assert stored(system, ticket)["status"] == "PRINTED"
+
+
+def test_i2_reprint_to_a_last_owner_without_a_name_falls_back_to_the_cultural_contact_and_says_so(
+        system: System, bo: TestClient) -> None:
+    """Overlay false and a last wallet owner known without a name: the reprint goes to the cultural
+    contact, and an INFO line naming the reprinted ticket says so (no e-mail, no name: section 10)."""
+    ana = system.contact(ANA)
+    original = new_ticket(system, ana)
+    interface = system.interface(BASIC)
+    injection = system.schedule(interface, INJECTION)
+    run_ok(system, injection)
+    with unit_of_work(system.engine) as conn:  # what the feedback stored for a wallet owner with no profile
+        conn.execute(tickets.update().where(tickets.c.id == original["id"]).values(wallet_owner={"email": BOB}))
+    reprint = post(bo, f"/api/tickets/{original['id']}/reprint", 201)
+
+    execution = api_execution(bo, run_ok(system, injection))
+
+    [info] = [line for line in log_of(execution, "INFO") if line["ticketNumber"] == reprint["number"]]
+    assert "cultural contact" in info["message"] and BOB not in info["message"] and "Ana" not in info["message"]
+    assert in_wallet(system, reprint)["walletOwner"]["email"] == ANA
+
+
 # --- push cancelled, push controlled ------------------------------------------------------------
 
 

@@ -11,10 +11,12 @@ subtest, so a report names the malformation that is mishandled.
   ticket, one WARNING per record naming it and what is wrong; the sound records go through and the
   pagination key reaches the end: WARNING.
 - false: the run stops just before the first spoiled record with an ERROR naming it, keeping the work
-  before it, parking nothing, not moving the key: ERROR; once that record comes sound, the next run
-  goes on up to the next spoiled one, and so on.
-- the same records in a "file to upload" (API): each spoiled record is refused with an ERROR line and
-  counted failed, every other record of the file is applied.
+  before it, keeping the spoiled record (ahead of the feed, for a fixed version to replace), not
+  moving the key: ERROR; once that record comes sound, the next run goes on up to the next spoiled
+  one, and so on.
+- the same records in a "file to upload" (API) are processed as the feed's (section 6): with
+  doContinueInCaseOfSyncError=true each spoiled record is parked with the later record of its ticket
+  and every other record of the file is applied (WARNING); false stops before the first (ERROR).
 A record for a ticket the back office does not know is not malformed: skipped and logged (F8).
 No log line ever carries the e-mail addresses of the records (DESIGN section 10).
 """
@@ -211,8 +213,9 @@ def test_continue_parks_each_malformed_record_and_goes_on(system: System, bo: Te
 
 def test_stop_ends_error_just_before_each_malformed_record(system: System, bo: TestClient, subtests: Any) -> None:
     """doContinueInCaseOfSyncError=false: each run stops just before the next spoiled record with an
-    ERROR naming it and the fault, keeps the work before it, parks nothing and leaves the key; once the
-    record comes sound the next run applies it and stops at the following one."""
+    ERROR naming it and the fault, keeps the work before it and the spoiled record (ahead of the feed),
+    and leaves the key; once the record comes sound the next run applies it and stops at the
+    following one."""
     scene_ = scene(system, FEATURE)
     rewrites = scene_.rewrites()
     cases = list(MALFORMATIONS)
@@ -227,7 +230,7 @@ def test_stop_ends_error_just_before_each_malformed_record(system: System, bo: T
             assert execution["counters"]["failed"] == 1 and execution["counters"]["parked"] == 0
             # before it: every INJECTED record (first run), or the record healed last and the one behind it
             assert execution["counters"]["recordsRead"] == (len(cases) if index == 0 else 2)
-            assert parked(system) == [] and api_history(bo, ticket) == []
+            assert [p["record_id"] for p in parked(system)] == [bad["recordId"]] and api_history(bo, ticket) == []
             assert api_ticket(bo, ticket)["mobileStatus"] == "INJECTED"
             if index:
                 assert [line["status"] for line in api_history(bo, scene_.tickets[cases[index - 1]])] == ["CONFIRMED"]
@@ -242,11 +245,12 @@ def malformation_says(case: str) -> str:
     return MALFORMATIONS[case].says
 
 
-def test_malformed_records_in_a_file_to_upload_are_refused_alone(system: System, bo: TestClient,
-                                                                 subtests: Any) -> None:
-    """File to upload (POST /api/schedules/{id}/upload): each spoiled record is counted failed with an
-    ERROR line naming it and the fault; every other record of the file is applied (a ticket's
-    TRANSFERRED record makes its line, confirmed, F4); nothing is parked; the key does not move."""
+def test_malformed_records_in_a_file_to_upload_are_parked_like_the_feeds(system: System, bo: TestClient,
+                                                                         subtests: Any) -> None:
+    """File to upload (POST /api/schedules/{id}/upload), doContinueInCaseOfSyncError=true: each
+    spoiled record is parked with a WARNING naming it and the fault, with the later record of its
+    ticket behind it (section 6), every other record of the file is applied; the key does not move.
+    The feed then reaches the parked records and applies the wallet's sound versions in order."""
     scene_ = scene(system, CONTINUE)
     rewrites = scene_.rewrites()
     records = [rewrites[r["recordId"]](r) if r["recordId"] in rewrites else r for r in system.wallet.all_records()]
@@ -255,16 +259,50 @@ def test_malformed_records_in_a_file_to_upload_are_refused_alone(system: System,
 
     assert response.status_code == 200, response.text
     execution = response.json()
+    assert execution["status"] == "WARNING"
     scene_.no_personal_data(execution)
-    errors = {line["message"].split(" ")[1]: line for line in log_of(execution, "ERROR")}
-    assert execution["counters"]["failed"] == len(MALFORMATIONS) == len(errors) and parked(system) == []
+    warnings = {line["message"].split(" ")[1]: line for line in log_of(execution, "WARNING")}
+    stored = {p["record_id"]: p for p in parked(system)}
+    assert execution["counters"]["failed"] == 0 and log_of(execution, "ERROR") == []
     for case, malformation in MALFORMATIONS.items():
         with subtests.test(msg=case):
-            bad = scene_.bad[case]
-            error = errors[str(bad["recordId"])]
-            assert error["message"].startswith(f"record {bad['recordId']} of the file not applied: "), error
-            assert malformation.says in error["message"], error
-            assert [line["status"] for line in api_history(bo, scene_.tickets[case])] == ["CONFIRMED"]
+            bad, ticket = scene_.bad[case], scene_.tickets[case]
+            warning = warnings[str(bad["recordId"])]
+            assert warning["message"].startswith(f"record {bad['recordId']} parked: "), warning
+            assert malformation.says in warning["message"], warning
+            if malformation.parked_behind:  # nothing of its ticket after it: no line from TRANSFERRED alone
+                assert scene_.behind[case]["recordId"] in stored and api_history(bo, ticket) == []
+            else:
+                assert [line["status"] for line in api_history(bo, ticket)] == ["CONFIRMED"]
+    assert schedule_row(system, scene_.feedback)["pagination_key"] in (None, "")
+
+    run_ok(system, scene_.feedback)  # the feed brings the sound records: each ticket's, in order
+
+    assert parked(system) == []
+    for case, ticket in scene_.tickets.items():
+        [line] = api_history(bo, ticket)
+        assert line["status"] == "CONFIRMED", case
+        if MALFORMATIONS[case].parked_behind:  # opened by its PENDING record, not by the TRANSFERRED alone
+            assert line["contactMatch"] == "COMPLETED", case
+
+
+def test_a_file_to_upload_stops_before_its_first_malformed_record(system: System, bo: TestClient) -> None:
+    """doContinueInCaseOfSyncError=false: the file stops before its first spoiled record (ERROR naming
+    it), keeping what came before it; nothing is parked; the key does not move."""
+    scene_ = scene(system, FEATURE)
+    rewrites = scene_.rewrites()
+    records = [rewrites[r["recordId"]](r) if r["recordId"] in rewrites else r for r in system.wallet.all_records()]
+    first_bad = min(rewrites)
+
+    response = bo.post(f"/api/schedules/{scene_.feedback}/upload", json={"records": records})
+
+    assert response.status_code == 200, response.text
+    execution = response.json()
+    assert execution["status"] == "ERROR" and execution["counters"]["failed"] == 1
+    [error] = log_of(execution, "ERROR")
+    assert error["message"].startswith(f"record {first_bad} of the file: ") and "stops before it" in error["message"]
+    assert execution["counters"]["recordsRead"] == len([r for r in records if r["recordId"] < first_bad])
+    assert parked(system) == [] and all(api_history(bo, ticket) == [] for ticket in scene_.tickets.values())
     assert schedule_row(system, scene_.feedback)["pagination_key"] in (None, "")
 
 

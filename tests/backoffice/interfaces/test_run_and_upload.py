@@ -6,10 +6,14 @@ import json
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.support.feedback import Rewriting, corrupt
 from tests.support.system import FEATURE
 from tixtrace.backoffice.app import create_backoffice_app
+from tixtrace.backoffice.db.tables import parked_records
+from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.users import create_user
@@ -85,3 +89,108 @@ def test_scheduler_starts_due_automatic_schedules_once(system):
     for thread in scheduler._running.values():
         thread.join(timeout=30)
     assert feedback not in started
+
+
+# --- file to upload: processed exactly as if it came from the wallet (section 6, issue 16 item 1) ---
+
+CONTINUE = f"{FEATURE}\ndoContinueInCaseOfSyncError=true"
+
+
+def _file_with_a_bad_first_record(system, parameters):
+    """Ticket t0 sent to Bob, who accepts an hour later; ticket t1 sent to Carl. The file: t0's PENDING
+    spoiled, t0's TRANSFERRED, t1's PENDING, as the wallet sent them otherwise."""
+    ana = system.contact("ana@example.com")
+    t0, t1 = system.ticket(ana), system.ticket(ana)
+    interface = system.interface(parameters)
+    assert system.run(system.schedule(interface, "TICKETS_INJECTION"))["status"] == "OK"
+    feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
+    transfer = system.wallet.transfer("ana@example.com", t0["number"], "bob@example.com").json()["transferId"]
+    system.wallet.profile("bob@example.com", "Bob", "Ross")
+    system.wallet.advance(600)
+    assert system.wallet.act("bob@example.com", transfer, "accept").status_code == 200
+    system.wallet.transfer("ana@example.com", t1["number"], "carl@example.com")
+    records = [r for r in system.wallet.all_records() if r["status"] != "INJECTED"]
+    assert [(r["ticketId"], r["status"]) for r in records] == [
+        (t0["number"], "PENDING_TRANSFER"), (t0["number"], "TRANSFERRED"), (t1["number"], "PENDING_TRANSFER")]
+    return feedback, t0, t1, records, [{**records[0], "status": "TELEPORTED"}, *records[1:]]
+
+
+def _parked_ids(system):
+    with unit_of_work(system.engine, write=False) as conn:
+        return sorted(conn.scalars(select(parked_records.c.record_id)))
+
+
+def _opened_by_its_pending(system, ticket, pending):
+    [line] = system.lines(ticket["number"])
+    assert line["status"] == "CONFIRMED" and line["contact_match"] == "COMPLETED"
+    assert line["opened_record_id"] == pending["recordId"] and line["initiated_at"] < line["resolved_at"]
+
+
+def test_a_file_stops_before_its_bad_record_and_its_fixed_version_goes_through(system, tmp_path):
+    """doContinueInCaseOfSyncError=false: the CLI stops before the spoiled first record (ERROR, exit 1),
+    nothing of the file is applied and nothing parked; the fixed file, the parameter untouched, applies
+    t0's transfer from its PENDING (not a line made up from the TRANSFERRED alone)."""
+    feedback, t0, t1, records, spoiled = _file_with_a_bad_first_record(system, FEATURE)
+    url = str(system.engine.url.render_as_string(hide_password=False))
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps(spoiled))
+
+    result = CliRunner().invoke(cli, ["backoffice", "upload", str(feedback), str(path), "--database-url", url])
+
+    assert result.exit_code == 1 and "ERROR" in result.output, result.output
+    assert system.lines(t0["number"]) == [] and system.lines(t1["number"]) == [] and _parked_ids(system) == []
+    path.write_text(json.dumps({"records": records}))
+    result = CliRunner().invoke(cli, ["backoffice", "upload", str(feedback), str(path), "--database-url", url])
+    assert result.exit_code == 0 and "OK" in result.output, result.output
+    _opened_by_its_pending(system, t0, records[0])
+    assert [line["status"] for line in system.lines(t1["number"])] == ["PENDING"]
+
+
+def test_a_file_parks_its_bad_record_with_the_later_records_of_its_ticket(system):
+    """doContinueInCaseOfSyncError=true: the spoiled record is parked with t0's TRANSFERRED behind it,
+    t1's record applies (WARNING); the feed then brings t0's records and the line is the real one."""
+    feedback, t0, t1, records, spoiled = _file_with_a_bad_first_record(system, CONTINUE)
+    api = _api(system)
+
+    response = api.post(f"/api/schedules/{feedback}/upload", json={"records": spoiled})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "WARNING" and response.json()["counters"]["parked"] == 2
+    assert system.lines(t0["number"]) == [] and _parked_ids(system) == [r["recordId"] for r in records[:2]]
+    assert [line["status"] for line in system.lines(t1["number"])] == ["PENDING"]
+    assert api.get(f"/api/schedules/{feedback}").json()["paginationKey"] in (None, "")
+
+    assert system.run(feedback)["status"] == "OK"
+    assert _parked_ids(system) == []
+    _opened_by_its_pending(system, t0, records[0])
+
+
+def test_uploading_the_fixed_record_releases_a_feed_stopped_on_it(system):
+    """The feed stops on a record the wallet serves spoiled (doContinueInCaseOfSyncError=false) and
+    stops there again; once its fixed version is uploaded the next run goes on, parameter untouched."""
+    feedback, t0, t1, records, _ = _file_with_a_bad_first_record(system, FEATURE)
+    spoil = corrupt(records[0]["recordId"], status="TELEPORTED")
+    for _attempt in range(2):
+        execution = dict(run_schedule(system.engine, feedback, clock=system.clock, transport=Rewriting(spoil),
+                                      client_options={"backoff_seconds": 0.01}))
+        assert execution["status"] == "ERROR" and system.lines(t0["number"]) == []
+
+    assert dict(run_schedule(system.engine, feedback, clock=system.clock, upload=[records[0]]))["status"] == "OK"
+
+    execution = dict(run_schedule(system.engine, feedback, clock=system.clock, transport=Rewriting(spoil),
+                                  client_options={"backoff_seconds": 0.01}))
+    assert execution["status"] == "OK", execution
+    _opened_by_its_pending(system, t0, records[0])
+    assert [line["status"] for line in system.lines(t1["number"])] == ["PENDING"] and _parked_ids(system) == []
+
+
+def test_records_out_of_record_id_order_are_applied_in_record_id_order(system):
+    """Issue 16 item 10: a page (here a crafted file) whose records come out of recordId order is
+    folded in recordId order (F6): t0's line is opened by its PENDING, not made up from its TRANSFERRED."""
+    feedback, t0, t1, records, _ = _file_with_a_bad_first_record(system, FEATURE)
+
+    execution = dict(run_schedule(system.engine, feedback, clock=system.clock, upload=list(reversed(records))))
+
+    assert execution["status"] == "OK", execution
+    _opened_by_its_pending(system, t0, records[0])
+    assert [line["status"] for line in system.lines(t1["number"])] == ["PENDING"]

@@ -145,6 +145,7 @@ tickets = Table(
     Column("ticket_holder", JSON),
     Column("last_wallet_owner_email", String(320)),
     Column("last_synced_at", Time),
+    Column("last_record_id", BigInteger),  # the last wallet record applied to it: older ones are replays (F11)
     # processed markers, one per interface function
     Column("injected_at", Time),
     Column("push_cancelled_at", Time),

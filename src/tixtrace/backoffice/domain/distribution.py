@@ -18,7 +18,12 @@ Invariants:
 - a line is placed by ``opened_record_id``, the recordId of the record that opened it (F10): the
   wallet's order, never a timestamp. The old contact is the sender's contact (C1 on the sender's
   e-mail), else the ticket's cultural contact (F3);
-- the ticket's back-office status (CANCELLED ...) is not read: what the wallet did is recorded (F12).
+- the ticket's back-office status (CANCELLED ...) is not read: what the wallet did is recorded (F12);
+- replay is a no-op (F11, invariant 7): each ticket keeps the recordId of the last record applied
+  to it, and a record at or below it changes nothing at all (no F2 refresh, no line, no contact
+  matched, completed or created), so reading the whole log again after a feed reset leaves every
+  contact, ticket and line as it was, and a contact erased since (no e-mail key, claim released)
+  gets no profile back, nor does a stranger who later took its e-mail.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class TicketState:
     ticket_holder: dict[str, Any] | None = None
     changed: bool = False
     handed_over: bool = False  # cultural contact or owner changed (F4)
+    last_record_id: int = 0  # the last record applied to the ticket (0: none known): older ones are replays
 
 
 @dataclass
@@ -218,6 +224,9 @@ class DistributionFold:
         if ticket is None:
             self.counters.skipped += 1
             return False
+        if record.record_id <= ticket.last_record_id:
+            return True  # F11: already applied to this ticket (a replay after a feed reset): nothing changes
+        ticket.last_record_id = record.record_id
         if record.transfer is not None:
             self._apply_transfer(ticket, record)
         if self.feature_active and record.wallet_owner is not None:

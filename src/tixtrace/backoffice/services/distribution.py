@@ -70,9 +70,9 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
     # of a ticket replaces it (F2), and a ticket without records in the page is not written.
     ticket_rows = conn.execute(select(
         tickets.c.id, tickets.c.number, tickets.c.cultural_contact_id, tickets.c.owner_contact_id,
-        tickets.c.buyer_contact_id,
+        tickets.c.buyer_contact_id, tickets.c.last_record_id,
     ).where(one_of(conn, tickets.c.number, numbers))).all() if numbers else []
-    ticket_states = [TicketState(*row) for row in ticket_rows]
+    ticket_states = [TicketState(*row[:5], last_record_id=row.last_record_id or 0) for row in ticket_rows]
     line_states: list[LineState] = []
     contact_rows: Sequence[Any] = []
     refs: dict[int, int] = {}
@@ -166,7 +166,7 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
     # rows leave the contact indexes alone (SQLite rewrites the index of every column it sets).
     changed = fold.changed_tickets()
     wallet_side = {t.id: {"id": t.id, "mobile_status": t.mobile_status, "wallet_owner": t.wallet_owner,
-                          "ticket_holder": t.ticket_holder,
+                          "ticket_holder": t.ticket_holder, "last_record_id": t.last_record_id,
                           "last_wallet_owner_email": (t.wallet_owner or {}).get("email")} for t in changed}
     synced = {"last_synced_at": now, "updated_at": now}
     bulk_update(conn, tickets, [wallet_side[t.id] for t in changed if not t.handed_over], constants=synced)

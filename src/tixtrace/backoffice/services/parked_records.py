@@ -4,8 +4,10 @@ A record is parked (``doContinueInCaseOfSyncError=true``) when it cannot be appl
 later record of its ticket while one waits, so a ticket's records still apply in the wallet's order.
 Only the feedback writes them, in the transaction of the page that parks, retries or replaces them.
 
-Invariants: at most one row per (schedule, recordId) (parking again changes nothing); rows are
-retried in recordId order; a row leaves when its record is applied or skipped.
+Invariants: at most one row per (schedule, recordId) (parking again changes nothing); rows the feed
+has passed are retried in recordId order; a row ahead of the feed (the record a run stopped on, or a
+support file's) is used by the feed when it reaches that recordId; a row leaves when its record is
+applied or skipped.
 """
 
 from __future__ import annotations
@@ -20,15 +22,29 @@ from tixtrace.backoffice.db.tables import parked_records
 from tixtrace.backoffice.services.distribution import dialect_insert
 
 
-def parked_tickets(conn: Connection, schedule_id: int) -> set[str]:
-    """The ticket numbers with a parked record: their later records must wait behind it."""
-    return set(conn.scalars(select(parked_records.c.ticket_number).where(parked_records.c.schedule_id == schedule_id)))
+def parked_tickets(conn: Connection, schedule_id: int, up_to: int | None = None) -> set[str]:
+    """The ticket numbers with a parked record (``up_to``: only records at or below that recordId, the
+    ones the feed has passed): their later records must wait behind it."""
+    query = select(parked_records.c.ticket_number).where(parked_records.c.schedule_id == schedule_id)
+    if up_to is not None:
+        query = query.where(parked_records.c.record_id <= up_to)
+    return set(conn.scalars(query))
 
 
-def parked_raw_records(conn: Connection, schedule_id: int) -> list[Any]:
-    """The parked records as the wallet sent them, in recordId order (the order to retry them in)."""
-    return list(conn.scalars(select(parked_records.c.record).where(parked_records.c.schedule_id == schedule_id)
+def parked_raw_records(conn: Connection, schedule_id: int, up_to: int) -> list[Any]:
+    """The parked records the feed has passed (recordId at or below ``up_to``) as kept, in recordId
+    order (the order to retry them in); the ones ahead of the feed wait for the feed to reach them."""
+    return list(conn.scalars(select(parked_records.c.record).where(parked_records.c.schedule_id == schedule_id,
+                                                                   parked_records.c.record_id <= up_to)
                              .order_by(parked_records.c.record_id)))
+
+
+def kept_ahead(conn: Connection, schedule_id: int, after: int) -> dict[int, Any]:
+    """The parked records ahead of the feed (recordId above ``after``, e.g. the record a run stopped
+    on), by recordId: the feed uses them when the wallet's version cannot be applied."""
+    rows = conn.execute(select(parked_records.c.record_id, parked_records.c.record).where(
+        parked_records.c.schedule_id == schedule_id, parked_records.c.record_id > after))
+    return {row.record_id: row.record for row in rows}
 
 
 def park(conn: Connection, schedule_id: int, record_id: int, ticket_number: str, raw: Any, error: str,

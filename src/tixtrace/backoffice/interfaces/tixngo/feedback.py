@@ -5,8 +5,12 @@ applied, parse, park or stop, skip list, tickets with parked records), folded
 (``services/distribution.py``) and written, together with the feed state (``services/feed_state.py``:
 pagination key and last applied ``recordId``), the parked records (``services/parked_records.py``),
 counters and log lines. The next page is fetched while this one is applied. Parked records
-(``doContinueInCaseOfSyncError=true``) are retried first; a file to upload (support) is applied like
-a page that moves no cursor.
+(``doContinueInCaseOfSyncError=true``) are retried first; the record a run stopped on is kept with
+them, ahead of the feed, and used when the feed reaches it again if the wallet's version still cannot
+be applied. A file to upload (support) is processed exactly as a page of the feed (section 6: same
+park or stop, same per-ticket order) that moves no cursor: its records whose recordId is parked
+replace the parked ones (retried first, or, ahead of the feed, used when it gets there), which
+releases a ticket parked behind them or a feed stopped on one.
 
 - Records at or below the schedule's last applied ``recordId`` are ignored, so a page read again
   after a crash or a refusal changes nothing (F6, invariant 6).
@@ -35,6 +39,7 @@ from tixtrace.backoffice.services.distribution import (
 )
 from tixtrace.backoffice.services.feed_state import FeedState, load_feed_state, save_feed_state
 from tixtrace.backoffice.services.parked_records import (
+    kept_ahead,
     park,
     parked_raw_records,
     parked_tickets,
@@ -59,9 +64,9 @@ def run(ctx: Run) -> None:
         if ctx.upload is not None:
             ctx.log(LogLevel.INFO, f"file to upload: {len(ctx.upload)} record(s); the pagination key does not move")
             others = _replace_parked(ctx, ctx.upload)
+            _retry_parked(ctx)  # first, as a run of the feed does: the fixed records release what waits
             if others:
                 _apply(ctx, others, new_key=None, mode=Mode.UPLOAD)
-            _retry_parked(ctx)
             return
         _retry_parked(ctx)
         _read_feed(ctx)
@@ -103,7 +108,8 @@ def _read_feed(ctx: Run) -> None:
 
 def _retry_parked(ctx: Run) -> None:
     with unit_of_work(ctx.engine, write=False) as conn:
-        rows = parked_raw_records(conn, ctx.schedule.id)
+        passed = load_feed_state(conn, ctx.schedule.id).last_record_id
+        rows = parked_raw_records(conn, ctx.schedule.id, up_to=passed)
     if rows:
         ctx.log(LogLevel.INFO, f"retrying {len(rows)} parked record(s)")
         _apply(ctx, rows, new_key=None, mode=Mode.PARKED)
@@ -148,10 +154,12 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
     with unit_of_work(ctx.engine) as conn:
         lock_contact_writes(conn)
         state = load_feed_state(conn, schedule_id)
+        feed = mode is Mode.FEED
         page = triage(raw_records, mode=mode, last_applied=state.last_record_id,
-                      parked_tickets=parked_tickets(conn, schedule_id),
+                      parked_tickets=parked_tickets(conn, schedule_id, up_to=state.last_record_id if feed else None),
                       skip=ctx.schedule.skip_ticket_numbers or (),
-                      continue_on_error=ctx.parameters.do_continue_in_case_of_sync_error)
+                      continue_on_error=ctx.parameters.do_continue_in_case_of_sync_error,
+                      kept=kept_ahead(conn, schedule_id, state.last_record_id) if feed else None)
         for decision in page.decisions:
             _execute(conn, ctx, decision)
         ready = page.ready()
@@ -181,9 +189,11 @@ def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
     if action is Action.SKIP:
         ctx.count("skipped")
         ctx.log(LogLevel.INFO, f"record {record_id} skipped: ticket in the skip list", ticket)
-    elif action is Action.FAIL:
-        ctx.count("failed")
-        ctx.log(LogLevel.ERROR, f"record {record_id} of the file not applied: {decision.error}", ticket)
+    elif action is Action.HOLD:  # the run stops on it (counted failed with the stop); kept to be fixed
+        park(conn, ctx.schedule.id, record_id, ticket[:TICKET_NUMBER_LENGTH], decision.raw, str(decision.error),
+             ctx.clock.now())
+        ctx.log(LogLevel.INFO, f"record {record_id} kept with the parked records: a file to upload with its fixed "
+                               "version lets the next run go on", ticket)
     elif action is Action.STILL_PARKED:
         ctx.count("parked")
         ctx.log(LogLevel.WARNING, f"parked record {record_id} still cannot be applied: {decision.error}", ticket)

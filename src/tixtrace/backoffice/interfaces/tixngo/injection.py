@@ -4,7 +4,9 @@ Tickets are taken in id order, ``ticketIterationSize`` per wallet call (optional
 schedule's events). Each accepted ticket (INJECTED, or ALREADY_INJECTED after a crash) is marked
 PRINTED, with its PRINT history row (``services.tickets.move_tickets``, one statement per batch), in
 the transaction that follows the call; a refused one stays NOT_PRINTED and is logged with the
-wallet's reason. Re-running never injects twice: the wallet is idempotent by
+wallet's reason. I2: with the feature active and overlaySpectatorDetailsWithLastOwner not true the
+execution warns (as the feedback does); a reprint whose last wallet owner has no name falls back to
+the cultural contact with an INFO line naming the ticket. Re-running never injects twice: the wallet is idempotent by
 ``ticketId`` and the selection only sees NOT_PRINTED tickets.
 """
 
@@ -69,14 +71,30 @@ class _Prefixed:
         return getattr(self._row, f"cc_{name}")
 
 
+def _last_owner(row: Any) -> dict[str, Any] | None:
+    """The replaced ticket's last wallet owner as spectatorDetails, when known with an e-mail and a name."""
+    if row.replaces_ticket_id is None or not row.replaced_wallet_owner:
+        return None
+    last_owner = {k: v for k, v in dict(row.replaced_wallet_owner).items() if v is not None}
+    if last_owner.get("email") and last_owner.get("firstName") and last_owner.get("lastName"):
+        return last_owner
+    return None
+
+
+def falls_back_to_the_cultural_contact(row: Any, *, overlay: bool) -> bool:
+    """I2: a reprint meant for the last wallet owner (overlay false) whose last owner is known but
+    without an e-mail or a name goes to the cultural contact instead; the run logs it."""
+    return not overlay and row.replaces_ticket_id is not None and bool(row.replaced_wallet_owner) \
+        and _last_owner(row) is None
+
+
 def payload(row: Any, *, overlay: bool) -> dict[str, Any]:
     """I1 payload; I2: a reprint goes to the replaced ticket's last wallet owner unless overlay=true;
     I3: the event's maxTransfers, when it sets one, as transferRules.maxTransfers."""
     spectator = spectator_details(_Prefixed(row))
-    if not overlay and row.replaces_ticket_id is not None and row.replaced_wallet_owner:
-        last_owner = {k: v for k, v in dict(row.replaced_wallet_owner).items() if v is not None}
-        if last_owner.get("email") and last_owner.get("firstName") and last_owner.get("lastName"):
-            spectator = last_owner
+    last_owner = None if overlay else _last_owner(row)
+    if last_owner is not None:
+        spectator = last_owner
     price = row.price_cents / 100 if row.price_cents is not None else None
     purchase = {"fileNumber": row.file_number, "price": price, "currency": row.currency}
     event = {"id": row.code, "name": row.event_name, "startTime": isoformat(row.start_time),
@@ -95,6 +113,11 @@ def payload(row: Any, *, overlay: bool) -> dict[str, Any]:
 def run(ctx: Run) -> None:
     size = ctx.parameters.ticket_iteration_size
     overlay = ctx.parameters.overlay_spectator_details_with_last_owner
+    if ctx.parameters.feature_active and not overlay:  # I2: the injection warns too, not only the feedback
+        ctx.log(LogLevel.WARNING, "enableTicketDistributionToCulturalContact is active but "
+                                  "overlaySpectatorDetailsWithLastOwner is not true: add "
+                                  "overlaySpectatorDetailsWithLastOwner=true so that injected and reprinted "
+                                  "tickets go to their cultural contact")
     after = 0
     while True:
         with unit_of_work(ctx.engine) as conn:
@@ -105,6 +128,10 @@ def run(ctx: Run) -> None:
         if not rows:
             return
         after = rows[-1].id
+        for row in rows:  # no personal data in the log (DESIGN section 10): the ticket number says which
+            if falls_back_to_the_cultural_contact(row, overlay=overlay):
+                ctx.log(LogLevel.INFO, "reprint: the last wallet owner of the replaced ticket has no name or "
+                                       "e-mail; spectatorDetails taken from the cultural contact", row.number)
         results = {r["ticketId"]: r for r in ctx.client.inject([payload(row, overlay=overlay) for row in rows])}
         accepted, refused = [], []
         for row in rows:
