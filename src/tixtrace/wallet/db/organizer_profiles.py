@@ -91,6 +91,8 @@ def to_share(conn: Connection, account: Mapping[str, Any], organizer_ids: Iterab
     """Those of these organizers (whose tickets the account holds and opens) that opening would give
     something new: the profile is shareable with them and differs from what they hold. One query."""
     profile = without_email(profile_of(account))
+    if not any(value is not None for value in profile.values()):
+        return []  # nothing of theirs to share: what the organizer holds (its own details) stays
     current = {row.organizer_id: row for row in conn.execute(
         select(organizer_profiles).where(organizer_profiles.c.account_id == account["id"]))}
     return sorted(
