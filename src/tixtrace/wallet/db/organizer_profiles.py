@@ -57,7 +57,7 @@ def rows(conn: Connection, organizer_id: int, account_ids: list[int]) -> dict[in
     return {row["account_id"]: row for row in conn.execute(query).mappings()}
 
 
-def views(conn: Connection, organizer_id: int, accounts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def views(conn: Connection, organizer_id: int, accounts: Mapping[str, RowMapping]) -> dict[str, dict[str, Any]]:
     """e-mail → the organizer's view of that account (W10), for these accounts (e-mail → account row)."""
     found = rows(conn, organizer_id, [row["id"] for row in accounts.values()])
     return {
@@ -80,14 +80,14 @@ def record_injected(conn: Connection, organizer_id: int, details: Mapping[int, M
     )
 
 
-def shareable(account: Mapping[str, Any], organizer_id: int) -> bool:
+def shareable(account: RowMapping, organizer_id: int) -> bool:
     """Whether opening a ticket of this organizer shares the account's profile with it: the profile is
     the spectator's (saved by them), or was pre-filled from this very organizer's details. A profile
     pre-filled by another organizer's injection is not the spectator's word and reaches nobody else."""
     return account["prefilled_by"] is None or account["prefilled_by"] == organizer_id
 
 
-def to_share(conn: Connection, account: Mapping[str, Any], organizer_ids: Iterable[int]) -> list[int]:
+def to_share(conn: Connection, account: RowMapping, organizer_ids: Iterable[int]) -> list[int]:
     """Those of these organizers (whose tickets the account holds and opens) that opening would give
     something new: the profile is shareable with them and differs from what they hold. One query."""
     profile = without_email(profile_of(account))
@@ -103,7 +103,7 @@ def to_share(conn: Connection, account: Mapping[str, Any], organizer_ids: Iterab
     )
 
 
-def share(conn: Connection, organizer_id: int, account: Mapping[str, Any], now: datetime) -> None:
+def share(conn: Connection, organizer_id: int, account: RowMapping, now: datetime) -> None:
     """W10 (b): the account's own profile becomes the organizer's view (refreshed at every opening that
     finds it changed). The caller checked ``shareable`` (``to_share``) and holds the organizer's log lock."""
     bulk_insert(
