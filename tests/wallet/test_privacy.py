@@ -19,11 +19,16 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import insert, select
 
+from tests.migrations import downgrade, reflected
 from tests.wallet.conftest import START, Wallet, run, ticket_payload
 from tixtrace.kernel.clock import TestClock
+from tixtrace.kernel.db import make_engine, migrate, unit_of_work
 from tixtrace.wallet.app import create_wallet_app
-from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.db.database import SCRIPT_LOCATION, VERSION_TABLE, open_wallet_database
+from tixtrace.wallet.db.tables import accounts as accounts_table
+from tixtrace.wallet.db.tables import organizer_profiles
 from tixtrace.wallet.services.organizers import create_organizer
 
 #: the profile fields besides the e-mail, as on the wire
@@ -312,3 +317,43 @@ def test_no_organizer_ever_reads_a_profile_w10_does_not_give_it(two: Two, histor
     for email, own in model.accounts.items():  # the spectator's own profile changes only by the spectator
         shown = w.as_spectator(email, "GET", "/spectator/profile").json()
         assert _wire(shown) == _wire(own), email
+
+
+# -- migration 0007 on existing data --------------------------------------------------------------------
+
+
+def test_the_upgrade_gives_each_organizer_only_what_w10_allows_of_existing_accounts(wallet_url: str) -> None:
+    """Before 0007 nothing says who pre-filled a profile: the original spectator's profile counts as
+    pre-filled by the organizer of their first ticket (privacy first, docs/decisions.md)."""
+    engine = make_engine(wallet_url)
+    try:
+        downgrade(engine, SCRIPT_LOCATION, VERSION_TABLE, "0005")
+        with unit_of_work(engine) as conn:
+            organizers, accounts, tickets = reflected(conn, "organizers", "accounts", "tickets")
+            org_a, org_b = (conn.execute(insert(organizers).values(
+                email=email, api_key_hash="h", transfer_timeout_seconds=3600, acceptance_required=True,
+                created_at=START).returning(organizers.c.id)).scalar_one() for email in ("a@o.example", "b@o.example"))
+            ana, bob, cid = (conn.execute(insert(accounts).values(
+                email=email, first_name=first, last_name="X", id_card_number=f"ID-{first}", created_at=START)
+                .returning(accounts.c.id)).scalar_one() for email, first in (
+                ("ana@x.example", "Ana"), ("bob@x.example", "Bob"), ("cid@x.example", "Cid")))
+
+            def ticket(organizer: int, ticket_id: str, owner: int, original: int, downloaded: bool) -> None:
+                conn.execute(insert(tickets).values(
+                    organizer_id=organizer, ticket_id=ticket_id, event={}, purchase={}, barcode=ticket_id,
+                    status="DOWNLOADED", owner_id=owner, original_owner_id=original, previous_owner_ids=[],
+                    downloaded=downloaded, transfers_done=0, show_deleted=True, created_at=START, updated_at=START))
+
+            ticket(org_a, "A1", ana, ana, True)  # Ana: A's customer, opened it
+            ticket(org_b, "B1", ana, bob, True)  # Bob: B's customer; Ana received B1 and opened it
+            ticket(org_b, "B2", cid, cid, False)  # Cid: B's customer, never opened
+        migrate(engine, SCRIPT_LOCATION, VERSION_TABLE)
+        with unit_of_work(engine, write=False) as conn:
+            prefilled = dict(conn.execute(select(accounts_table.c.id, accounts_table.c.prefilled_by)).all())
+            views = {(row.organizer_id, row.account_id): (row.source, row.profile["idCardNumber"])
+                     for row in conn.execute(select(organizer_profiles))}
+        assert prefilled == {ana: org_a, bob: org_b, cid: org_b}
+        assert views == {(org_a, ana): ("SHARED", "ID-Ana"), (org_b, bob): ("INJECTED", "ID-Bob"),
+                         (org_b, cid): ("INJECTED", "ID-Cid")}  # Ana's profile, pre-filled by A, not given to B
+    finally:
+        engine.dispose()
