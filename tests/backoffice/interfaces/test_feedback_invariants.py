@@ -424,14 +424,17 @@ def machine_for(offices: Offices) -> type[RuleBasedStateMachine]:
                 keys = [normalize_email(email) for email in self.emails.values()]
                 rows = conn.execute(select(contacts).where(contacts.c.email_key.in_(keys))).mappings().all()
                 ticket_ids = list(conn.scalars(select(tickets.c.id).where(tickets.c.number.in_(self.numbers))))
+                # W10: a recipient who accepted but never opened a ticket of the organizer while holding it
+                # gave it only an e-mail: their contact stays temporary, held by its CONFIRMED line
                 pending = set(conn.scalars(select(distribution_lines.c.new_contact_id).where(
-                    distribution_lines.c.ticket_id.in_(ticket_ids), distribution_lines.c.status == "PENDING")))
+                    distribution_lines.c.ticket_id.in_(ticket_ids),
+                    distribution_lines.c.status.in_(["PENDING", "CONFIRMED"]))))
             created = [row for row in rows if row["id"] not in self.typed_before]
             created_keys = [row["email_key"] for row in created]
             assert len(created_keys) == len(set(created_keys)), created_keys
             known = {normalize_email(self.emails[name]) for name in KNOWN}
             assert not known & set(created_keys), "a known person's e-mail never gets a second contact"
-            # 5. every temporary contact left is held by a pending line
+            # 5. every temporary contact left is held by a pending line (or a confirmed one: W10)
             for row in rows:
                 if row["is_temporary"]:
                     assert row["id"] in pending, row["email_key"]
