@@ -21,7 +21,7 @@ CONTINUE = FEATURE + "\ndoContinueInCaseOfSyncError=true"
 
 
 def test_an_unknown_ticket_with_a_long_id_is_skipped_not_fatal(system: System) -> None:
-    long_id = "X" * 80  # the wallet takes 100 characters, the back office's numbers 50
+    long_id = "X" * 64  # the wallet takes 64 characters (W13), the back office's numbers 50
     system.wallet.inject(ticket_payload(long_id, "zoe@example.com"))
     feedback = system.schedule(system.interface(FEATURE), "RETRIEVE_TICKET_STATUS")
     execution = system.run(feedback)

@@ -242,6 +242,7 @@ def test_i2_reprint_goes_to_last_wallet_owner_unless_overlay(system: System, bo:
     feedback = system.schedule(interface, FEEDBACK)
     run_ok(system, injection)
     accept(system, BOB, send(system, ANA, original, BOB), "Bob", "Ross", nationality="BR")
+    system.wallet.as_spectator(BOB, "GET", "/spectator/tickets")  # he opens it: his profile is shared (W10)
     run_ok(system, feedback)
     assert api_ticket(bo, original)["walletOwner"]["email"] == BOB
 
@@ -267,7 +268,7 @@ def test_i2_injection_warns_when_the_feature_is_active_without_overlay(system: S
     and overlaySpectatorDetailsWithLastOwner is not true; the tickets are injected all the same."""
     ticket = new_ticket(system, system.contact(ANA))
     interface = system.interface(f"{BASIC}\nenableTicketDistributionToCulturalContact=true{overlay}")
-    execution = dict(run_schedule(system.engine, system.schedule(interface, INJECTION), clock=system.clock))
+    execution = asdict(run_schedule(system.engine, system.schedule(interface, INJECTION), clock=system.clock))
     assert execution["status"] == ("WARNING" if warns else "OK")
     warnings = [line["message"] for line in log_of(api_execution(bo, execution), "WARNING")]
     assert len(warnings) == warns and all("overlaySpectatorDetailsWithLastOwner=true" in w for w in warnings)

@@ -48,8 +48,8 @@ def test_different_wallets_keep_different_lock_urls(first: str, second: str) -> 
 def test_the_feedback_locks_of_two_spellings_are_the_same_lock() -> None:
     """Two feedback schedules whose interfaces name one wallet organizer with ``localhost`` and
     ``127.0.0.1/`` (and the login's case) hold one organizer lock (before: two, so both ran at once)."""
-    schedule = {"id": 1, "function": ScheduleFunction.RETRIEVE_TICKET_STATUS.value}
-    other = {"id": 2, "function": ScheduleFunction.RETRIEVE_TICKET_STATUS.value}
+    schedule = SimpleNamespace(id=1, function=ScheduleFunction.RETRIEVE_TICKET_STATUS.value)
+    other = SimpleNamespace(id=2, function=ScheduleFunction.RETRIEVE_TICKET_STATUS.value)
     first = run_locks_of(schedule, SimpleNamespace(url="http://localhost:8001/organizer/tickets",
                                                    login="Org@X.example"))
     second = run_locks_of(other, SimpleNamespace(url="http://127.0.0.1:8001/organizer/tickets/",

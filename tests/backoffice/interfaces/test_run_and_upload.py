@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
@@ -122,7 +123,9 @@ def _parked_ids(system):
 
 def _opened_by_its_pending(system, ticket, pending):
     [line] = system.lines(ticket["number"])
-    assert line["status"] == "CONFIRMED" and line["contact_match"] == "COMPLETED"
+    # Bob accepted but has not opened the ticket: the wallet shows his e-mail only (W10), so his contact
+    # stays the temporary one made at the PENDING stage
+    assert line["status"] == "CONFIRMED" and line["contact_match"] == "CREATED_TEMPORARY"
     assert line["opened_record_id"] == pending["recordId"] and line["initiated_at"] < line["resolved_at"]
 
 
@@ -171,13 +174,13 @@ def test_uploading_the_fixed_record_releases_a_feed_stopped_on_it(system):
     feedback, t0, t1, records, _ = _file_with_a_bad_first_record(system, FEATURE)
     spoil = corrupt(records[0]["recordId"], status="TELEPORTED")
     for _attempt in range(2):
-        execution = dict(run_schedule(system.engine, feedback, clock=system.clock, transport=Rewriting(spoil),
+        execution = asdict(run_schedule(system.engine, feedback, clock=system.clock, transport=Rewriting(spoil),
                                       client_options={"backoff_seconds": 0.01}))
         assert execution["status"] == "ERROR" and system.lines(t0["number"]) == []
 
-    assert dict(run_schedule(system.engine, feedback, clock=system.clock, upload=[records[0]]))["status"] == "OK"
+    assert asdict(run_schedule(system.engine, feedback, clock=system.clock, upload=[records[0]]))["status"] == "OK"
 
-    execution = dict(run_schedule(system.engine, feedback, clock=system.clock, transport=Rewriting(spoil),
+    execution = asdict(run_schedule(system.engine, feedback, clock=system.clock, transport=Rewriting(spoil),
                                   client_options={"backoff_seconds": 0.01}))
     assert execution["status"] == "OK", execution
     _opened_by_its_pending(system, t0, records[0])
@@ -189,7 +192,7 @@ def test_records_out_of_record_id_order_are_applied_in_record_id_order(system):
     folded in recordId order (F6): t0's line is opened by its PENDING, not made up from its TRANSFERRED."""
     feedback, t0, t1, records, _ = _file_with_a_bad_first_record(system, FEATURE)
 
-    execution = dict(run_schedule(system.engine, feedback, clock=system.clock, upload=list(reversed(records))))
+    execution = asdict(run_schedule(system.engine, feedback, clock=system.clock, upload=list(reversed(records))))
 
     assert execution["status"] == "OK", execution
     _opened_by_its_pending(system, t0, records[0])

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from tests.support.screens import FEATURE, INTERFACE_PASSWORD, World, post_form, token_in
 from tixtrace.backoffice.db.tables import executions, interfaces, schedules
-from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.interfaces.locks import organizer_lock_name, run_locks
 from tixtrace.backoffice.services.interfaces import interface_credentials
 from tixtrace.kernel.db import unit_of_work
 
@@ -177,7 +177,7 @@ def test_run_now_refused_while_the_feedback_runs_shows_a_flash(browser: TestClie
                                                                 engine: Engine) -> None:
     page = f"/interfaces/{world.interface}"
     token = token_in(browser.get(page).text)
-    name = "feedback:http://127.0.0.1:9/organizer/tickets:admin@organizer.example"
+    name = "feedback:" + organizer_lock_name("http://127.0.0.1:9/organizer/tickets", "admin@organizer.example")
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:

@@ -44,6 +44,7 @@ class CountingAuthenticator(Authenticator):
         return super().authenticate(name, password)
 
 
+@pytest.mark.slow  # a load: 10,000 sign-in attempts, each a commit
 def test_10000_new_long_names_do_not_unlock_a_locked_name(engine: Engine, clock: TestClock) -> None:
     """A name locked by 10 failures, then 10,000 requests with new 1,000-character names (8 clients at
     once against a real server): the right password is still refused."""
