@@ -30,7 +30,7 @@ from tests.support.export import export
 from tests.support.system import System
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import executions
-from tixtrace.backoffice.interfaces.locks import run_locks
+from tixtrace.backoffice.interfaces.locks import organizer_lock_name, run_locks
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
@@ -194,7 +194,7 @@ def test_a_killed_lock_holder_never_blocks_the_next_run(system: System) -> None:
     scenario = Scenario(system, 2)
     assert scenario.wallet.transfer("ana@example.com", scenario.numbers[0], "dan@example.com").status_code == 201
     url = str(system.engine.url.render_as_string(hide_password=False))
-    name = f"feedback:{system.base_url}/organizer/tickets:{system.wallet.auth[0].casefold()}"
+    name = "feedback:" + organizer_lock_name(f"{system.base_url}/organizer/tickets", system.wallet.auth[0])
     holder = spawn(HOLD_LOCK, url, name)
     try:
         wait_for_line(holder, "locked")
@@ -260,7 +260,7 @@ def test_two_runs_started_together_one_runs_the_other_is_refused(system: System,
 
 def test_a_thread_holding_the_run_lock_refuses_a_run(system: System) -> None:
     scenario = Scenario(system, 1)
-    name = f"feedback:{system.base_url}/organizer/tickets:{system.wallet.auth[0].casefold()}"
+    name = "feedback:" + organizer_lock_name(f"{system.base_url}/organizer/tickets", system.wallet.auth[0])
     with run_locks(system.engine, [(name, "a test")]):
         with pytest.raises(Conflict) as refused:
             scenario.run()

@@ -26,6 +26,7 @@ from tests.support.feedback import (
     BOB,
     FEEDBACK,
     INJECTION,
+    Rewriting,
     accept,
     act,
     api,
@@ -41,6 +42,7 @@ from tests.support.feedback import (
     new_ticket,
     rows,
     run_ok,
+    run_via,
     send,
 )
 from tests.support.system import FEATURE, System
@@ -738,12 +740,23 @@ def test_i2_feedback_warns_when_feature_active_without_overlay(system: System, b
 
 def test_c3_control_and_bidi_characters_of_a_wallet_profile_never_reach_the_contact(system: System,
                                                                                     bo: TestClient) -> None:
+    """Our wallet refuses such text (W13), so the feed is rewritten on its way as another wallet could send
+    it: the profile fields carry bidi and control characters, and the contact gets none of them."""
     ticket = new_ticket(system, system.contact(ANA))
     injection, feedback = functions(system)
     run_ok(system, injection)
     tid = send(system, ANA, ticket, BOB)
-    accept(system, BOB, tid, "Bo\u202eb", "\u2066Ross\u2069", title="M\u200fr", idCardNumber="ID\u202d-778")
-    run_ok(system, feedback)
+    accept(system, BOB, tid, "Bob", "Ross", title="Mr", idCardNumber="ID-778")
+    hostile = {"firstName": "Bo\u202eb", "lastName": "\u2066Ross\u2069", "title": "M\u200fr",
+               "idCardNumber": "ID\u202d-778"}
+
+    def rewrite(record: dict[str, Any]) -> None:
+        transfer = record.get("transfer") or {}
+        for profile in (record.get("walletOwner"), transfer.get("recipient"), transfer.get("sender")):
+            if profile and profile.get("email") == BOB:
+                profile.update(hostile)
+
+    run_via(system, feedback, Rewriting(rewrite), "OK")
     [contact] = api_contacts(bo, BOB)
     assert (contact["title"], contact["firstName"], contact["lastName"], contact["idNumber"]) == (
         "Mr", "Bob", "Ross", "ID-778")

@@ -123,9 +123,7 @@ def _parked_ids(system):
 
 def _opened_by_its_pending(system, ticket, pending):
     [line] = system.lines(ticket["number"])
-    # Bob accepted but has not opened the ticket: the wallet shows his e-mail only (W10), so his contact
-    # stays the temporary one made at the PENDING stage
-    assert line["status"] == "CONFIRMED" and line["contact_match"] == "CREATED_TEMPORARY"
+    assert line["status"] == "CONFIRMED" and line["contact_match"] == "COMPLETED"
     assert line["opened_record_id"] == pending["recordId"] and line["initiated_at"] < line["resolved_at"]
 
 
