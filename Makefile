@@ -1,5 +1,5 @@
 # Two commands on a fresh machine with Python 3.11+: `make demo` and `make test`.
-# While coding: `make test-fast` (everything but the slow tiers, in under two minutes) and `make lint`.
+# While coding: `make test-fast` (everything but the slow tiers, about five minutes on 2 cores) and `make lint`.
 # Each creates the local virtual environment (.venv) with the pinned dependencies on first use.
 
 PYTHON ?= python3
