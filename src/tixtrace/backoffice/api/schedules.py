@@ -11,7 +11,7 @@ from pydantic import Field, StrictBool
 
 from tixtrace.backoffice.api.deps import ScheduleId, User
 from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
-from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
+from tixtrace.backoffice.api.schemas import execution_view_json, schedules_json
 from tixtrace.backoffice.backend import Backend, BackendDep
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=error_
 @router.get("/{schedule_id}", summary="One schedule", **documented(ScheduleOut))
 def get_one_schedule(schedule_id: ScheduleId, backend: BackendDep, _user: User) -> dict[str, Any]:
     with backend.read() as conn:
-        return schedule_json(get_schedule(conn, schedule_id))
+        return schedules_json(conn, [get_schedule(conn, schedule_id)], backend.clock.now())[0]
 
 
 class RunStarted(ApiResponse):
@@ -97,4 +97,6 @@ def reset_schedule_feed(schedule_id: ScheduleId, body: ResetFeed, backend: Backe
         raise BadInput('resetting the feed makes the next run read the whole feed again: send {"confirm": true}',
                        code=BackofficeCode.CONFIRMATION_REQUIRED,
                        details={"parameter": "confirm", "value": body.confirm})
-    return schedule_json(reset_feed(backend.engine, schedule_id))
+    schedule = reset_feed(backend.engine, schedule_id)
+    with backend.read() as conn:
+        return schedules_json(conn, [schedule], backend.clock.now())[0]

@@ -202,7 +202,8 @@ distribution_lines = Table(
     Index("ix_distribution_lines_ticket_id_opened_record_id", "ticket_id", "opened_record_id", "id"),
     Index("ix_distribution_lines_old_contact_id", "old_contact_id"),
     Index("ix_distribution_lines_new_contact_id", "new_contact_id"),
-    Index("ix_distribution_lines_status", "status"),  # GET /metrics: lines by status
+    # GET /metrics: lines by status; the overview: pending lines, oldest first
+    Index("ix_distribution_lines_status_id", "status", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -237,6 +238,8 @@ schedules = Table(
     Column("last_record_id", BigInteger),  # feedback: the last recordId applied (a page read again skips it)
     Column("skip_ticket_numbers", JSON, nullable=False),
     Column("event_codes", JSON, nullable=False),  # injection filter; empty = every event
+    # O4: the start of the latest run that did all its work (feedback: read the feed to its end); the lag
+    Column("caught_up_at", Time),
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Index("ix_schedules_interface_id", "interface_id"),
@@ -263,6 +266,8 @@ executions = Table(
     Column("parked", BigInteger, nullable=False, default=0),
     Column("dumped_calls", Text),  # payloads exchanged, up to maxLengthDumpedCallsInKbs
     Index("ix_executions_schedule_id_id", "schedule_id", "id"),
+    Index("ix_executions_schedule_id_status_id", "schedule_id", "status", "id"),  # O4: the latest OK run
+    Index("ix_executions_status_started_at", "status", "started_at"),  # the overview: ERROR in the last 24 h
     sqlite_autoincrement=True,
 )
 
@@ -289,5 +294,6 @@ parked_records = Table(
     Column("parked_at", Time, nullable=False),
     UniqueConstraint("schedule_id", "record_id"),
     Index("ix_parked_records_schedule_id_ticket_number", "schedule_id", "ticket_number"),
+    Index("ix_parked_records_ticket_number", "ticket_number"),  # a ticket's page
     sqlite_autoincrement=True,
 )

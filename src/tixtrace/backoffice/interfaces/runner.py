@@ -42,6 +42,7 @@ from tixtrace.backoffice.services.interfaces import (
     interface_credentials,
     interface_parameters,
 )
+from tixtrace.backoffice.services.schedule_state import mark_caught_up
 from tixtrace.backoffice.services.schedules import ScheduleFunction, ScheduleView, get_schedule, reset_schedule_feed
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
@@ -175,6 +176,8 @@ def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: In
                 conn.execute(update(executions).where(executions.c.id == run.execution_id)
                              .values(dumped_calls=dump.text()))
             finished = finish_execution(conn, run.execution_id, run.status, clock.now())
+            if run.caught_up:
+                mark_caught_up(conn, schedule.id, execution.started_at)
     except Exception as exc:  # the report itself could not be written: still never leave it RUNNING
         log.error("execution %s: could not write its report: %s", execution.id, failure_for_log(exc))
         run.counts, run.lines, run.status = {}, [], ExecutionStatus.ERROR

@@ -126,6 +126,7 @@ def run(ctx: Run) -> None:
             # cancel racing this run, still leaves them to push cancelled (which tolerates NOT_FOUND)
             _set_injected_at(conn, [row.id for row in rows], ctx.clock.now())
         if not rows:
+            ctx.caught_up = True
             return
         after = rows[-1].id
         for row in rows:  # no personal data in the log (DESIGN section 10): the ticket number says which

@@ -30,6 +30,7 @@ def _push(ctx: Run, statuses: tuple[TicketStatus, ...], marker: Column[Any],
                 tickets.c.status.in_([status.value for status in statuses]), tickets.c.injected_at.is_not(None),
                 marker.is_(None), tickets.c.id > after).order_by(tickets.c.id).limit(size)).all()
         if not rows:
+            ctx.caught_up = True
             return
         after = rows[-1].id
         results = {r["ticketId"]: r for r in call([row.number for row in rows])}
