@@ -21,6 +21,7 @@ from sqlalchemy import insert
 from tests.support.backoffice import PASSWORD, START, USER
 from tests.support.feedback import ANA, BOB, Rewriting, corrupt, functions, new_ticket, record_of, send
 from tests.support.system import FEATURE, System
+from tixtrace.backoffice.api.documents import OverviewOut
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import users
 from tixtrace.backoffice.interfaces.runner import run_schedule
@@ -144,6 +145,7 @@ def test_overview_lists_interfaces_schedules_pending_transfers_and_recent_errors
     recent = run_at(system, feedback, 25 * 3600 - 5, "ERROR", dead)
 
     body = bo.get("/api/overview").json()
+    OverviewOut.model_validate(body)  # as the OpenAPI document declares it
     assert [(i["name"], i["featureActive"], [s["id"] for s in i["schedules"]]) for i in body["interfaces"]] == [
         ("tixngo", True, [injection, feedback]), ("no feature", False, [])]
     assert other == body["interfaces"][1]["id"]
