@@ -49,9 +49,8 @@ def _context(view: Overview) -> dict[str, Any]:
             rows.append(ScheduleRow(item, found, behind_after_seconds(launch=schedule.launch,
                                                                       frequency_minutes=schedule.frequency_minutes)))
         interfaces.append({"interface": interface, "schedules": rows})
-    functions = {item.schedule.id: item.schedule.function for i in view.interfaces for item in i.schedules}
     return {"nav": "overview", "overview": view, "interfaces": interfaces, "alerts": alerts,
-            "functions": functions, "refresh_seconds": REFRESH_SECONDS,
+            "refresh_seconds": REFRESH_SECONDS,
             "window_hours": int(ERROR_WINDOW.total_seconds() // 3600)}
 
 
