@@ -242,11 +242,11 @@ def _agreement(backoffice: Engine, wallet: Engine, numbers: list[str]) -> tuple[
     in_wallet = {row.ticket_id: (row.status, normalize_email(row.email)) for row in rows}
     owner = contacts.alias("owner")
     with unit_of_work(backoffice, write=False) as conn:
-        rows = conn.execute(select(tickets.c.number, tickets.c.mobile_status, tickets.c.last_wallet_owner_email,
+        mirrored = conn.execute(select(tickets.c.number, tickets.c.mobile_status, tickets.c.last_wallet_owner_email,
                                    owner.c.email_key)
                             .join(owner, owner.c.id == tickets.c.owner_contact_id)
                             .where(tickets.c.number.in_(numbers))).all()
-    agree = sum(1 for row in rows if row.number in in_wallet
+    agree = sum(1 for row in mirrored if row.number in in_wallet
                 and in_wallet[row.number] == (row.mobile_status, normalize_email(row.last_wallet_owner_email or ""))
                 and row.email_key == in_wallet[row.number][1])
     return agree, {number: email for number, (_, email) in in_wallet.items()}

@@ -38,12 +38,14 @@ def test_transfer_then_the_recipient_sets_a_profile_and_accepts(wallet, page_cli
 
     wallet.advance(15 * 60 + 20)  # the page counts down with the wallet's clock, not the machine's
     assert "44 min left" in text_of(ticket_card(ana.page(), "T1"))
-    assert "44 min left" in text_of(transfer_item(ana.page(), tid, "outgoing"))
+    sender_page = ana.page()
+    assert sender_page.count(f'data-pending-transfer="{tid}"') == 1 and 'id="outgoing"' not in sender_page  # once
 
     cid = page_client(CID)
     page = cid.page()
     incoming = transfer_item(page, tid, "incoming")
     assert incoming is not None and ANA in incoming and "T1" in incoming
+    assert ticket_payload("T1", ANA)["event"]["name"] in text_of(incoming)  # what is offered, before accepting
     assert f'data-accept-transfer="{tid}"' in incoming and f'data-reject-transfer="{tid}"' in incoming
     assert 'data-seconds-left="2680"' in incoming and "44 min left" in text_of(incoming)
     assert 'id="profile-needed"' in page and ticket_ids(page) == []  # not his before he accepts
