@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from tixtrace.backoffice.app import create_backoffice_app
+from tixtrace.backoffice.app import DATABASE_URL_VARIABLE
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
@@ -36,6 +35,7 @@ from tixtrace.backoffice.services.users import create_user, disable_user, set_pa
 from tixtrace.kernel.clock import SystemClock, isoformat
 from tixtrace.kernel.db import normalize_url, unit_of_work
 from tixtrace.kernel.errors import TixtraceError
+from tixtrace.kernel.serving import serve_factory
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -43,6 +43,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 #: the interface commands' output (run, upload, scheduler): wrapped to the terminal, like the execution table
 run_out = Console(highlight=False)
 
+Workers = Annotated[int, typer.Option(min=1, max=64, help="worker processes answering on the port: a request that "
+                                      "holds one (a large body being parsed) leaves the others free")]
 DatabaseUrl = Annotated[str, typer.Option(
     "--database-url", envvar="TIXTRACE_BACKOFFICE_DATABASE_URL", show_envvar=True,
     help="sqlite:///path/backoffice.db or postgresql://user@host/db")]
@@ -96,14 +98,12 @@ def serve(
     database_url: DatabaseUrl,
     port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port")] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    workers: Workers = 1,
 ) -> None:
-    """Serve the back-office API (HTTP Basic with a back-office user; GET /health is open)."""
-    engine = _open(database_url)
-    try:
-        # no access log: query strings may hold e-mail addresses (DESIGN 10: logs carry none)
-        uvicorn.run(create_backoffice_app(engine), host=host, port=port, access_log=False)
-    finally:
-        engine.dispose()
+    """Serve the back-office API and screens (HTTP Basic or the sign-in page; GET /health is open)."""
+    _open(database_url).dispose()  # migrated once, here, before the workers open it
+    serve_factory("tixtrace.backoffice.app:backoffice_app_from_environment", host=host, port=port,
+                  workers=workers, environment={DATABASE_URL_VARIABLE: database_url})
 
 
 @app.command("create-user")
