@@ -158,7 +158,8 @@ def update_event(conn: Connection, code: str, changes: Mapping[str, Any]) -> Eve
         raise ValueError(f"not editable: {unknown}")  # a caller's bug: the API and the form name fields
     current = get_event_by_code(conn, code)
     merged = replace(NewEvent(
-        code=current.code, name=current.name, start_time=current.start_time, end_time=current.end_time,
+        code=current.code, name=current.name, start_time=as_utc(current.start_time),  # stored UTC (naive on SQLite)
+        end_time=as_utc(current.end_time) if current.end_time else None,
         venue_site=current.venue_site, venue_city=current.venue_city, venue_zip=current.venue_zip,
         venue_country_code=current.venue_country_code, max_transfers=current.max_transfers), **changes)
     checker = Checker()
