@@ -44,14 +44,14 @@ def event_totals(conn: Connection, event_ids: Iterable[int]) -> dict[int, EventT
     ids = sorted(set(event_ids))
     if not ids:
         return {}
-    counted: dict[int, int] = dict(conn.execute(
+    counted: dict[int, int] = {eid: count for eid, count in conn.execute(
         select(tickets.c.event_id, func.count()).where(one_of(conn, tickets.c.event_id, ids))
-        .group_by(tickets.c.event_id)).tuples().all())
-    pending: dict[int, int] = dict(conn.execute(
+        .group_by(tickets.c.event_id))}
+    pending: dict[int, int] = {eid: count for eid, count in conn.execute(
         select(tickets.c.event_id, func.count())
         .select_from(distribution_lines.join(tickets, tickets.c.id == distribution_lines.c.ticket_id))
         .where(one_of(conn, tickets.c.event_id, ids), distribution_lines.c.status == LineStatus.PENDING.value)
-        .group_by(tickets.c.event_id)).tuples().all())
+        .group_by(tickets.c.event_id))}
     return {eid: EventTotals(tickets=counted.get(eid, 0), pending_transfers=pending.get(eid, 0)) for eid in ids}
 
 
@@ -61,9 +61,9 @@ def event_breakdown(conn: Connection, event_id: int) -> EventBreakdown:
     for status, count in conn.execute(select(tickets.c.status, func.count()).where(tickets.c.event_id == event_id)
                                       .group_by(tickets.c.status)):
         by_status[status] = count
-    by_mobile: dict[str | None, int] = dict(conn.execute(
+    by_mobile: dict[str | None, int] = {status: count for status, count in conn.execute(
         select(tickets.c.mobile_status, func.count()).where(tickets.c.event_id == event_id)
-        .group_by(tickets.c.mobile_status)).tuples().all())
+        .group_by(tickets.c.mobile_status))}
     transfers: dict[str, int] = dict.fromkeys((s.value for s in LineStatus), 0)
     for status, count in conn.execute(
             select(distribution_lines.c.status, func.count())

@@ -29,10 +29,12 @@ from tixtrace.backoffice.services.events import (
     EventView,
     NewEvent,
     create_event,
+    event_values,
     get_event_by_code,
     list_events,
     update_event,
 )
+from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, redirect, render, with_query
 from tixtrace.kernel.clock import as_utc
@@ -84,6 +86,16 @@ def _new_event(typed: dict[str, str], errors: dict[str, str]) -> NewEvent:
                     venue_country_code=typed["venue_country_code"], max_transfers=typed["max_transfers"])
 
 
+def _with_other_problems(new: NewEvent, errors: dict[str, str]) -> dict[str, str]:
+    """`errors` (the times the form could not read) and every other problem of the form, found without
+    writing: one submission shows them all."""
+    checker = Checker()
+    event_values(new, checker)
+    for problem in checker.problems:
+        errors.setdefault(problem.field, problem.message)
+    return errors
+
+
 def _field_errors(exc: BadInput | Conflict) -> dict[str, str]:
     if isinstance(exc, Conflict):
         return {"code": exc.message}
@@ -124,6 +136,8 @@ def create_event_form(request: Request, backend: BackendDep, form: PostedForm) -
             errors = _field_errors(exc)
         else:
             return redirect(request, f"/events/{event.code}", flash=Flash("success", f"Event {event.code} created."))
+    else:
+        errors = _with_other_problems(new, errors)
     return _list_page(request, backend, None, values=typed, errors=errors, status=422)
 
 
@@ -176,4 +190,6 @@ def update_event_form(request: Request, code: str, backend: BackendDep, form: Po
             errors = _field_errors(exc)
         else:
             return redirect(request, f"/events/{event.code}", flash=Flash("success", f"Event {event.code} saved."))
+    else:
+        errors = _with_other_problems(new, errors)
     return _edit_page(request, event, typed, errors, status=422)
