@@ -158,7 +158,7 @@ def test_the_figures_cost_a_fixed_number_of_queries_whatever_the_tickets(engine:
         totals = event_totals(conn, ids)
         assert len(seen) == 2
         breakdown = event_breakdown(conn, ids[0])
-        assert len(seen) == 5
+        assert len(seen) == 4
     assert [totals[i].tickets for i in ids] == [10, 10, 10]
     assert sum(t.pending_transfers for t in totals.values()) == 10
     assert breakdown.by_status["NOT_PRINTED"] == 10 and breakdown.by_mobile_status == {None: 10}

@@ -6,7 +6,7 @@ form posts to ``/events`` so that no code (``new`` is one) is shadowed by a fixe
 
 Invariants:
 - Figures are GROUP BY queries (`services/event_stats.py`): a page of events costs two, an event's
-  page three, never one per ticket.
+  page two, never one per ticket.
 - A refused form (a bad field, a code taken) is shown again (422) with what was typed and each
   problem beside its field; nothing is written (the service validates before writing).
 - Times are typed and shown in UTC (``datetime-local`` fields have no zone: the label says UTC).
