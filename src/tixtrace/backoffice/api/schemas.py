@@ -101,6 +101,34 @@ class EventIn(ApiModel):
         json_schema_extra={"minimum": 0, "maximum": 1000})] = None
 
 
+class EventPatchIn(ApiModel):
+    """``PATCH /api/events/{code}``: only the fields given change (``endTime`` or ``maxTransfers`` null
+    clears them); the code is the event's key and cannot change (an unknown field is a 422)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Opening match", "maxTransfers": 2}]})
+
+    name: StrictStr | None = None
+    start_time: DateTime | None = None
+    end_time: DateTime | None = None
+    venue: VenueIn | None = None
+    max_transfers: Annotated[StrictInt | None, Field(
+        description="Spectator transfers allowed per ticket injected from now on, 0 to 1000; null: no limit.",
+        json_schema_extra={"minimum": 0, "maximum": 1000})] = None
+
+    def changes(self) -> dict[str, Any]:
+        """The `NewEvent` fields this body sets (an explicit null included; a null venue or name is
+        passed on and refused by the service as required)."""
+        given = self.model_fields_set
+        found: dict[str, Any] = {name: getattr(self, name)
+                                 for name in ("name", "start_time", "end_time", "max_transfers") if name in given}
+        if "venue" in given:
+            venue = self.venue
+            found.update(venue_site=venue.site if venue else None, venue_city=venue.city if venue else None,
+                         venue_zip=venue.zip if venue else None,
+                         venue_country_code=venue.country_code if venue else None)
+        return found
+
+
 class TransferIn(ApiModel):
     """``POST /api/tickets/{id}/transfer``: an organizer transfer (W7); both fields are checked by the
     service, so that a missing or bad one is a 422 naming it like every other field error."""

@@ -327,6 +327,35 @@ def _reprint(conn: Connection, old_ids: list[int], now: datetime) -> dict[int, i
     return {old["id"]: new_id for old, new_id in zip(olds, created, strict=True)}
 
 
+# --- action history ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketActionView:
+    """One ``ticket_actions`` row: who moved the ticket (None: injection, or before actors were kept),
+    what, when, and for a reprint the new ticket."""
+
+    id: int
+    action: str
+    from_status: str
+    to_status: str
+    actor: str | None
+    at: datetime
+    related_ticket_id: int | None
+    related_ticket_number: str | None
+
+
+def action_history(conn: Connection, ticket_id: int) -> list[TicketActionView]:
+    """The ticket's status moves, oldest first, in one query. Unpaged: a ticket has at most two (PRINT,
+    then one move to a final status; domain/tickets.py). 404 TICKET_NOT_FOUND."""
+    get_ticket(conn, ticket_id)
+    related = tickets.alias("related")
+    query = (select(ticket_actions, related.c.number.label("related_ticket_number"))
+             .select_from(ticket_actions.outerjoin(related, related.c.id == ticket_actions.c.related_ticket_id))
+             .where(ticket_actions.c.ticket_id == ticket_id).order_by(ticket_actions.c.id))
+    return [view_of(TicketActionView, row) for row in conn.execute(query).mappings()]
+
+
 # --- distribution history ---------------------------------------------------------------------
 
 

@@ -1,11 +1,9 @@
-"""Ticket screens: the searchable list and the ticket information page with its three tabs.
+"""Ticket screens: the searchable list and the ticket information page with its four tabs.
 
 Tabs are plain links (``?tab=mobile``) that work without JavaScript; with htmx the same links fetch
-``/tickets/{id}/tabs/{tab}`` (the tab bar and the panel) and push the ``?tab=`` address.
-
-The page of a PRINTED ticket offers an organizer transfer (W7): the form posts to
-``/tickets/{id}/transfer``, which asks the wallet like ``POST /api/tickets/{id}/transfer`` does and
-comes back to the distribution tab with the wallet's answer or its refusal.
+``/tickets/{id}/tabs/{tab}`` (the tab bar and the panel) and push the ``?tab=`` address. The History tab
+lists the ticket's status moves (``ticket_actions``: who, what, when). The page's action bar (what the
+ticket's status allows) and its confirmation pages are `web/ticket_actions.py`'s.
 """
 
 from __future__ import annotations
@@ -19,20 +17,19 @@ from starlette.responses import Response
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TicketStatus
-from tixtrace.backoffice.interfaces.tixngo.transfers import REASON_MAX, transfer_ticket
 from tixtrace.backoffice.services.events import get_event
-from tixtrace.backoffice.services.tickets import distribution_history, get_ticket, ticket_views
+from tixtrace.backoffice.services.tickets import action_history, distribution_history, get_ticket, ticket_views
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import PostedForm, WebUser, path_id, query_text, redirect, render, with_query
+from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
+from tixtrace.backoffice.web.ticket_actions import action_bar
 from tixtrace.kernel.cursors import decode_int_cursor, decode_position_cursor, encode_cursor, encode_position_cursor
-from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unavailable
-from tixtrace.kernel.flash import Flash
+from tixtrace.kernel.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 
 PAGE = 50
 HISTORY_PAGE = 100
-TABS = ("general", "mobile", "distribution")
+TABS = ("general", "mobile", "distribution", "history")
 Text = Annotated[str | None, Query(max_length=500)]
 
 
@@ -65,9 +62,10 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None)
         "replaces_number": queries.ticket_number(conn, ticket.replaces_ticket_id)
         if ticket.replaces_ticket_id else None,
         "replaced_by": queries.replaced_by(conn, ticket_id),
-        "lines": [], "history_next": None, "reason_max": REASON_MAX,
-        "transferable": ticket.status == TicketStatus.PRINTED.value and ticket.injected_at is not None,
+        "lines": [], "history_next": None, "actions": action_bar(ticket), "moves": [],
     }
+    if tab == "history":
+        context["moves"] = action_history(conn, ticket_id)
     if tab == "distribution":
         lines, last = distribution_history(conn, ticket_id, after=decode_position_cursor(cursor), limit=HISTORY_PAGE)
         context["lines"] = lines
@@ -84,19 +82,6 @@ def ticket_page(request: Request, ticket_id: str, backend: BackendDep, user: Web
     with backend.read() as conn:
         context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
     return render(request, "tickets/detail.html", context)
-
-
-@router.post("/tickets/{ticket_id}/transfer")
-def organizer_transfer(request: Request, ticket_id: str, backend: BackendDep, form: PostedForm) -> Response:
-    tid = path_id(ticket_id, "ticket")
-    back = f"/tickets/{tid}?tab=distribution"
-    try:
-        done = transfer_ticket(backend.engine, tid, form.get("recipient_email"), form.get("reason"))
-    except (BadInput, Conflict, NotFound, Unavailable) as exc:
-        return redirect(request, back, flash=Flash("error", exc.message))
-    return redirect(request, back, flash=Flash(
-        "success", f"The wallet moved ticket {done.ticket_number} to {done.recipient_email} (transfer "
-                   f"{done.transfer_id}); its line appears with the next Retrieve ticket status run."))
 
 
 @router.get("/tickets/{ticket_id}/tabs/{tab}")
