@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -19,7 +18,6 @@ from tixtrace.backoffice.services.schedules import get_schedule
 from tixtrace.kernel.errors import BadInput
 from tixtrace.kernel.web import ApiModel, ApiResponse, documented, error_responses
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=error_responses(400, 401, 404, 409, 422, 429))
 
 

@@ -99,8 +99,7 @@ class StartedRun:
     """An execution that has started: its run locks are held and its row is RUNNING (committed), but
     its function has not run yet. ``execute`` runs it to its end and releases the locks; it may be
     called on another thread (``run?wait=false``, the screens' Run now): the locks belong to the
-    process, not to the thread that took them. ``abandon`` releases the locks without running (the
-    execution is then ended ERROR by the next run of the schedule, or by the start-up sweep)."""
+    process, not to the thread that took them."""
 
     engine: Engine
     clock: Clock
@@ -117,9 +116,6 @@ class StartedRun:
     def execute(self) -> ExecutionRecord:
         with self.locks:
             return _execute(self)
-
-    def abandon(self) -> None:
-        self.locks.close()
 
     def execute_in_background(self) -> threading.Thread:
         """``execute`` on a thread of its own (Run now without waiting). The start (locks, RUNNING row)
@@ -162,7 +158,6 @@ def start_run(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: st
             execution = start_execution(conn, schedule.id, clock.now(), launched_by=launched_by)
         return StartedRun(engine, clock, execution, schedule, interface, parameters, credentials, transport,
                           client_options, upload, locks.pop_all())
-    raise AssertionError("unreachable")  # pragma: no cover (ExitStack swallows nothing)
 
 
 def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: str | None = None,
