@@ -148,6 +148,7 @@ def test_every_schedules_executions_newest_first_filtered_and_paged(api: TestCli
     assert ids_of(since="2026-06-01T11:10:00+02:00") == [made[4], made[3], made[2], made[1]]  # an offset
     assert ids_of(since="2026-06-01T09:35") == [made[4]]  # no offset: UTC (what the screen sends)
     assert ids_of(status="OK", function="PUSH_CANCELLED") == []
+    assert ids_of(status="", function="", scheduleId="", since="", cursor="") == made[::-1]  # empty: any
 
     item = api.get("/api/executions", params={"status": "WARNING"}).json()["items"][0]
     assert item == {"id": made[3], "scheduleId": feedback, "function": "RETRIEVE_TICKET_STATUS", "launchedBy": "cli",
@@ -170,7 +171,10 @@ def test_every_schedules_executions_newest_first_filtered_and_paged(api: TestCli
 def test_bad_filters_are_422_with_the_envelope(api: TestClient, params: dict[str, str]) -> None:
     response = api.get("/api/executions", params=params)
     assert response.status_code == 422, response.text
-    assert "code" in response.json()["error"]
+    error = response.json()["error"]
+    assert error["code"] == ("INVALID_CURSOR" if "cursor" in params else "INVALID_INPUT")
+    if "parameter" in error["details"]:
+        assert error["details"]["parameter"] in params
 
 
 def test_the_list_needs_a_user(api: TestClient) -> None:

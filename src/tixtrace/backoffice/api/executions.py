@@ -3,6 +3,7 @@ schedule with its counters and log."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -20,6 +21,7 @@ from tixtrace.backoffice.services.executions import (
     moment,
 )
 from tixtrace.backoffice.services.schedules import ScheduleFunction
+from tixtrace.kernel.errors import BadInput, KernelCode
 from tixtrace.kernel.web import documented, error_responses
 
 router = APIRouter(prefix="/api/executions", tags=["executions"],
@@ -28,20 +30,44 @@ router = APIRouter(prefix="/api/executions", tags=["executions"],
 _MOMENT = "RFC 3339 date-time, e.g. 2026-06-11T18:00:00Z (no offset: UTC)"
 
 
+def _choice(value: str | None, allowed: type[StrEnum], parameter: str) -> str | None:
+    """A filter among ``allowed``; empty (``status=``) or absent means any; anything else is a 422
+    naming the parameter and the choices."""
+    if not value:
+        return None
+    if value not in {member.value for member in allowed}:
+        raise BadInput(f"{parameter} must be one of {', '.join(m.value for m in allowed)} (or empty for any)",
+                       code=KernelCode.INVALID_INPUT, details={"parameter": parameter, "value": value})
+    return value
+
+
+def _schedule_id(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_SMALL_ID):
+        raise BadInput(f"scheduleId must be a schedule's id, a whole number from 1 to {MAX_SMALL_ID}",
+                       code=KernelCode.INVALID_INPUT, details={"parameter": "scheduleId", "value": value})
+    return int(value)
+
+
 @router.get("", summary="Every schedule's executions, newest first, filtered (no log; GET one for it)",
+            description="Filters (each optional; empty means any): status (RUNNING, OK, WARNING, ERROR), function, "
+                        "scheduleId, since / until on startedAt. Keyset paged by cursor.",
             **documented(ExecutionPage))
 def get_executions(
     backend: BackendDep, _user: User,
-    status: Annotated[ExecutionStatus | None, Query(description="only this status")] = None,
-    function: Annotated[ScheduleFunction | None, Query(description="only this function")] = None,
-    schedule_id: Annotated[int | None, Query(alias="scheduleId", ge=1, le=MAX_SMALL_ID,
+    status: Annotated[str | None, Query(max_length=20, description="only this status")] = None,
+    function: Annotated[str | None, Query(max_length=30, description="only this function")] = None,
+    schedule_id: Annotated[str | None, Query(alias="scheduleId", max_length=12,
                                              description="only this schedule's")] = None,
     since: Annotated[str | None, Query(max_length=40, description=f"started at or after: {_MOMENT}")] = None,
     until: Annotated[str | None, Query(max_length=40, description=f"started before: {_MOMENT}")] = None,
     cursor: Cursor = None, limit: Limit = 100,
 ) -> dict[str, Any]:
-    where = ExecutionFilter(status=status.value if status else None, function=function.value if function else None,
-                            schedule_id=schedule_id, since=moment(since, "since"), until=moment(until, "until"))
+    where = ExecutionFilter(status=_choice(status, ExecutionStatus, "status"),
+                            function=_choice(function, ScheduleFunction, "function"),
+                            schedule_id=_schedule_id(schedule_id), since=moment(since, "since"),
+                            until=moment(until, "until"))
     before = after_id(cursor) or None
     with backend.read() as conn:
         rows, last = list_all_executions(conn, where, before_id=before, limit=limit)
