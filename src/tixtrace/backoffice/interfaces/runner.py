@@ -127,7 +127,7 @@ class StartedRun:
             except Exception as exc:  # nobody waits for this thread: log, never lose it silently
                 log.error("execution %s in the background failed: %s", self.execution.id, failure_for_log(exc))
 
-        thread = threading.Thread(target=execute, daemon=True, name=f"execution-{self.execution.id}")
+        thread = threading.Thread(target=execute, daemon=True, name=f"run-now-{self.schedule.id}-{self.execution.id}")
         thread.start()
         return thread
 
