@@ -285,6 +285,15 @@ def _problems(engine: Engine, execution_id: int) -> tuple[list[LogEntry], bool]:
     return lines, more is not None
 
 
+def _print_problems(execution_id: int, problems: list[LogEntry], more: bool) -> None:
+    for line in problems:
+        ticket = f" ticket {line.ticket_number}:" if line.ticket_number else ""
+        # markup off: a message quotes what the wallet sent, brackets and all
+        run_out.print(f"{line.level}{ticket} {line.message}", markup=False, highlight=False)
+    if more:
+        run_out.print(f"... more WARNING/ERROR lines: GET /api/executions/{execution_id}/log", markup=False)
+
+
 @app.command("run")
 def run_command(
     schedule_id: Annotated[int, typer.Argument(help="The schedule to run once.")],
@@ -317,12 +326,7 @@ def run_command(
         for name, value in result["counters"].items():
             table.add_row(name, str(value))
         run_out.print(table)
-        for line in problems:
-            ticket = f" ticket {line.ticket_number}:" if line.ticket_number else ""
-            # markup off: a message quotes what the wallet sent, brackets and all
-            run_out.print(f"{line.level}{ticket} {line.message}", markup=False, highlight=False)
-        if more:
-            run_out.print(f"... more WARNING/ERROR lines: GET /api/executions/{result['id']}/log", markup=False)
+        _print_problems(result["id"], problems, more)
     if result["status"] == "ERROR":
         raise typer.Exit(1)
 
@@ -375,13 +379,15 @@ def upload_command(
     engine = _open(database_url)
     try:
         execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI, upload=records)
+        problems, more = _problems(engine, execution.id)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
     result = _summary(execution)
-    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}")
+    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}", markup=False)
+    _print_problems(result["id"], problems, more)
     if result["status"] == "ERROR":
         raise typer.Exit(1)
 
