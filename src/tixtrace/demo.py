@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, interfaces, schedules, tickets
+from tixtrace.backoffice.domain.executions import CLI
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
@@ -178,7 +179,7 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
 
 
 def _run(backoffice: Engine, round_: Round, function: str, console: Console, label: str) -> dict[str, Any]:
-    execution = asdict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock()))
+    execution = asdict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock(), launched_by=CLI))
     console.print(f"  {label}: execution {execution['id']} [bold]{execution['status']}[/bold] — "
                   f"{execution['records_read']} read, {execution['lines_created']} lines created, "
                   f"{execution['lines_updated']} updated, {execution['contacts_created']} contacts created, "

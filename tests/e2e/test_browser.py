@@ -102,6 +102,7 @@ def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: 
         operator.goto(f"{backoffice_url}/interfaces/{interface}")
         operator.click(f"button[data-run-schedule='{feedback}']")
         operator.wait_for_url("**/executions/**")
+        operator.wait_for_selector("#execution-status[data-status='OK']", timeout=30_000)  # runs in the background
         _shot(operator, "03-feedback-execution")
 
         operator.goto(f"{backoffice_url}/tickets/{ticket['id']}?tab=distribution")

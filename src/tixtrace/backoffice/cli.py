@@ -25,11 +25,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tixtrace.backoffice.app import DATABASE_URL_VARIABLE
 from tixtrace.backoffice.db.database import open_backoffice_database
+from tixtrace.backoffice.domain.executions import CLI, LogLevel
 from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.secret_key import SecretKeyTooShort, service_secret
 from tixtrace.backoffice.services.erasure import erase_contact
-from tixtrace.backoffice.services.executions import ExecutionRecord
+from tixtrace.backoffice.services.executions import ExecutionRecord, LogEntry, execution_log
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user, disable_user, set_password
 from tixtrace.kernel.clock import SystemClock, isoformat
@@ -264,11 +265,33 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+#: the WARNING and ERROR lines ``run`` prints; the rest are counted (the API pages them all)
+PROBLEM_LINES = 50
+
+
 def _summary(execution: ExecutionRecord) -> dict[str, Any]:
     return {"id": execution.id, "scheduleId": execution.schedule_id, "function": execution.function,
-            "status": execution.status, "startedAt": isoformat(execution.started_at),
-            "endedAt": isoformat(execution.ended_at),
+            "launchedBy": execution.launched_by, "status": execution.status,
+            "startedAt": isoformat(execution.started_at), "endedAt": isoformat(execution.ended_at),
             "counters": {_camel(name): value for name, value in execution.counters().items()}}
+
+
+def _problems(engine: Engine, execution_id: int) -> tuple[list[LogEntry], bool]:
+    """The execution's first WARNING and ERROR log lines, and whether there are more: what went wrong,
+    which the counters alone do not say (section 7)."""
+    with unit_of_work(engine, write=False) as conn:
+        lines, more = execution_log(conn, execution_id, limit=PROBLEM_LINES,
+                                    levels=(LogLevel.WARNING, LogLevel.ERROR))
+    return lines, more is not None
+
+
+def _print_problems(execution_id: int, problems: list[LogEntry], more: bool) -> None:
+    for line in problems:
+        ticket = f" ticket {line.ticket_number}:" if line.ticket_number else ""
+        # markup off: a message quotes what the wallet sent, brackets and all
+        run_out.print(f"{line.level}{ticket} {line.message}", markup=False, highlight=False)
+    if more:
+        run_out.print(f"... more WARNING/ERROR lines: GET /api/executions/{execution_id}/log", markup=False)
 
 
 @app.command("run")
@@ -277,10 +300,12 @@ def run_command(
     database_url: DatabaseUrl,
     as_json: Annotated[bool, typer.Option("--json", help="Print the execution summary as JSON.")] = False,
 ) -> None:
-    """Run one execution of a schedule now and print its summary; exit code 1 if it ends ERROR."""
+    """Run one execution of a schedule now and print its summary and its WARNING and ERROR log lines;
+    exit code 1 if it ends ERROR."""
     engine = _open(database_url)
     try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock())
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI)
+        problems, more = _problems(engine, execution.id)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc
@@ -288,15 +313,20 @@ def run_command(
         engine.dispose()
     result = _summary(execution)
     if as_json:
+        result["problems"] = [{"level": line.level, "ticketNumber": line.ticket_number, "message": line.message}
+                              for line in problems]
+        result["moreProblems"] = more
         print(json.dumps(result))
     else:
         table = Table(title=f"execution {result['id']} of schedule {schedule_id}: {result['function']}")
         table.add_column("status / counter")
         table.add_column("value", justify="right")
         table.add_row("status", result["status"])
+        table.add_row("launched by", result["launchedBy"])
         for name, value in result["counters"].items():
             table.add_row(name, str(value))
         run_out.print(table)
+        _print_problems(result["id"], problems, more)
     if result["status"] == "ERROR":
         raise typer.Exit(1)
 
@@ -348,14 +378,16 @@ def upload_command(
         raise typer.Exit(1)
     engine = _open(database_url)
     try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock(), upload=records)
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI, upload=records)
+        problems, more = _problems(engine, execution.id)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
     result = _summary(execution)
-    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}")
+    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}", markup=False)
+    _print_problems(result["id"], problems, more)
     if result["status"] == "ERROR":
         raise typer.Exit(1)
 

@@ -139,6 +139,7 @@ def test_a_file_stops_before_its_bad_record_and_its_fixed_version_goes_through(s
     result = CliRunner().invoke(cli, ["backoffice", "upload", str(feedback), str(path), "--database-url", url])
 
     assert result.exit_code == 1 and "ERROR" in result.output, result.output
+    assert any(line.startswith("ERROR ") for line in result.output.splitlines()), result.output  # why, too
     assert system.lines(t0["number"]) == [] and system.lines(t1["number"]) == [] and _parked_ids(system) == []
     path.write_text(json.dumps({"records": records}))
     result = CliRunner().invoke(cli, ["backoffice", "upload", str(feedback), str(path), "--database-url", url])

@@ -167,12 +167,31 @@ class ExecutionOut(ApiResponse):
     id: int
     schedule_id: int
     function: str
+    launched_by: str | None
     status: Literal["RUNNING", "OK", "WARNING", "ERROR"]
     started_at: datetime
     ended_at: datetime | None
     counters: Counters
     log: list[LogLineOut]
     log_count: int
+
+
+class ExecutionSummaryOut(ApiResponse):
+    """An execution in a list: every field but its log."""
+
+    id: int
+    schedule_id: int
+    function: str
+    launched_by: str | None
+    status: Literal["RUNNING", "OK", "WARNING", "ERROR"]
+    started_at: datetime
+    ended_at: datetime | None
+    counters: Counters
+
+
+class ExecutionPage(ApiResponse):
+    items: list[ExecutionSummaryOut]
+    next_cursor: str | None
 
 
 class ContactPage(ApiResponse):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -12,15 +10,14 @@ from pydantic import Field, StrictBool
 from tixtrace.backoffice.api.deps import ScheduleId, User
 from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
 from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
-from tixtrace.backoffice.backend import Backend, BackendDep
+from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.errors import BackofficeCode
-from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
+from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule, start_run
 from tixtrace.backoffice.services.executions import get_execution
 from tixtrace.backoffice.services.schedules import get_schedule
-from tixtrace.kernel.errors import BadInput, TixtraceError
+from tixtrace.kernel.errors import BadInput
 from tixtrace.kernel.web import ApiModel, ApiResponse, documented, error_responses
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=error_responses(400, 401, 404, 409, 422, 429))
 
 
@@ -31,37 +28,31 @@ def get_one_schedule(schedule_id: ScheduleId, backend: BackendDep, _user: User) 
 
 
 class RunStarted(ApiResponse):
-    """The answer of ``run?wait=false``: the run is started in the background."""
+    """The answer of ``run?wait=false``: the execution is recorded RUNNING and runs in the background;
+    follow it at ``GET /api/executions/{executionId}`` (also the Location header)."""
 
+    execution_id: int
     schedule_id: int
     status: Literal["STARTED"]
 
 
-def _run_in_background(backend: Backend, schedule_id: int) -> None:
-    """Run now without waiting: the caller already has its 202, so a refused start (409
-    RUN_ALREADY_ACTIVE: nothing recorded) or a vanished schedule is logged, not raised in the thread."""
-    try:
-        run_schedule(backend.engine, schedule_id, clock=backend.clock)
-    except TixtraceError as exc:
-        log.warning("run now of schedule %s without waiting did not start: %s", schedule_id, exc.code)
-
-
 @router.post("/{schedule_id}/run", summary="Run the schedule once now (Run now)",
-             description="wait=true (default): answers the finished execution. wait=false: starts it in the "
-                         "background and answers 202; follow it in the schedule's executions. 409 RUN_ALREADY_ACTIVE, "
-                         "nothing recorded: the schedule is running, or (feedback) its wallet organizer is "
-                         "already being read, or (injection, pushes) tickets are already being sent to it.",
+             description="wait=true (default): answers the finished execution. wait=false: the execution is "
+                         "recorded RUNNING before the answer, 202 with its executionId (and Location), and runs in "
+                         "the background. 409 RUN_ALREADY_ACTIVE, nothing recorded, either way: the schedule is "
+                         "running, or (feedback) its wallet organizer is already being read, or (injection, "
+                         "pushes) tickets are already being sent to it.",
              **documented(ExecutionOut, also={202: {"model": RunStarted, "description": "wait=false: started"}}))
-def run_now(schedule_id: ScheduleId, backend: BackendDep, _user: User, response: Response,
+def run_now(schedule_id: ScheduleId, backend: BackendDep, user: User, response: Response,
             wait: Annotated[bool, Query(description="wait for the execution to end")] = True) -> dict[str, Any]:
-    with backend.read() as conn:
-        get_schedule(conn, schedule_id)  # 404 before anything starts
+    # the locks are taken here, in the request: a refused start is a 409 whether or not we wait
+    started = start_run(backend.engine, schedule_id, clock=backend.clock, launched_by=user)
     if not wait:
-        threading.Thread(target=_run_in_background, args=(backend, schedule_id), daemon=True,
-                         name=f"run-now-{schedule_id}").start()
+        started.execute_in_background()
         response.status_code = 202
-        return {"scheduleId": schedule_id, "status": "STARTED"}
-    execution = run_schedule(backend.engine, schedule_id, clock=backend.clock)
+        response.headers["Location"] = f"/api/executions/{started.execution.id}"
+        return {"executionId": started.execution.id, "scheduleId": schedule_id, "status": "STARTED"}
+    execution = started.execute()
     with backend.read() as conn:
         return execution_view_json(get_execution(conn, execution.id))
 
@@ -74,10 +65,10 @@ class Upload(ApiModel):
              description="Support tool for a RETRIEVE_TICKET_STATUS schedule: the records are applied like a page "
                          "of the feed; the pagination key does not move; a record whose recordId is parked "
                          "replaces the parked one. Answers the finished execution.", **documented(ExecutionOut))
-def upload(schedule_id: ScheduleId, body: Upload, backend: BackendDep, _user: User) -> dict[str, Any]:
+def upload(schedule_id: ScheduleId, body: Upload, backend: BackendDep, user: User) -> dict[str, Any]:
     with backend.read() as conn:
         get_schedule(conn, schedule_id)
-    execution = run_schedule(backend.engine, schedule_id, clock=backend.clock, upload=body.records)
+    execution = run_schedule(backend.engine, schedule_id, clock=backend.clock, launched_by=user, upload=body.records)
     with backend.read() as conn:
         return execution_view_json(get_execution(conn, execution.id))
 

@@ -348,6 +348,7 @@ def execution_json(row: ExecutionRecord, log: list[LogEntry] | None = None, log_
         "id": row.id,
         "scheduleId": row.schedule_id,
         "function": row.function,
+        "launchedBy": row.launched_by,
         "status": row.status,
         "startedAt": isoformat(row.started_at),
         "endedAt": isoformat(row.ended_at),

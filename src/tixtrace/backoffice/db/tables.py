@@ -262,7 +262,10 @@ executions = Table(
     Column("failed", BigInteger, nullable=False, default=0),
     Column("parked", BigInteger, nullable=False, default=0),
     Column("dumped_calls", Text),  # payloads exchanged, up to maxLengthDumpedCallsInKbs
+    Column("launched_by", String(150)),  # O2: a user's name, "scheduler" or "cli"; NULL before migration 0011
     Index("ix_executions_schedule_id_id", "schedule_id", "id"),
+    Index("ix_executions_status_id", "status", "id"),
+    Index("ix_executions_function_id", "function", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -13,7 +13,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, func, or_, select
 
-from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, parked_records, schedules, tickets
+from tixtrace.backoffice.db.tables import (
+    contacts,
+    distribution_lines,
+    events,
+    interfaces,
+    parked_records,
+    schedules,
+    tickets,
+)
 from tixtrace.backoffice.domain.contacts import normalize_email
 
 #: the wallet's ticket statuses, in lifecycle order (the mobile status the feedback writes)
@@ -145,3 +153,11 @@ def schedule_counts(conn: Connection, interface_ids: list[int]) -> dict[int, int
     query = (select(schedules.c.interface_id, func.count()).where(schedules.c.interface_id.in_(interface_ids))
              .group_by(schedules.c.interface_id))
     return {interface_id: int(count) for interface_id, count in conn.execute(query)}
+
+
+def schedule_choices(conn: Connection) -> list[RowMapping]:
+    """Every schedule with its interface's name, for the executions list's filter and labels (one
+    SELECT; schedules are few, a handful per interface)."""
+    return list(conn.execute(select(schedules.c.id, schedules.c.function, interfaces.c.name.label("interface_name"))
+                             .join(interfaces, interfaces.c.id == schedules.c.interface_id)
+                             .order_by(interfaces.c.name, schedules.c.id)).mappings())
