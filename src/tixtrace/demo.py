@@ -28,6 +28,7 @@ from sqlalchemy import Engine, func, select
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, interfaces, schedules, tickets
 from tixtrace.backoffice.interfaces.runner import run_schedule
+from tixtrace.backoffice.services.audit import CLI
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
 from tixtrace.backoffice.services.interfaces import NewInterface, create_interface, update_interface
@@ -139,9 +140,9 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
         with unit_of_work(backoffice) as conn:
             existing = create_interface(conn, NewInterface(
                 "TIXNGO demo", "TIXNGO", f"{wallet_url}/organizer/tickets", organizer.email, api_key,
-                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now).id
+                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now, actor=CLI).id
             for function in ("TICKETS_INJECTION", "RETRIEVE_TICKET_STATUS", "PUSH_CANCELLED", "PUSH_CONTROLLED"):
-                create_schedule(conn, existing, NewSchedule(function, "MANUAL"), now)
+                create_schedule(conn, existing, NewSchedule(function, "MANUAL"), now, actor=CLI)
     else:  # a later round: the wallet may listen on another port this time
         with unit_of_work(backoffice) as conn:
             current = conn.execute(select(interfaces).where(interfaces.c.id == existing)).mappings().one()
@@ -154,15 +155,15 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
                     new_key = rotate_key(wallet_conn, current["login"])[1]
             update_interface(conn, existing, NewInterface(
                 current["name"], current["type"], url, current["login"], new_key,
-                list(current["notification_emails"]), current["custom_parameters"]), now)
+                list(current["notification_emails"]), current["custom_parameters"]), now, actor=CLI)
     with unit_of_work(backoffice, write=False) as conn:
         rows = conn.execute(select(schedules.c.id, schedules.c.function)
-                            .where(schedules.c.interface_id == existing)).all()
+                            .where(schedules.c.interface_id == existing, schedules.c.deleted_at.is_(None))).all()
     round_.schedules = {row.function: row.id for row in rows}
 
 
 def _run(backoffice: Engine, round_: Round, function: str, console: Console, label: str) -> dict[str, Any]:
-    execution = asdict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock()))
+    execution = asdict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock(), launched_by=CLI))
     console.print(f"  {label}: execution {execution['id']} [bold]{execution['status']}[/bold] — "
                   f"{execution['records_read']} read, {execution['lines_created']} lines created, "
                   f"{execution['lines_updated']} updated, {execution['contacts_created']} contacts created, "

@@ -15,6 +15,7 @@ from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import users
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
+from tixtrace.backoffice.services.audit import CLI
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.demo import data_paths
 from tixtrace.kernel.clock import SystemClock
@@ -39,7 +40,7 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
     with unit_of_work(backoffice) as conn:
         if not conn.scalar(select(func.count()).select_from(users)):
             password = secrets.token_urlsafe(12)
-            create_user(conn, "admin", password, datetime.now(UTC))
+            create_user(conn, "admin", password, datetime.now(UTC), actor=CLI)
             console.print(f"first start: back-office user [bold]admin[/bold], password [bold]{password}[/bold] "
                           "(shown once; add users with tixtrace backoffice create-user)")
     stop = threading.Event()

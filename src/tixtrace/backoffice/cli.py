@@ -29,6 +29,7 @@ from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.secret_key import SecretKeyTooShort, service_secret
+from tixtrace.backoffice.services.audit import CLI
 from tixtrace.backoffice.services.erasure import erase_contact
 from tixtrace.backoffice.services.executions import ExecutionRecord
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
@@ -117,7 +118,7 @@ def create_user_command(
     engine = _open(database_url)
     try:
         with unit_of_work(engine) as conn:
-            user = create_user(conn, name, password, SystemClock().now())
+            user = create_user(conn, name, password, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -135,7 +136,7 @@ def disable_user_command(
     engine = _open_existing(database_url)
     try:
         with unit_of_work(engine) as conn:
-            ended = disable_user(conn, name, SystemClock().now())
+            ended = disable_user(conn, name, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -155,7 +156,7 @@ def set_password_command(
     engine = _open_existing(database_url)
     try:
         with unit_of_work(engine) as conn:
-            ended = set_password(conn, name, password)
+            ended = set_password(conn, name, password, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -280,7 +281,7 @@ def run_command(
     """Run one execution of a schedule now and print its summary; exit code 1 if it ends ERROR."""
     engine = _open(database_url)
     try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock())
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc
@@ -318,7 +319,7 @@ def reset_feed_command(
         raise typer.Exit(2)
     engine = _open_existing(database_url)
     try:
-        schedule = reset_feed(engine, schedule_id)
+        schedule = reset_feed(engine, schedule_id, clock=SystemClock(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -348,7 +349,7 @@ def upload_command(
         raise typer.Exit(1)
     engine = _open(database_url)
     try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock(), upload=records)
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), upload=records, launched_by=CLI)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc

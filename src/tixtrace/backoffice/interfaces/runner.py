@@ -29,6 +29,7 @@ from tixtrace.backoffice.interfaces.locks import organizer_lock_name, run_locks
 from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.interfaces.tixngo.run import Function, Run
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.executions import (
     ExecutionRecord,
     append_log,
@@ -42,7 +43,13 @@ from tixtrace.backoffice.services.interfaces import (
     interface_credentials,
     interface_parameters,
 )
-from tixtrace.backoffice.services.schedules import ScheduleFunction, ScheduleView, get_schedule, reset_schedule_feed
+from tixtrace.backoffice.services.schedules import (
+    ScheduleFunction,
+    ScheduleView,
+    delete_schedule,
+    get_schedule,
+    reset_schedule_feed,
+)
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError, describe, failure_for_log
@@ -81,7 +88,8 @@ def _schedule_lock(schedule_id: int, function: str) -> tuple[str, str]:
 
 
 def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: httpx.BaseTransport | None = None,
-                 client_options: dict[str, Any] | None = None, upload: list[Any] | None = None) -> ExecutionRecord:
+                 client_options: dict[str, Any] | None = None, upload: list[Any] | None = None,
+                 launched_by: str | None = None) -> ExecutionRecord:
     """One execution of the schedule; returns the execution row. Raises Conflict RUN_ALREADY_ACTIVE
     (nothing is recorded then) if the same schedule is running, if the feedback of the same wallet
     organizer is running (feedback), or if an injection or push of the same wallet organizer is
@@ -98,17 +106,39 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
                        code=BackofficeCode.UPLOAD_NOT_FEEDBACK, details={"scheduleId": schedule_id})
     with run_locks(engine, run_locks_of(schedule, credentials)):
         _close_interrupted(engine, schedule_id, clock)
-        return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
+        return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload,
+                        launched_by)
 
 
-def reset_feed(engine: Engine, schedule_id: int) -> ScheduleView:
+def reset_feed(engine: Engine, schedule_id: int, *, clock: Clock, actor: str) -> ScheduleView:
     """O1: reset a feedback schedule's feed (``services.schedules.reset_schedule_feed``) under the
     schedule's run lock, so that a run cannot save its old position over the reset: while the schedule
     runs, 409 RUN_ALREADY_ACTIVE and nothing changes (try again when it ends). Returns the schedule."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
     with run_locks(engine, [_schedule_lock(schedule_id, schedule.function)]), unit_of_work(engine) as conn:
-        return reset_schedule_feed(conn, schedule_id)
+        return reset_schedule_feed(conn, schedule_id, clock.now(), actor=actor)
+
+
+def remove_schedule(engine: Engine, schedule_id: int, *, clock: Clock, actor: str) -> ScheduleView:
+    """O1: delete a schedule (``services.schedules.delete_schedule``) under its run lock: while it
+    runs, 409 SCHEDULE_RUNNING and nothing changes. Executions a dead process left RUNNING are ended
+    first (ERROR, "interrupted"), so no deleted schedule shows a run that never ends. A run that read
+    the schedule just before the delete and takes the lock after it finds it gone (404) when it
+    records its execution. Returns the deleted schedule."""
+    with unit_of_work(engine, write=False) as conn:
+        schedule = get_schedule(conn, schedule_id)
+    try:
+        with run_locks(engine, [_schedule_lock(schedule_id, schedule.function)]):
+            _close_interrupted(engine, schedule_id, clock)
+            with unit_of_work(engine) as conn:
+                return delete_schedule(conn, schedule_id, clock.now(), actor=actor)
+    except Conflict as exc:
+        if exc.code != BackofficeCode.RUN_ALREADY_ACTIVE:
+            raise
+        raise Conflict(f"schedule {schedule_id} is running; it can be deleted when the run ends (or pause it: "
+                       "active=false)", code=BackofficeCode.SCHEDULE_RUNNING,
+                       details={"scheduleId": schedule_id}) from None
 
 
 #: the log line of an execution ended by the next run because its process died
@@ -149,9 +179,16 @@ def _close_interrupted(engine: Engine, schedule_id: int, clock: Clock) -> list[i
 def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: InterfaceView,
              parameters: ParsedParameters,
              credentials: Any, transport: httpx.BaseTransport | None,
-             client_options: dict[str, Any] | None, upload: list[Any] | None) -> ExecutionRecord:
+             client_options: dict[str, Any] | None, upload: list[Any] | None,
+             launched_by: str | None = None) -> ExecutionRecord:
     with unit_of_work(engine) as conn:
         execution = start_execution(conn, schedule.id, clock.now())
+        if launched_by is not None:
+            changes: dict[str, list[Any]] = {"executionId": [None, execution.id]}
+            if upload is not None:
+                changes["uploadedRecords"] = [None, len(upload)]
+            audit.record(conn, actor=launched_by, action=audit.Action.RUN, object_type=audit.ObjectType.SCHEDULE,
+                         object_id=schedule.id, changes=changes, at=clock.now())
     limit = parameters.max_length_dumped_calls_in_kbs * 1024
     dump = CallDump(limit) if limit else None
     client = TixngoClient(credentials.url, credentials.login, credentials.password, transport=transport, dump=dump,

@@ -20,9 +20,11 @@ from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TicketStatus
 from tixtrace.backoffice.interfaces.tixngo.transfers import REASON_MAX, transfer_ticket
+from tixtrace.backoffice.services.audit import ObjectType
 from tixtrace.backoffice.services.events import get_event
 from tixtrace.backoffice.services.tickets import distribution_history, get_ticket, ticket_views
 from tixtrace.backoffice.web import queries
+from tixtrace.backoffice.web.audit import object_entries
 from tixtrace.backoffice.web.pages import PostedForm, WebUser, path_id, query_text, redirect, render, with_query
 from tixtrace.kernel.cursors import decode_int_cursor, decode_position_cursor, encode_cursor, encode_position_cursor
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound, Unavailable
@@ -83,15 +85,18 @@ def ticket_page(request: Request, ticket_id: str, backend: BackendDep, user: Web
     tid = path_id(ticket_id, "ticket")
     with backend.read() as conn:
         context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
+        context.update(object_entries(conn, ObjectType.TICKET, tid))
     return render(request, "tickets/detail.html", context)
 
 
 @router.post("/tickets/{ticket_id}/transfer")
-def organizer_transfer(request: Request, ticket_id: str, backend: BackendDep, form: PostedForm) -> Response:
+def organizer_transfer(request: Request, ticket_id: str, backend: BackendDep, form: PostedForm,
+                       user: WebUser) -> Response:
     tid = path_id(ticket_id, "ticket")
     back = f"/tickets/{tid}?tab=distribution"
     try:
-        done = transfer_ticket(backend.engine, tid, form.get("recipient_email"), form.get("reason"))
+        done = transfer_ticket(backend.engine, tid, form.get("recipient_email"), form.get("reason"), actor=user,
+                               clock=backend.clock)
     except (BadInput, Conflict, NotFound, Unavailable) as exc:
         return redirect(request, back, flash=Flash("error", exc.message))
     return redirect(request, back, flash=Flash(
