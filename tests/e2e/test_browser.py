@@ -74,7 +74,7 @@ def _operator_logs_in(browser: Any, backoffice_url: str) -> Any:
 
 def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: System, browser: Any) -> None:
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse battery", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     ana = system.contact("ana@example.com", "Ana", "Lima")
     ticket = system.ticket(ana)
     interface = system.interface(FEATURE)
@@ -116,7 +116,7 @@ def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: 
 
 def test_custom_parameters_box_shows_the_inline_error(system: System, browser: Any) -> None:
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse battery", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     interface = system.interface(FEATURE)
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
         operator = _operator_logs_in(browser, backoffice_url)

@@ -199,7 +199,7 @@ def test_a_printed_ticket_offers_an_organizer_transfer_and_refusals_come_back_as
     shown = browser.get(response.headers["location"]).text
     assert 'class="flash flash-error"' in shown and "no TIXNGO interface injects event" in shown
     with unit_of_work(engine) as conn:  # the world's interface points at a closed port
-        create_schedule(conn, world.interface, NewSchedule("TICKETS_INJECTION", "MANUAL"), START)
+        create_schedule(conn, world.interface, NewSchedule("TICKETS_INJECTION", "MANUAL"), START, actor="test")
     response = post_form(browser, page, f"/tickets/{world.t1}/transfer", {**data, "recipient_email": "nope"})
     assert "recipientEmail" in browser.get(response.headers["location"]).text
     response = post_form(browser, page, f"/tickets/{world.t1}/transfer", data)

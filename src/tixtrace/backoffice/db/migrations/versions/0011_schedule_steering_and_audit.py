@@ -21,9 +21,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("schedules") as batch_op:
-        batch_op.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch_op.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
+    # plain ADD COLUMN (SQLite supports it with a default): a batch would rebuild the table on SQLite
+    # and lose its AUTOINCREMENT (ids never reused, C4)
+    op.add_column("schedules", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column("schedules", sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
@@ -43,6 +44,6 @@ def downgrade() -> None:
     op.drop_index("ix_audit_log_object_type_id", table_name="audit_log")
     op.drop_index("ix_audit_log_object_type_object_id_id", table_name="audit_log")
     op.drop_table("audit_log")
-    with op.batch_alter_table("schedules") as batch_op:
+    with op.batch_alter_table("schedules", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_column("deleted_at")
         batch_op.drop_column("active")
