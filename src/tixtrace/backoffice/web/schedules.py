@@ -59,6 +59,7 @@ FIELDS = [
     ("active", "active", "Active"),
 ]
 LABELS = {api: label for _, api, label in FIELDS}
+FIELD_OF = {name: api for name, api, _ in FIELDS}
 _CONFIRM = {
     "reset-feed": ("Reset the feed", "The pagination key and the last applied recordId are cleared: the next run "
                    "reads the wallet's whole feed again from the start. What was already applied stays as it is."),
@@ -87,15 +88,14 @@ def _typed(form: Form) -> dict[str, Any]:
     return values
 
 
-def _number(text: str, api: str, errors: dict[str, str]) -> int | None:
+def _number(text: str) -> int | str | None:
+    """A whole number, or the text as typed for the service to refuse naming the field and its range."""
     text = text.strip()
     if not text:
-        errors[api] = f"{api} is required"
         return None
-    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 9:
-        errors[api] = f"{api} must be a whole number, got {text!r}"
-        return None
-    return int(text)
+    if text.isascii() and text.lstrip("-").isdigit() and len(text) <= 9:
+        return int(text)
+    return text
 
 
 def _time(text: str, api: str, errors: dict[str, str]) -> datetime | None:
@@ -112,17 +112,23 @@ def _time(text: str, api: str, errors: dict[str, str]) -> datetime | None:
 
 
 def _changes(typed: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    """The service's fields from the form (every field: the form shows them all)."""
-    return {
+    """The service's fields from the form (every field: the form shows them all). A time that does not
+    parse is left out (its error is in ``errors``) so the service still checks every other field."""
+    changes = {
         "launch": typed["launch"],
-        "frequency_minutes": _number(typed["frequency_minutes"], "frequencyMinutes", errors),
+        "frequency_minutes": _number(typed["frequency_minutes"]),
         "starts_at": _time(typed["starts_at"], "startsAt", errors),
         "ends_at": _time(typed["ends_at"], "endsAt", errors),
-        "batch_size": _number(typed["batch_size"], "batchSize", errors),
+        "batch_size": _number(typed["batch_size"]),
         "skip_ticket_numbers": [item for item in _LIST_SEPARATORS.split(typed["skip_ticket_numbers"]) if item],
         "event_codes": [item for item in _LIST_SEPARATORS.split(typed["event_codes"]) if item],
         "active": typed["active"],
     }
+    return {name: value for name, value in changes.items() if FIELD_OF[name] not in errors}
+
+
+class _Refused(Exception):
+    """Rolls back an edit the service accepted while a field the form could not read was refused."""
 
 
 def _labelled(errors: dict[str, str]) -> dict[str, str]:
@@ -164,15 +170,18 @@ def edit_schedule(request: Request, schedule_id: str, backend: BackendDep, form:
     typed = _typed(form)
     errors: dict[str, str] = {}
     changes = _changes(typed, errors)
-    if not errors:
-        try:
-            with backend.write() as conn:
-                saved = update_schedule(conn, sid, changes, backend.clock.now(), actor=user)
-        except BadInput as exc:
-            errors = _service_errors(exc)
-        else:
-            state = "active" if saved.active else "paused"
-            return redirect(request, f"/schedules/{sid}", flash=Flash("success", f"Schedule {sid} saved ({state})."))
+    try:
+        with backend.write() as conn:
+            saved = update_schedule(conn, sid, changes, backend.clock.now(), actor=user)
+            if errors:
+                raise _Refused
+    except BadInput as exc:
+        errors = {**_service_errors(exc), **errors}
+    except _Refused:
+        pass
+    else:
+        state = "active" if saved.active else "paused"
+        return redirect(request, f"/schedules/{sid}", flash=Flash("success", f"Schedule {sid} saved ({state})."))
     return _page(request, backend, sid, typed, errors, status=422)
 
 
