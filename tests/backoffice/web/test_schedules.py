@@ -139,3 +139,18 @@ def test_the_ticket_and_user_pages_show_their_entries(browser: TestClient, world
     user_page = browser.get(f"/users/{uid}")
     assert user_page.status_code == 200 and 'id="audit-entries"' in user_page.text
     assert browser.get("/users/999999").status_code == 404
+
+
+def test_the_add_form_takes_start_and_end_and_labels_its_errors(browser: TestClient, world: World,
+                                                                 engine: Engine) -> None:
+    page = f"/interfaces/{world.interface}"
+    form = {"function": "PUSH_CONTROLLED", "launch": "AUTOMATIC", "frequency_minutes": "5", "batch_size": "100",
+            "starts_at": "2026-06-20T08:00", "ends_at": "2026-06-10T08:00", "skip_ticket_numbers": "",
+            "event_codes": ""}
+    refused = post_form(browser, page, f"{page}/schedules", form)
+    assert refused.status_code == 422 and 'id="schedule-error-endsAt">Ends at (UTC):' in refused.text
+    added = post_form(browser, page, f"{page}/schedules", {**form, "ends_at": "2026-06-30T08:00"})
+    assert added.status_code == 303
+    with unit_of_work(engine, write=False) as conn:
+        row = conn.execute(select(schedules).where(schedules.c.function == "PUSH_CONTROLLED")).mappings().one()
+    assert str(row["starts_at"])[:16] == "2026-06-20 08:00" and str(row["ends_at"])[:16] == "2026-06-30 08:00"

@@ -52,6 +52,7 @@ from tixtrace.backoffice.services.schedules import (
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.audit import object_entries
 from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, path_id, redirect, render
+from tixtrace.backoffice.web.schedules import form_time, labelled
 from tixtrace.kernel.errors import BadInput, Conflict
 from tixtrace.kernel.flash import Flash
 
@@ -164,7 +165,7 @@ def _field_errors(exc: BadInput | Conflict) -> dict[str, str]:
 def _schedule_defaults() -> dict[str, Any]:
     return {"function": ScheduleFunction.RETRIEVE_TICKET_STATUS.value, "launch": Launch.MANUAL.value,
             "frequency_minutes": str(DEFAULT_FREQUENCY_MINUTES), "batch_size": str(DEFAULT_BATCH_SIZE),
-            "skip_ticket_numbers": "", "event_codes": ""}
+            "starts_at": "", "ends_at": "", "skip_ticket_numbers": "", "event_codes": ""}
 
 
 def _page(request: Request, backend: BackendDep, interface_id: int | None, values: dict[str, Any], *,
@@ -278,6 +279,8 @@ def add_schedule(request: Request, interface_id: str, backend: BackendDep, form:
         function=form.get("function"), launch=form.get("launch"),
         frequency_minutes=_number(form, "frequency_minutes", "frequencyMinutes", errors),
         batch_size=_number(form, "batch_size", "batchSize", errors),
+        starts_at=form_time(typed["starts_at"], "startsAt", errors),
+        ends_at=form_time(typed["ends_at"], "endsAt", errors),
         skip_ticket_numbers=_split(typed["skip_ticket_numbers"]), event_codes=_split(typed["event_codes"]),
     )
     if not errors:
@@ -289,4 +292,4 @@ def add_schedule(request: Request, interface_id: str, backend: BackendDep, form:
         else:
             added = f"Schedule {row.id} ({row.function.replace('_', ' ')}) added."
             return redirect(request, f"/interfaces/{iid}", flash=Flash("success", added))
-    return _page(request, backend, iid, stored, schedule_values=typed, schedule_errors=errors, status=422)
+    return _page(request, backend, iid, stored, schedule_values=typed, schedule_errors=labelled(errors), status=422)

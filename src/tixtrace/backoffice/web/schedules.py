@@ -49,6 +49,7 @@ _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 
 #: each field of the form: its form name, the API's name (the key of the service's errors) and its label
 FIELDS = [
+    ("function", "function", "Function"),
     ("launch", "launch", "Launch"),
     ("frequency_minutes", "frequencyMinutes", "Frequency (minutes)"),
     ("starts_at", "startsAt", "Starts at (UTC)"),
@@ -83,7 +84,7 @@ def _stored(schedule: ScheduleView) -> dict[str, Any]:
 
 
 def _typed(form: Form) -> dict[str, Any]:
-    values: dict[str, Any] = {name: form.get(name) for name, _, _ in FIELDS if name != "active"}
+    values: dict[str, Any] = {name: form.get(name) for name, _, _ in FIELDS if name not in ("function", "active")}
     values["active"] = form.get("active") == "on"
     return values
 
@@ -98,7 +99,7 @@ def _number(text: str) -> int | str | None:
     return text
 
 
-def _time(text: str, api: str, errors: dict[str, str]) -> datetime | None:
+def form_time(text: str, api: str, errors: dict[str, str]) -> datetime | None:
     """A ``datetime-local`` value (no zone: read as UTC, as the label says) or an RFC 3339 time; blank = none."""
     text = text.strip()
     if not text:
@@ -117,8 +118,8 @@ def _changes(typed: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     changes = {
         "launch": typed["launch"],
         "frequency_minutes": _number(typed["frequency_minutes"]),
-        "starts_at": _time(typed["starts_at"], "startsAt", errors),
-        "ends_at": _time(typed["ends_at"], "endsAt", errors),
+        "starts_at": form_time(typed["starts_at"], "startsAt", errors),
+        "ends_at": form_time(typed["ends_at"], "endsAt", errors),
         "batch_size": _number(typed["batch_size"]),
         "skip_ticket_numbers": [item for item in _LIST_SEPARATORS.split(typed["skip_ticket_numbers"]) if item],
         "event_codes": [item for item in _LIST_SEPARATORS.split(typed["event_codes"]) if item],
@@ -131,7 +132,7 @@ class _Refused(Exception):
     """Rolls back an edit the service accepted while a field the form could not read was refused."""
 
 
-def _labelled(errors: dict[str, str]) -> dict[str, str]:
+def labelled(errors: dict[str, str]) -> dict[str, str]:
     """Each error introduced by its field's label (the message names the API field)."""
     return {api: f"{LABELS[api]}: {message}" if api in LABELS else message for api, message in errors.items()}
 
@@ -152,7 +153,7 @@ def _page(request: Request, backend: BackendDep, schedule_id: int, values: dict[
         entries = object_entries(conn, ObjectType.SCHEDULE, schedule_id)
     return render(request, "schedules/detail.html", {
         "nav": "interfaces", "schedule": schedule, "interface": interface, "values": values or _stored(schedule),
-        "errors": _labelled(errors or {}), "fields": FIELDS, "launches": [launch.value for launch in Launch],
+        "errors": labelled(errors or {}), "fields": FIELDS, "launches": [launch.value for launch in Launch],
         "is_feedback": schedule.function == ScheduleFunction.RETRIEVE_TICKET_STATUS.value,
         **entries,
     }, status=status)
