@@ -183,7 +183,7 @@ def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: In
              launched_by: str | None = None) -> ExecutionRecord:
     with unit_of_work(engine) as conn:
         execution = start_execution(conn, schedule.id, clock.now())
-        if launched_by is not None:
+        if launched_by is not None and launched_by != audit.SCHEDULER:
             changes: dict[str, list[Any]] = {"executionId": [None, execution.id]}
             if upload is not None:
                 changes["uploadedRecords"] = [None, len(upload)]

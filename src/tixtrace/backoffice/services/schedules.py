@@ -14,7 +14,7 @@ Invariants:
   the scheduler never starts it; Run now still does) and deleted. A deleted schedule is kept with
   ``deleted_at`` so its executions, logs and parked records stay readable; every other read
   (`get_schedule`, `list_schedules`, the scheduler, Run now) treats it as gone (404). The caller of
-  `delete_schedule` holds the schedule's run lock (``runner.delete_schedule``): never while it runs.
+  `delete_schedule` holds the schedule's run lock (``runner.remove_schedule``): never while it runs.
 - Every change writes its audit entry (O2, `services/audit.py`) in the same transaction.
 """
 
