@@ -95,7 +95,10 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
     organizer is running (feedback), or if an injection or push of the same wallet organizer is
     running (injection, pushes). Executions of this schedule that a killed process left RUNNING are
     ended ERROR first. ``upload``: the records of a "file to upload" (feedback only), processed as
-    if they came from the wallet."""
+    if they came from the wallet. ``launched_by``: the person (or ``cli``) who asked for this run; the
+    launch is written to the audit log (O2) in the transaction that records the execution, so a
+    refused start leaves no entry. The scheduler's own starts (None, or ``scheduler``) are not
+    audited: one entry per automatic run would bury the changes people make (docs/decisions.md)."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
         interface = get_interface(conn, schedule.interface_id)
