@@ -156,9 +156,9 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
         with unit_of_work(backoffice) as conn:
             existing = create_interface(conn, NewInterface(
                 "TIXNGO demo", "TIXNGO", f"{wallet_url}/organizer/tickets", organizer.email, api_key,
-                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now).id
+                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now, actor=CLI).id
             for function in ("TICKETS_INJECTION", "RETRIEVE_TICKET_STATUS", "PUSH_CANCELLED", "PUSH_CONTROLLED"):
-                create_schedule(conn, existing, NewSchedule(function, "MANUAL"), now)
+                create_schedule(conn, existing, NewSchedule(function, "MANUAL"), now, actor=CLI)
     else:  # a later round: the wallet may listen on another port this time
         with unit_of_work(backoffice) as conn:
             current = conn.execute(select(interfaces).where(interfaces.c.id == existing)).mappings().one()
@@ -171,10 +171,10 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
                     new_key = rotate_key(wallet_conn, current["login"])[1]
             update_interface(conn, existing, NewInterface(
                 current["name"], current["type"], url, current["login"], new_key,
-                list(current["notification_emails"]), current["custom_parameters"]), now)
+                list(current["notification_emails"]), current["custom_parameters"]), now, actor=CLI)
     with unit_of_work(backoffice, write=False) as conn:
         rows = conn.execute(select(schedules.c.id, schedules.c.function)
-                            .where(schedules.c.interface_id == existing)).all()
+                            .where(schedules.c.interface_id == existing, schedules.c.deleted_at.is_(None))).all()
     round_.schedules = {row.function: row.id for row in rows}
 
 

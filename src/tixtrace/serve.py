@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from tixtrace.backoffice.app import DATABASE_URL_VARIABLE as BACKOFFICE_URL_VARIABLE
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import users
+from tixtrace.backoffice.domain.executions import CLI
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.demo import data_paths
@@ -46,7 +47,7 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
     with unit_of_work(backoffice) as conn:
         if not conn.scalar(select(func.count()).select_from(users)):
             password = secrets.token_urlsafe(12)
-            create_user(conn, "admin", password, datetime.now(UTC))
+            create_user(conn, "admin", password, datetime.now(UTC), actor=CLI)
             console.print(f"first start: back-office user [bold]admin[/bold], password [bold]{password}[/bold] "
                           "(shown once; add users with tixtrace backoffice create-user)")
     stop = threading.Event()

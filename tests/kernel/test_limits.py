@@ -47,7 +47,7 @@ def _app(service: str, directory: Path, limits: BodyLimits | None = None) -> Any
         return create_wallet_app(engine, clock=TestClock(START), limits=limits)
     engine = open_backoffice_database(f"sqlite:///{directory}/backoffice.db")
     with unit_of_work(engine) as conn:
-        create_user(conn, "admin", "a long enough password", START)
+        create_user(conn, "admin", "a long enough password", START, actor="test")
     return create_backoffice_app(engine, TestClock(START), limits=limits)
 
 

@@ -114,7 +114,7 @@ def world(engine: Engine) -> World:
                                            seat="A-12", price="120.50"), now)
         t2 = create_ticket(conn, NewTicket("WC26-M01", bruno, number="1000000000000002", seat="B-3"), now)
         t3 = create_ticket(conn, NewTicket("WC26-M01", ana, number="1000000000000003"), now)
-        apply_action(conn, t3.id, TicketAction.CANCEL, now)
+        apply_action(conn, t3.id, TicketAction.CANCEL, now, actor="test")
         bruno_profile = {"firstName": "Bruno", "lastName": "Costa", "email": "bruno@example.com",
                          "nationality": "BRA"}
         conn.execute(update(tickets).where(tickets.c.id == t1.id).values(
@@ -139,8 +139,9 @@ def world(engine: Engine) -> World:
         interface = create_interface(conn, NewInterface(
             name="TIXNGO production", type="TIXNGO", url="http://127.0.0.1:9/organizer/tickets",
             login="admin@organizer.example", password=INTERFACE_PASSWORD,
-            notification_emails=["ops@organizer.example"], custom_parameters=FEATURE), now).id
-        feedback = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now).id
-        push = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), now).id
+            notification_emails=["ops@organizer.example"], custom_parameters=FEATURE), now, actor="test").id
+        feedback = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now,
+                                   actor="test").id
+        push = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), now, actor="test").id
     return World(ana=ana, bruno=bruno, fan=fan, t1=t1.id, t2=t2.id, t3=t3.id, t1_number=t1.number,
                  t2_number=t2.number, interface=interface, feedback=feedback, push=push)

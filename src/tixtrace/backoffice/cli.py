@@ -118,7 +118,7 @@ def create_user_command(
     engine = _open(database_url)
     try:
         with unit_of_work(engine) as conn:
-            user = create_user(conn, name, password, SystemClock().now())
+            user = create_user(conn, name, password, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -136,7 +136,7 @@ def disable_user_command(
     engine = _open_existing(database_url)
     try:
         with unit_of_work(engine) as conn:
-            ended = disable_user(conn, name, SystemClock().now())
+            ended = disable_user(conn, name, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -156,7 +156,7 @@ def set_password_command(
     engine = _open_existing(database_url)
     try:
         with unit_of_work(engine) as conn:
-            ended = set_password(conn, name, password)
+            ended = set_password(conn, name, password, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -348,7 +348,7 @@ def reset_feed_command(
         raise typer.Exit(2)
     engine = _open_existing(database_url)
     try:
-        schedule = reset_feed(engine, schedule_id)
+        schedule = reset_feed(engine, schedule_id, clock=SystemClock(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None

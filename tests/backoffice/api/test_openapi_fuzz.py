@@ -70,10 +70,10 @@ def _seed(engine: Engine, url: str, auth: tuple[str, str], clock: TestClock) -> 
         ticket_ids = [int(create_ticket(conn, NewTicket("WC26-M01", contact_ids[n % 2]), now).id)
                       for n in range(4)]
         interface_id = int(create_interface(conn, NewInterface("tixngo", "TIXNGO", url, auth[0], auth[1], [],
-                                                               FEATURE), now).id)
+                                                               FEATURE), now, actor="test").id)
         decoy_id = int(create_interface(conn, NewInterface("decoy", "TIXNGO", "http://127.0.0.1:9/organizer/tickets",
-                                                           "a@b.example", "pw", [], ""), now).id)
-        schedule_ids = [int(create_schedule(conn, interface_id, NewSchedule(function, "MANUAL"), now).id)
+                                                           "a@b.example", "pw", [], ""), now, actor="test").id)
+        schedule_ids = [int(create_schedule(conn, interface_id, NewSchedule(function, "MANUAL"), now, actor="test").id)
                         for function in FUNCTIONS]
     execution = run_schedule(engine, schedule_ids[0], clock=clock)  # injects the tickets: an execution with a log
     assert execution.status == "OK", execution

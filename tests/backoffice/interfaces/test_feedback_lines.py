@@ -139,6 +139,10 @@ def test_f10_an_organizer_transfer_from_the_back_office_comes_back_as_an_organiz
     answer = response.json()
     assert answer["status"] == "ACCEPTED" and answer["reason"] == "seat change" and answer["transferId"]
     assert api_history(bo, ticket) == [], "the line comes with the feedback"
+    [audited] = bo.get("/api/audit", params={"objectType": "ticket", "objectId": ticket["id"]}).json()["items"]
+    assert audited["action"] == "TRANSFER" and audited["actor"] == "operator"
+    assert audited["changes"] == {"recipientEmail": [None, BOB], "reason": [None, "seat change"],
+                                  "transferId": [None, answer["transferId"]]}
     run_ok(system, feedback)
 
     [line] = api_history(bo, ticket)
@@ -167,6 +171,7 @@ def test_f10_wallet_refusals_are_clear_4xx_never_500(system: System, bo: TestCli
         assert response.json()["error"]["code"] == code, response.text
 
     refused(ticket, ANA, 409, "RECIPIENT_IS_SENDER")
+    assert bo.get("/api/audit", params={"objectType": "ticket", "objectId": ticket["id"]}).json()["items"] == []
     refused(pending, BOB, 409, "TRANSFER_ALREADY_PENDING")
     refused(never_printed, BOB, 409, "TICKET_NOT_TRANSFERABLE")
     refused(ticket, "not an e-mail", 422, "INVALID_INPUT")
@@ -229,5 +234,6 @@ def test_f10_the_ticket_screen_transfer_form_moves_the_ticket_in_the_wallet(syst
         run_ok(system, feedback)
         history = browser.get(f"{page}?tab=distribution").text
     assert 'data-initiated-by="ORGANIZER"' in history and "VIP upgrade" in history
+    assert 'data-action="TRANSFER" data-actor="operator"' in history
     [line] = api_history(bo, ticket)
     assert (line["initiatedBy"], line["reason"], line["newContact"]["email"]) == ("ORGANIZER", "VIP upgrade", BOB)

@@ -244,7 +244,7 @@ def test_an_error_execution_notifies_the_interfaces_notification_emails(system: 
     with unit_of_work(system.engine) as conn:
         interface = create_interface(conn, NewInterface(
             "wrong key", "TIXNGO", f"{system.base_url}/organizer/tickets", system.wallet.auth[0], "not-the-api-key",
-            notified, FEATURE), datetime.now(UTC))
+            notified, FEATURE), datetime.now(UTC), actor="test")
     feedback = system.schedule(interface.id, FEEDBACK)
     good = system.schedule(system.interface(), FEEDBACK)
 

@@ -132,8 +132,9 @@ def replay_into(engine: Engine, system: System, people: dict[str, tuple[str, str
     populate(engine, people, owned)
     with unit_of_work(engine) as conn:
         interface = create_interface(conn, NewInterface("tixngo", "TIXNGO", f"{system.base_url}/organizer/tickets",
-                                                        *system.wallet.auth, [], FEATURE), now)
-        schedule = create_schedule(conn, interface.id, NewSchedule(FEEDBACK, "MANUAL", batch_size=batch_size), now)
+                                                        *system.wallet.auth, [], FEATURE), now, actor="test")
+        schedule = create_schedule(conn, interface.id, NewSchedule(FEEDBACK, "MANUAL", batch_size=batch_size), now,
+                                   actor="test")
     execution = asdict(run_schedule(engine, schedule.id, clock=SystemClock(), client_options={"backoff_seconds": 0.01}))
     assert execution["status"] == "OK", execution
     return canonical(engine)

@@ -25,7 +25,7 @@ from tixtrace.kernel.db import unit_of_work
 
 def _api(system) -> TestClient:
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse", datetime.now(UTC), actor="test")
     client = TestClient(create_backoffice_app(system.engine, SystemClock()))
     client.auth = ("operator", "correct horse")
     return client
@@ -82,7 +82,7 @@ def test_scheduler_starts_due_automatic_schedules_once(system):
     feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
     with unit_of_work(system.engine) as conn:
         automatic = create_schedule(conn, interface, NewSchedule("PUSH_CONTROLLED", "AUTOMATIC", frequency_minutes=0),
-                                    datetime.now(UTC)).id
+                                    datetime.now(UTC), actor="test").id
     scheduler = Scheduler(system.engine, SystemClock())
     assert scheduler.due(SystemClock().now()) == [automatic]  # the MANUAL feedback is never due
     started = scheduler.tick()

@@ -40,7 +40,7 @@ def _continuous_feedback(system: System, interface_id: int | None = None) -> int
         assert system.wallet.transfer(ANA, ticket["number"], BOB).status_code == 201
     with unit_of_work(system.engine) as conn:
         row = create_schedule(conn, interface_id, NewSchedule("RETRIEVE_TICKET_STATUS", "AUTOMATIC",
-                                                              frequency_minutes=0), datetime.now(UTC))
+                                                              frequency_minutes=0), datetime.now(UTC), actor="test")
     return int(row.id)
 
 
@@ -103,7 +103,7 @@ def test_waits_the_error_pause_after_a_failed_run(system: System) -> None:
     with unit_of_work(system.engine) as conn:
         interface = create_interface(conn, NewInterface("refused", "TIXNGO", f"{system.base_url}/organizer/tickets",
                                                         system.wallet.auth[0], "wrong-key", [], FEATURE),
-                                     datetime.now(UTC)).id
+                                     datetime.now(UTC), actor="test").id
     feedback = _continuous_feedback(system, interface)
     clock = TestClock(START)
     scheduler = Scheduler(system.engine, clock, idle_pause_seconds=1, error_pause_seconds=60)

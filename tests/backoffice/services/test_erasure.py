@@ -97,9 +97,9 @@ class Scene:
                          self._line(conn, self.other, "t3", self.carl, None, f" {BOB_KEY.upper()} ", "CANCELLED"),
                          self._line(conn, self.other, "t4", self.carl, self.acme, BOB_EMAIL, "CANCELLED")]
         interface = create_interface(conn, NewInterface("tixngo", "TIXNGO", "http://wallet.test/organizer/tickets",
-                                                        "org@example.com", "key", [], FEATURE), START).id
+                                                        "org@example.com", "key", [], FEATURE), START, actor="test").id
         self.schedule = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"),
-                                        START).id
+                                        START, actor="test").id
         self.dumps = [conn.execute(insert(executions).values(
             schedule_id=self.schedule, function="RETRIEVE_TICKET_STATUS", status="OK", started_at=START,
             dumped_calls=dump).returning(executions.c.id)).scalar_one()

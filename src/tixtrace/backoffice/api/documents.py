@@ -141,7 +141,26 @@ class ScheduleOut(ApiResponse):
     pagination_key: str | None
     skip_ticket_numbers: list[str]
     event_codes: list[str]
+    active: bool
     created_at: datetime
+
+
+class AuditOut(ApiResponse):
+    """One audit entry (O2): ``changes`` is ``{field: [before, after]}``; a password shows as
+    ``["(secret)", "(secret)"]``, never its value."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: Literal["interface", "schedule", "ticket", "user"]
+    object_id: int
+    changes: dict[str, list[Any]]
+
+
+class AuditPage(ApiResponse):
+    items: list[AuditOut]
+    next_cursor: str | None
 
 
 class Counters(ApiResponse):

@@ -1,4 +1,5 @@
-"""``/api/schedules``: reading a schedule, running it now, resetting its feed."""
+"""``/api/schedules``: reading, editing, pausing and deleting a schedule (O1), running it now, resetting
+its feed. Every change is audited (O2) with the signed-in user as its actor."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from pydantic import Field, StrictBool
 
 from tixtrace.backoffice.api.deps import ScheduleId, User
 from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
-from tixtrace.backoffice.api.schemas import execution_view_json, schedule_json
+from tixtrace.backoffice.api.schemas import ScheduleUpdate, execution_view_json, schedule_json
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.errors import BackofficeCode
-from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule, start_run
+from tixtrace.backoffice.interfaces.runner import remove_schedule, reset_feed, run_schedule, start_run
 from tixtrace.backoffice.services.executions import get_execution
-from tixtrace.backoffice.services.schedules import get_schedule
+from tixtrace.backoffice.services.schedules import get_schedule, update_schedule
 from tixtrace.kernel.errors import BadInput
 from tixtrace.kernel.web import ApiModel, ApiResponse, documented, error_responses
 
@@ -25,6 +26,28 @@ router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=error_
 def get_one_schedule(schedule_id: ScheduleId, backend: BackendDep, _user: User) -> dict[str, Any]:
     with backend.read() as conn:
         return schedule_json(get_schedule(conn, schedule_id))
+
+
+@router.patch("/{schedule_id}", summary="Edit or pause a schedule (O1): the fields sent change",
+              description="Any of launch, frequencyMinutes, startsAt, endsAt, batchSize, skipTicketNumbers, "
+                          "eventCodes, active. active=false pauses it: the scheduler no longer starts it (Run now "
+                          "still does; a run in progress ends normally). 422 naming each bad field; the schedule "
+                          "is checked as a whole (endsAt not before startsAt). Answers the schedule.",
+              **documented(ScheduleOut))
+def patch_schedule(schedule_id: ScheduleId, body: ScheduleUpdate, backend: BackendDep, user: User) -> dict[str, Any]:
+    with backend.write() as conn:
+        return schedule_json(update_schedule(conn, schedule_id, body.model_dump(exclude_unset=True),
+                                             backend.clock.now(), actor=user))
+
+
+@router.delete("/{schedule_id}", summary="Delete a schedule (O1); 409 SCHEDULE_RUNNING while it runs",
+               description="The schedule disappears from its interface and never runs again; its executions, "
+                           "their logs and its parked records stay readable (GET /api/executions/{id}). "
+                           "Answers 204.", status_code=204, response_class=Response,
+               responses={204: {"description": "deleted"}})
+def delete_one_schedule(schedule_id: ScheduleId, backend: BackendDep, user: User) -> Response:
+    remove_schedule(backend.engine, schedule_id, clock=backend.clock, actor=user)
+    return Response(status_code=204)
 
 
 class RunStarted(ApiResponse):
@@ -83,9 +106,9 @@ class ResetFeed(ApiModel):
                          "(F11). Needs {\"confirm\": true} (else 422 CONFIRMATION_REQUIRED). 422 RESET_NOT_FEEDBACK "
                          "for another function; 409 RUN_ALREADY_ACTIVE while the schedule runs. Answers the schedule.",
              **documented(ScheduleOut))
-def reset_schedule_feed(schedule_id: ScheduleId, body: ResetFeed, backend: BackendDep, _user: User) -> dict[str, Any]:
+def reset_schedule_feed(schedule_id: ScheduleId, body: ResetFeed, backend: BackendDep, user: User) -> dict[str, Any]:
     if not body.confirm:
         raise BadInput('resetting the feed makes the next run read the whole feed again: send {"confirm": true}',
                        code=BackofficeCode.CONFIRMATION_REQUIRED,
                        details={"parameter": "confirm", "value": body.confirm})
-    return schedule_json(reset_feed(backend.engine, schedule_id))
+    return schedule_json(reset_feed(backend.engine, schedule_id, clock=backend.clock, actor=user))

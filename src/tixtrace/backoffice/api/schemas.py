@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
+from tixtrace.backoffice.services.audit import AuditEntry
 from tixtrace.backoffice.services.contacts import ContactView
 from tixtrace.backoffice.services.events import EventView
 from tixtrace.backoffice.services.executions import ExecutionRecord, ExecutionView, LogEntry
@@ -201,6 +202,23 @@ class ScheduleIn(ApiModel):
     event_codes: list[StrictStr] = Field(default_factory=list, max_length=10_000)
 
 
+class ScheduleUpdate(ApiModel):
+    """``PATCH /api/schedules/{id}`` (O1): the fields sent change, the others keep their values;
+    ``startsAt``/``endsAt`` null clears the bound. The function and the interface never change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"launch": "AUTOMATIC", "frequencyMinutes": 5},
+                                                              {"active": False}]})
+
+    launch: StrictStr | None = None
+    frequency_minutes: StrictInt | None = None
+    starts_at: DateTime | None = None
+    ends_at: DateTime | None = None
+    batch_size: StrictInt | None = None
+    skip_ticket_numbers: list[StrictStr] | None = Field(default=None, max_length=10_000)
+    event_codes: list[StrictStr] | None = Field(default=None, max_length=10_000)
+    active: StrictBool | None = None
+
+
 # --- responses ----------------------------------------------------------------------------------
 
 
@@ -329,7 +347,20 @@ def schedule_json(row: ScheduleView) -> dict[str, Any]:
         "paginationKey": row.pagination_key,
         "skipTicketNumbers": list(row.skip_ticket_numbers),
         "eventCodes": list(row.event_codes),
+        "active": row.active,
         "createdAt": isoformat(row.created_at),
+    }
+
+
+def audit_json(row: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": isoformat(row.at),
+        "actor": row.actor,
+        "action": row.action,
+        "objectType": row.object_type,
+        "objectId": row.object_id,
+        "changes": dict(row.changes),
     }
 
 

@@ -88,8 +88,9 @@ _RELAYED = relayed_error_responses(400, 409, 422, description="Refused by the wa
              summary="Organizer transfer (W7) in the wallet, through the ticket's interface; the next feedback "
                      "brings it back as a line with initiatedBy ORGANIZER and the reason",
              **documented(OrganizerTransferOut, 201, also={**error_responses(503), **_RELAYED}))
-def transfer(ticket_id: TicketId, body: TransferIn, backend: BackendDep, _user: User) -> dict[str, Any]:
-    return transfer_ticket(backend.engine, ticket_id, body.recipient_email, body.reason).as_json()
+def transfer(ticket_id: TicketId, body: TransferIn, backend: BackendDep, user: User) -> dict[str, Any]:
+    return transfer_ticket(backend.engine, ticket_id, body.recipient_email, body.reason, actor=user,
+                           clock=backend.clock).as_json()
 
 
 @router.get("/{ticket_id}/distribution-history",

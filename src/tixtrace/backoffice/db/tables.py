@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from tixtrace.kernel.db import BigId, Time, new_metadata
@@ -239,6 +240,8 @@ schedules = Table(
     Column("event_codes", JSON, nullable=False),  # injection filter; empty = every event
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=true()),  # O1: false = paused, never started
+    Column("deleted_at", Time),  # O1: deleted (hidden, never run); kept so its executions stay readable
     Index("ix_schedules_interface_id", "interface_id"),
     sqlite_autoincrement=True,
 )
@@ -292,5 +295,21 @@ parked_records = Table(
     Column("parked_at", Time, nullable=False),
     UniqueConstraint("schedule_id", "record_id"),
     Index("ix_parked_records_schedule_id_ticket_number", "schedule_id", "ticket_number"),
+    sqlite_autoincrement=True,
+)
+
+#: O2: every change made by a person or a process, written in the transaction of the change
+#: (``services/audit.py``); ``changes`` is ``{field: [before, after]}`` and never holds a password
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", Time, nullable=False),
+    Column("actor", String(100), nullable=False),  # a user's name, "scheduler" or "cli"
+    Column("action", String(30), nullable=False),  # CREATE | UPDATE | PAUSE | RESUME | DELETE | RESET_FEED | RUN ...
+    Column("object_type", String(20), nullable=False),  # interface | schedule | ticket | user
+    Column("object_id", BigInteger, nullable=False),
+    Column("changes", JSON, nullable=False),
+    Index("ix_audit_log_object_type_object_id_id", "object_type", "object_id", "id"),  # an object's entries
+    Index("ix_audit_log_object_type_id", "object_type", "id"),  # the /audit list filtered by type
     sqlite_autoincrement=True,
 )

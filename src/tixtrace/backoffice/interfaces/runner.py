@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.domain.errors import BackofficeCode
@@ -36,6 +36,7 @@ from tixtrace.backoffice.interfaces.locks import organizer_lock_name, run_locks
 from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.interfaces.tixngo.run import Function, Run
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.executions import (
     ExecutionRecord,
     append_log,
@@ -54,6 +55,7 @@ from tixtrace.backoffice.services.schedules import (
     Launch,
     ScheduleFunction,
     ScheduleView,
+    delete_schedule,
     get_schedule,
     reset_schedule_feed,
 )
@@ -156,8 +158,23 @@ def start_run(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: st
         _close_interrupted(engine, schedule_id, clock)
         with unit_of_work(engine) as conn:
             execution = start_execution(conn, schedule.id, clock.now(), launched_by=launched_by)
+            _audit_launch(conn, clock, schedule.id, execution.id, launched_by, upload)
         return StartedRun(engine, clock, execution, schedule, interface, parameters, credentials, transport,
                           client_options, upload, locks.pop_all())
+
+
+def _audit_launch(conn: Connection, clock: Clock, schedule_id: int, execution_id: int, launched_by: str | None,
+                  upload: list[Any] | None) -> None:
+    """O2: the launch by a person (or ``cli``), in the transaction that records the execution, so a
+    refused start leaves no entry. The scheduler's own starts are not audited: one entry per automatic
+    run would bury the changes people make (its executions say ``launchedBy: scheduler``)."""
+    if launched_by is None or launched_by == audit.SCHEDULER:
+        return
+    changes: dict[str, list[Any]] = {"executionId": [None, execution_id]}
+    if upload is not None:
+        changes["uploadedRecords"] = [None, len(upload)]
+    audit.record(conn, actor=launched_by, action=audit.Action.RUN, object_type=audit.ObjectType.SCHEDULE,
+                 object_id=schedule_id, changes=changes, at=clock.now())
 
 
 def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: str | None = None,
@@ -169,14 +186,35 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, launched_by:
                      client_options=client_options, upload=upload).execute()
 
 
-def reset_feed(engine: Engine, schedule_id: int) -> ScheduleView:
+def reset_feed(engine: Engine, schedule_id: int, *, clock: Clock, actor: str) -> ScheduleView:
     """O1: reset a feedback schedule's feed (``services.schedules.reset_schedule_feed``) under the
     schedule's run lock, so that a run cannot save its old position over the reset: while the schedule
     runs, 409 RUN_ALREADY_ACTIVE and nothing changes (try again when it ends). Returns the schedule."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
     with run_locks(engine, [_schedule_lock(schedule_id, schedule.function)]), unit_of_work(engine) as conn:
-        return reset_schedule_feed(conn, schedule_id)
+        return reset_schedule_feed(conn, schedule_id, clock.now(), actor=actor)
+
+
+def remove_schedule(engine: Engine, schedule_id: int, *, clock: Clock, actor: str) -> ScheduleView:
+    """O1: delete a schedule (``services.schedules.delete_schedule``) under its run lock: while it
+    runs, 409 SCHEDULE_RUNNING and nothing changes. Executions a dead process left RUNNING are ended
+    first (ERROR, "interrupted"), so no deleted schedule shows a run that never ends. A run that read
+    the schedule just before the delete and takes the lock after it finds it gone (404) when it
+    records its execution. Returns the deleted schedule."""
+    with unit_of_work(engine, write=False) as conn:
+        schedule = get_schedule(conn, schedule_id)
+    try:
+        with run_locks(engine, [_schedule_lock(schedule_id, schedule.function)]):
+            _close_interrupted(engine, schedule_id, clock)
+            with unit_of_work(engine) as conn:
+                return delete_schedule(conn, schedule_id, clock.now(), actor=actor)
+    except Conflict as exc:
+        if exc.code != BackofficeCode.RUN_ALREADY_ACTIVE:
+            raise
+        raise Conflict(f"schedule {schedule_id} is running; it can be deleted when the run ends (or pause it: "
+                       "active=false)", code=BackofficeCode.SCHEDULE_RUNNING,
+                       details={"scheduleId": schedule_id}) from None
 
 
 #: the log line of an execution ended by the next run because its process died

@@ -57,14 +57,16 @@ class Scheduler:
         self._wake = threading.Event()
 
     def due(self, now: datetime) -> list[int]:
-        """Ids of the AUTOMATIC schedules due at ``now`` and not running."""
+        """Ids of the AUTOMATIC schedules due at ``now`` and not running: active (not paused, O1), not
+        deleted, and inside their startsAt/endsAt window (`next_run_at`)."""
         # the latest start per schedule through the (schedule_id, id) index: continuous mode makes the
         # executions table long, and this runs after every run
         last_start = (select(executions.c.started_at).where(executions.c.schedule_id == schedules.c.id)
                       .order_by(executions.c.id.desc()).limit(1).correlate(schedules).scalar_subquery())
         with unit_of_work(self.engine, write=False) as conn:
             rows = conn.execute(select(schedules, last_start.label("last"))
-                                .where(schedules.c.launch == "AUTOMATIC")).all()
+                                .where(schedules.c.launch == "AUTOMATIC", schedules.c.active.is_(True),
+                                       schedules.c.deleted_at.is_(None))).all()
             sticky = {row.interface_id: _stick_to_the_hour(conn, row.interface_id) for row in rows}
         ready = []
         with self._guard:

@@ -198,8 +198,9 @@ def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0, lim
 
 def list_executions(conn: Connection, schedule_id: int, *, before_id: int | None = None,
                     limit: int = 100) -> tuple[list[ExecutionRecord], int | None]:
-    """A schedule's executions, newest first, and the last id if there are more."""
-    get_schedule(conn, schedule_id)
+    """A schedule's executions, newest first, and the last id if there are more (a deleted schedule's
+    too: they stay readable, O1)."""
+    get_schedule(conn, schedule_id, deleted=True)
     query = select(executions).where(executions.c.schedule_id == schedule_id)
     if before_id is not None:
         query = query.where(executions.c.id < before_id)

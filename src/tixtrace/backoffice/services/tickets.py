@@ -31,6 +31,7 @@ from tixtrace.backoffice.db.tables import distribution_lines, ticket_actions, ti
 from tixtrace.backoffice.domain.contacts import ContactKind
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.contacts import ContactView, get_contacts
 from tixtrace.backoffice.services.events import event_codes, events_by_code
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
@@ -292,8 +293,10 @@ def move_tickets(conn: Connection, ticket_ids: Sequence[int], action: TicketActi
 
 
 def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: datetime, *,
-                 actor: str | None = None) -> TicketRecord:
+                 actor: str) -> TicketRecord:
     """Move one ticket by an operator's `action`; the ticket as it is now, or for REPRINT the new ticket.
+    The move writes its audit entry (O2) in the same transaction: the status before and after, and
+    for REPRINT the new ticket's id.
 
     404 TICKET_NOT_FOUND, 409 INVALID_TICKET_TRANSITION (details: ticketId, status, action, allowedFrom).
     """
@@ -309,6 +312,11 @@ def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: da
             details={"ticketId": ticket_id, "status": current.status, "action": action.value,
                      "allowedFrom": allowed},
         )
+    changes: dict[str, list[Any]] = {"status": [moves.moved[ticket_id].value, TRANSITIONS[action].to.value]}
+    if ticket_id in moves.replacements:
+        changes["replacedByTicketId"] = [None, moves.replacements[ticket_id]]
+    audit.record(conn, actor=actor, action=audit.Action(action.value), object_type=audit.ObjectType.TICKET,
+                 object_id=ticket_id, changes=changes, at=now)
     return get_ticket(conn, moves.replacements.get(ticket_id, ticket_id))
 
 

@@ -82,7 +82,7 @@ def execution_page(request: Request, execution_id: str, backend: BackendDep, use
         else:
             log = view.log
             last = log[-1].id if log and view.log_count > len(log) else None
-        schedule = get_schedule(conn, execution.schedule_id)
+        schedule = get_schedule(conn, execution.schedule_id, deleted=True)
         interface = get_interface(conn, schedule.interface_id)
         parked, parked_count = queries.parked_for_schedule(conn, schedule.id)
     return render(request, "executions/detail.html", {

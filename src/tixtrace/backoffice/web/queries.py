@@ -150,7 +150,8 @@ def schedule_counts(conn: Connection, interface_ids: list[int]) -> dict[int, int
     """How many schedules each interface has."""
     if not interface_ids:
         return {}
-    query = (select(schedules.c.interface_id, func.count()).where(schedules.c.interface_id.in_(interface_ids))
+    query = (select(schedules.c.interface_id, func.count())
+             .where(schedules.c.interface_id.in_(interface_ids), schedules.c.deleted_at.is_(None))
              .group_by(schedules.c.interface_id))
     return {interface_id: int(count) for interface_id, count in conn.execute(query)}
 

@@ -100,7 +100,8 @@ def _not_transferable(ticket: TicketRecord) -> Flash:
 
 
 @router.post("/tickets/{ticket_id}/actions/transfer")
-def organizer_transfer(request: Request, ticket_id: str, backend: BackendDep, form: PostedForm) -> Response:
+def organizer_transfer(request: Request, ticket_id: str, backend: BackendDep, form: PostedForm,
+                       user: WebUser) -> Response:
     """Step 1 posts the form and gets the review; step 2 (``confirmed=yes``) asks the wallet."""
     tid = path_id(ticket_id, "ticket")
     with backend.read() as conn:
@@ -116,7 +117,7 @@ def organizer_transfer(request: Request, ticket_id: str, backend: BackendDep, fo
                                                "reason": reason})
     back = f"/tickets/{tid}?tab=distribution"
     try:
-        done = transfer_ticket(backend.engine, tid, email, reason)
+        done = transfer_ticket(backend.engine, tid, email, reason, actor=user, clock=backend.clock)
     except (BadInput, Conflict, NotFound, Unavailable) as exc:
         return redirect(request, back, flash=Flash("error", exc.message, code=exc.code))
     return redirect(request, back, flash=Flash(

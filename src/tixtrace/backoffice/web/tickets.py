@@ -17,9 +17,11 @@ from starlette.responses import Response
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TicketStatus
+from tixtrace.backoffice.services.audit import ObjectType
 from tixtrace.backoffice.services.events import get_event
 from tixtrace.backoffice.services.tickets import action_history, distribution_history, get_ticket, ticket_views
 from tixtrace.backoffice.web import queries
+from tixtrace.backoffice.web.audit import object_entries
 from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
 from tixtrace.backoffice.web.ticket_actions import action_bar
 from tixtrace.kernel.cursors import decode_int_cursor, decode_position_cursor, encode_cursor, encode_position_cursor
@@ -81,6 +83,7 @@ def ticket_page(request: Request, ticket_id: str, backend: BackendDep, user: Web
     tid = path_id(ticket_id, "ticket")
     with backend.read() as conn:
         context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
+        context.update(object_entries(conn, ObjectType.TICKET, tid))
     return render(request, "tickets/detail.html", context)
 
 
