@@ -64,11 +64,11 @@ def _check(page: Any, url: str, name: str, failures: list[str]) -> None:
     shot(page, f"phone-{name}")
 
 
-def test_every_backoffice_screen_passes_axe_and_fits_a_phone(system: System, browser: Any) -> None:
+def test_every_backoffice_screen_passes_axe_and_fits_a_phone(system: System, chromium: Any) -> None:
     ids = _scenario(system)
     failures: list[str] = []
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as base:
-        page = browser.new_context(bypass_csp=True).new_page()  # axe is injected as a script
+        page = chromium.new_context(bypass_csp=True).new_page()  # axe is injected as a script
         _check(page, f"{base}/login", "backoffice-login", failures)
         page.fill("#login-user", "operator")
         page.fill("#login-password", "correct horse battery")
@@ -80,10 +80,10 @@ def test_every_backoffice_screen_passes_axe_and_fits_a_phone(system: System, bro
     assert failures == [], "\n".join(failures)
 
 
-def test_every_wallet_screen_passes_axe_and_fits_a_phone(system: System, browser: Any) -> None:
+def test_every_wallet_screen_passes_axe_and_fits_a_phone(system: System, chromium: Any) -> None:
     _scenario(system)
     failures: list[str] = []
-    page = browser.new_context(bypass_csp=True).new_page()  # axe is injected as a script
+    page = chromium.new_context(bypass_csp=True).new_page()  # axe is injected as a script
     _check(page, f"{system.base_url}/app/login", "wallet-login", failures)
     page.fill("#app-email", "bob@example.com")  # he has a transfer waiting
     page.click("#app-signin")

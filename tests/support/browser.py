@@ -1,5 +1,5 @@
 """Chromium for the browser tests, and what they check on every screen (a pytest plugin: fixture
-``browser``; helpers ``shot``, ``axe_violations``, ``overflow``).
+``chromium``; helpers ``shot``, ``axe_violations``, ``overflow``).
 
 Playwright drives the system's Chromium (Debian package; ``scripts/install-chromium.sh``), never a
 downloaded browser. Without Chromium the tests skip with the reason, unless
@@ -24,7 +24,7 @@ PHONE_WIDTH = 390  # an iPhone 12-15 in portrait, in CSS pixels
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     if CHROMIUM is None:
         reason = "no Chromium found (install it with scripts/install-chromium.sh)"
         if os.environ.get("TIXTRACE_REQUIRE_BROWSER") == "1":
