@@ -30,7 +30,7 @@ def test_a_failed_run_prints_the_error_line_with_the_url_and_what_to_check(syste
     with unit_of_work(system.engine) as conn:
         interface = create_interface(conn, NewInterface("refused", "TIXNGO", f"{system.base_url}/organizer/tickets",
                                                         system.wallet.auth[0], "wrong-key", [], FEATURE),
-                                     datetime.now(UTC)).id
+                                     datetime.now(UTC), actor="test").id
     feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
     result = invoke(app, ["run", str(feedback), "--database-url", _url(system)], terminal_width=200)
     assert result.exit_code == 1, result.output

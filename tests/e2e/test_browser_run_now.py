@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 def test_run_now_runs_in_the_background_and_its_page_shows_running_then_ok(
         system: System, browser: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse battery", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     ana = system.contact("ana@example.com", "Ana", "Lima")
     system.ticket(ana)
     interface = system.interface(FEATURE)

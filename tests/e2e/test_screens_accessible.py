@@ -29,7 +29,7 @@ def backend() -> str:
 def _scenario(system: System) -> dict[str, Any]:
     """A back office with something on every screen; returns the ids the addresses need."""
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse battery", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     ana = system.contact("ana@example.com", "Ana", "Lima", phone="+33 6 12 34 56 78")
     first, second = system.ticket(ana), system.ticket(ana)
     interface = system.interface(FEATURE)

@@ -27,8 +27,8 @@ def _before() -> str:
 def test_executions_from_before_0011_are_kept_with_no_launcher(engine: Engine) -> None:
     with unit_of_work(engine) as conn:
         interface = create_interface(conn, NewInterface("t", "TIXNGO", "http://127.0.0.1:9/organizer/tickets",
-                                                        "a@b.example", "k", [], ""), START).id
-        schedule = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), START).id
+                                                        "a@b.example", "k", [], ""), START, actor="test").id
+        schedule = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), START, actor="test").id
         execution = start_execution(conn, schedule, START, launched_by="ana").id
     downgrade(engine, SCRIPT_LOCATION, VERSION_TABLE, _before())
     assert "launched_by" not in {c["name"] for c in inspect(engine).get_columns("executions")}

@@ -228,7 +228,8 @@ def test_f10_the_ticket_screen_transfer_form_moves_the_ticket_in_the_wallet(syst
     with TestClient(create_backoffice_app(system.engine, SystemClock())) as browser:  # the bo fixture's user
         assert sign_in(browser).status_code == 303
         page = f"/tickets/{ticket['id']}"
-        response = post_form(browser, page, f"{page}/transfer", {"recipient_email": BOB, "reason": "VIP upgrade"})
+        response = post_form(browser, page, f"{page}/actions/transfer",
+                             {"recipient_email": BOB, "reason": "VIP upgrade", "confirmed": "yes"})
         shown = browser.get(response.headers["location"]).text
         assert 'class="flash flash-success"' in shown and BOB in shown
         run_ok(system, feedback)

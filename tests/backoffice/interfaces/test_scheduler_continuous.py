@@ -192,9 +192,9 @@ def _scripted_schedule(engine: Any, monkeypatch: pytest.MonkeyPatch, outcomes: l
     monkeypatch.setitem(runner.FUNCTIONS, "RETRIEVE_TICKET_STATUS", Script(outcomes))
     with unit_of_work(engine) as conn:
         interface = create_interface(conn, NewInterface("scripted", "TIXNGO", "http://127.0.0.1:9/organizer/tickets",
-                                                        "org@wc26.example", "key", [], FEATURE), START).id
-        return int(create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "AUTOMATIC",
-                                                                frequency_minutes=frequency_minutes), START).id)
+                                                        "org@wc26.example", "key", [], FEATURE), START, actor="test").id
+        schedule = NewSchedule("RETRIEVE_TICKET_STATUS", "AUTOMATIC", frequency_minutes=frequency_minutes)
+        return int(create_schedule(conn, interface, schedule, START, actor="test").id)
 
 
 def _statuses(engine: Any, schedule_id: int) -> list[tuple[int, str]]:
@@ -254,7 +254,7 @@ def test_the_scheduler_s_repeated_error_runs_leave_one_row(system: System) -> No
     with unit_of_work(system.engine) as conn:
         interface = create_interface(conn, NewInterface("refused", "TIXNGO", f"{system.base_url}/organizer/tickets",
                                                         system.wallet.auth[0], "wrong-key", [], FEATURE),
-                                     datetime.now(UTC)).id
+                                     datetime.now(UTC), actor="test").id
     feedback = _continuous_feedback(system, interface)
     clock = TestClock(START)
     scheduler = Scheduler(system.engine, clock, idle_pause_seconds=1, error_pause_seconds=1)

@@ -141,7 +141,7 @@ def test_the_organizer_transfer_is_reviewed_before_the_wallet_is_asked(browser: 
     kind, message = _flash(browser.get(response.headers["location"]).text) or ("", "")
     assert kind == "error" and "no TIXNGO interface injects event" in message
     with unit_of_work(engine) as conn:  # the world's interface points at a closed port
-        create_schedule(conn, world.interface, NewSchedule("TICKETS_INJECTION", "MANUAL"), START)
+        create_schedule(conn, world.interface, NewSchedule("TICKETS_INJECTION", "MANUAL"), START, actor="test")
     response = post_form(browser, page, action, confirmed)
     assert "could not be reached" in browser.get(response.headers["location"]).text
     assert browser.post(action, data=confirmed).status_code == 403  # no CSRF token
