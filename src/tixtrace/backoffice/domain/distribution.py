@@ -229,9 +229,9 @@ class DistributionFold:
         ticket.last_record_id = record.record_id
         if record.transfer is not None:
             self._apply_transfer(ticket, record)
-        if self.feature_active and record.wallet_owner is not None:
+        if record.wallet_owner is not None:  # off: only a temporary contact a line started (F9, W10)
             owner_contact = self.match(record.wallet_owner.email_key)
-            if owner_contact is not None:
+            if owner_contact is not None and (self.feature_active or owner_contact.is_temporary):
                 self._complete(owner_contact, record.wallet_owner)
         # F2: every record refreshes the mobile status, wallet owner and ticket holder
         ticket.mobile_status = record.status

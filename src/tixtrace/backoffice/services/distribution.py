@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, text, union_all, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -90,9 +90,15 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
         lines_held = line_states
     else:  # nothing is matched: only the contacts of the lines still to be ended
         keys, lines_held = set(), [line for line in line_states if line.status is LineStatus.PENDING]
+    # W10: an accepted recipient's profile may first come on a later record's wallet owner; the
+    # temporary contact a line started is completed from it even with the feature off (F9)
+    owners = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None and r.wallet_owner.complete}
     contact_ids = {line.new_contact_id for line in lines_held if line.new_contact_id is not None}
-    if ticket_rows and (keys or contact_ids):
+    if ticket_rows and (keys or contact_ids or owners):
         wanted: ColumnElement[bool] = one_of(conn, contacts.c.email_key, sorted(keys))
+        if owners and not feature_active:
+            wanted = or_(wanted, and_(contacts.c.is_temporary.is_(True),
+                                      one_of(conn, contacts.c.email_key, sorted(owners))))
         if contact_ids:
             wanted = or_(wanted, one_of(conn, contacts.c.id, sorted(contact_ids)))
         contact_rows = conn.execute(select(
