@@ -5,7 +5,7 @@ Records are built the way the wallet builds them: a small simulator drives the p
 ``parse_record`` reads like the feedback does. ``MemoryBackOffice`` stands in for the database between
 pages: it hands the fold the working set ``services/distribution.load_fold`` would load (the page's
 tickets, their lines for the page's transfers, the contacts of the page's e-mails and of those lines,
-and the references held on the temporary ones) and writes back what the fold says changed, remapping
+the references held on the temporary ones and the confirmed lines that handed a ticket to one of them) and writes back what the fold says changed, remapping
 the negative ids of new contacts, like ``write_fold``.
 """
 
@@ -246,11 +246,20 @@ class MemoryBackOffice:
             keys |= {r.transfer.recipient.email_key for r in records if r.transfer is not None}
             keys |= {r.transfer.sender.email_key for r in records if r.transfer is not None and r.transfer.sender}
             held = lines
+        # W10: an accepted recipient's profile may first come on a later record's wallet owner
+        owners = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None and r.wallet_owner.complete}
         if tickets:
             ids = {line.new_contact_id for line in held if line.new_contact_id is not None}
-            loaded = [c for c in self.contacts.values() if c.email_key in keys or c.id in ids]
+            loaded = [c for c in self.contacts.values() if c.email_key in keys or c.id in ids
+                      or (c.is_temporary and c.email_key in owners)]
             refs = {c.id: self.references(c.id) for c in loaded if c.is_temporary}
             refs = {cid: n for cid, n in refs.items() if n}
+            # the confirmed lines that handed a page's ticket to a loaded temporary contact
+            temporary, ticket_ids, known = ({c.id for c in loaded if c.is_temporary}, {t.id for t in tickets},
+                                            {(line.ticket_id, line.transfer_id) for line in lines})
+            lines += [replace(line, dirty=False) for key, line in self.lines.items()
+                      if key not in known and line.ticket_id in ticket_ids and line.new_contact_id in temporary
+                      and line.status is LineStatus.CONFIRMED]
         return DistributionFold(
             feature_active=feature_active, now=now,
             tickets=[TicketState(t.id, t.number, t.cultural_contact_id, t.owner_id, t.buyer_id, t.mobile_status,

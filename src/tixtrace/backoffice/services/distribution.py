@@ -1,9 +1,10 @@
 """Applying a page of lifecycle records to the back office in bulk (the feedback's write path).
 
 One page costs a fixed number of statements whatever its size: one query each for its tickets, their
-lines for the page's transfers, the contacts of its e-mails and the references held on the temporary
-ones; then the fold (domain/distribution.py) runs in memory, and its result is written with one
-statement per table (kernel/bulk.py). The caller commits it together with the pagination key (house
+lines for the page's transfers, the contacts of its e-mails, the references held on the temporary
+ones and the confirmed lines that handed a ticket to one of them (W10); then the fold
+(domain/distribution.py) runs in memory, and its result is written with one statement per table
+(kernel/bulk.py). The caller commits it together with the pagination key (house
 rule 6). This is the only code that creates contacts for the feedback (C1 is decided by the fold, in
 memory). C2 (one contact created per e-mail) is held by the ``contact_emails`` claim: if a concurrent
 writer claimed an e-mail first, ``ContactClaimLost`` is raised, the caller rolls back and applies the
@@ -105,11 +106,28 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
             contacts.c.id, contacts.c.email_key, contacts.c.kind, contacts.c.is_temporary,
             contacts.c.has_internet_account, contacts.c.created_at,
         ).where(wanted)).all()
-        refs = _references(conn, [r.id for r in contact_rows if r.is_temporary])
+        temporary = [r.id for r in contact_rows if r.is_temporary]
+        refs = _references(conn, temporary)
+        line_states += _handing_lines(conn, [r.id for r in ticket_rows], temporary,
+                                      {line.id for line in line_states})
     contact_states = [ContactState(r.id, r.email_key or "", ContactKind(r.kind), r.is_temporary,
                                    r.has_internet_account, as_utc(r.created_at)) for r in contact_rows]
     return DistributionFold(feature_active=feature_active, now=now, tickets=ticket_states, lines=line_states,
                             contacts=contact_states, refs=refs)
+
+
+def _handing_lines(conn: Connection, ticket_ids: list[int], temporary: list[int], loaded: set[int | None]
+                   ) -> list[LineState]:
+    """The CONFIRMED lines of the page's tickets that handed them to one of the page's temporary
+    contacts: a later record of the ticket may complete that contact (W10: the DOWNLOADED record of the
+    recipient opening it) and the line then shows COMPLETED. One query; lines already loaded are kept."""
+    if not ticket_ids or not temporary:
+        return []
+    rows = conn.execute(select(distribution_lines).where(
+        one_of(conn, distribution_lines.c.ticket_id, ticket_ids),
+        one_of(conn, distribution_lines.c.new_contact_id, temporary),
+        distribution_lines.c.status == LineStatus.CONFIRMED.value)).all()
+    return [_line_state(row) for row in rows if row.id not in loaded]
 
 
 def _line_state(row: Any) -> LineState:
