@@ -257,6 +257,7 @@ class DistributionFold:
             if line.contact_match is not ContactMatch.COMPLETED:
                 line.contact_match = ContactMatch.COMPLETED
                 line.dirty = True
+                self.counters.lines_updated += 1
 
     def _apply_transfer(self, ticket: TicketState, record: Record) -> None:
         transfer = record.transfer
