@@ -5,8 +5,9 @@ Records are built the way the wallet builds them: a small simulator drives the p
 ``parse_record`` reads like the feedback does. ``MemoryBackOffice`` stands in for the database between
 pages: it hands the fold the working set ``services/distribution.load_fold`` would load (the page's
 tickets, their lines for the page's transfers, the contacts of the page's e-mails and of those lines,
-the references held on the temporary ones and the confirmed lines that handed a ticket to one of them) and writes back what the fold says changed, remapping
-the negative ids of new contacts, like ``write_fold``.
+the references held on the temporary ones and the confirmed lines that handed a ticket to one of
+them) and writes back what the fold says changed, remapping the negative ids of new contacts, like
+``write_fold``. The simulated wallet can give the organizer only what W10 does (``private``).
 """
 
 from __future__ import annotations
