@@ -4,7 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02
 
-(Written in parallel with 0006; the down revision is re-chained when both are merged.)
+Chained to 0008 (e-mail normalization), the wallet's head when W10 came back.
 
 Existing data, decided conservatively (docs/decisions.md, Privacy): an account that holds the profile
 it was created with cannot be told from one its owner edited, so an account that is the original
