@@ -112,6 +112,7 @@ class Spectators:
     def accept(self, email: str, transfer_id: str, first: str, last: str) -> None:
         self.call(email, "PUT", "/spectator/profile", json={"firstName": first, "lastName": last, "language": "en"})
         self.call(email, "POST", f"/spectator/transfers/{transfer_id}/accept")
+        self.download(email)  # the app opens the ticket: that shares the profile with the organizer (W10)
 
 
 def _progress(console: Console) -> Progress:

@@ -79,11 +79,14 @@ def test_f9_switching_the_feature_off_still_ends_a_pending_line(system: System, 
 
     switch(system, interface, OFF)
     accept(system, BOB, to_bob, "Bob", "Ross")
+    system.wallet.as_spectator(BOB, "GET", "/spectator/tickets")  # he opens it: his profile is shared (W10)
     act(system, CAI, to_cai, "reject")
     send(system, ANA, started_off, "dan@example.com")
     run_ok(system, feedback)
 
     [confirmed] = api_history(bo, accepted)
+    # completed from the DOWNLOADED record's wallet owner (W10), not on the line's TRANSFERRED record:
+    # the line that handed him the ticket shows it all the same
     assert confirmed["status"] == "CONFIRMED" and confirmed["contactMatch"] == "COMPLETED"
     [bob] = api_contacts(bo, BOB)
     assert not bob["isTemporary"] and bob["lastName"] == "Ross"

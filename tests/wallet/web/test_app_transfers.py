@@ -60,14 +60,15 @@ def test_transfer_then_the_recipient_sets_a_profile_and_accepts(wallet, page_cli
     accepted = cid.act(tid, "accept")
     assert accepted.status_code == 200 and flash(accepted.text)["text"] == "Accepted: ticket T1 is now in your wallet."
     assert ticket_ids(accepted.text) == ["T1"]
-    assert 'data-status="TRANSFERRED"' in ticket_card(accepted.text, "T1")
+    assert 'data-status="DOWNLOADED"' in ticket_card(accepted.text, "T1")  # the page opened it (W10)
     assert "Accepted" in text_of(transfer_item(accepted.text, tid, "past"))
 
     after = ana.page()
     assert ticket_ids(after) == ["T2"]
     assert "Accepted" in text_of(transfer_item(after, tid, "past"))
-    assert _statuses(wallet, "T1") == ["INJECTED", "DOWNLOADED", "PENDING_TRANSFER", "TRANSFERRED"]
+    assert _statuses(wallet, "T1") == ["INJECTED", "DOWNLOADED", "PENDING_TRANSFER", "TRANSFERRED", "DOWNLOADED"]
     assert wallet.detail("T1")["walletOwner"]["email"] == CID
+    assert wallet.detail("T1")["walletOwner"]["lastName"] == "Moreau"  # Cid opened it: shared (W10)
 
 
 def test_reject_then_cancel(wallet, page_client):
