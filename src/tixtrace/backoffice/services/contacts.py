@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from tixtrace.backoffice.db.tables import contacts
 from tixtrace.backoffice.domain.contacts import ContactKind, normalize_email
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.clock import as_utc
@@ -106,6 +107,7 @@ def contact_values(new: NewContact, checker: Checker) -> dict[str, Any]:
     if new.birth_date is not None and not 1900 <= new.birth_date.year <= 2100:
         checker.fail("birthDate", new.birth_date, f"birthDate {new.birth_date.isoformat()!r} is out of range")
     values["email_key"] = normalize_email(values["email"]) if values["email"] else None
+    values.update(name_keys(values["first_name"], values["last_name"]))
     return values
 
 
