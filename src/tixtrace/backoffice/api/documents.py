@@ -178,6 +178,7 @@ class ExecutionOut(ApiResponse):
 class ContactPage(ApiResponse):
     items: list[ContactOut]
     next_cursor: str | None
+    total: int = Field(description="how many match, over every page")
 
 
 class EventPage(ApiResponse):
@@ -188,6 +189,7 @@ class EventPage(ApiResponse):
 class TicketPage(ApiResponse):
     items: list[TicketOut]
     next_cursor: str | None
+    total: int = Field(description="how many match, over every page")
 
 
 class LinePage(ApiResponse):
