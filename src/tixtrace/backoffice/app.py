@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from tixtrace.backoffice.api import contacts, events, executions, interfaces, schedules, tickets
+from tixtrace.backoffice.api import contacts, events, executions, exports, interfaces, schedules, tickets
 from tixtrace.backoffice.backend import Backend
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.metrics import install_metrics
@@ -39,7 +39,7 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None, *, limits:
     add_health_route(app)
     install_metrics(app)
     install_docs(app)
-    for module in (contacts, events, tickets, interfaces, schedules, executions):
+    for module in (contacts, events, tickets, exports, interfaces, schedules, executions):
         app.include_router(module.router)
     install_web(app)
     install_guards(app, limits or BodyLimits.from_environment("TIXTRACE_BACKOFFICE_"))

@@ -210,3 +210,28 @@ class SchedulePage(ApiResponse):
 class LogPage(ApiResponse):
     items: list[LogLineOut]
     next_cursor: str | None
+
+
+class PendingTransferOut(ApiResponse):
+    recipient_email: str | None
+    expires_at: datetime | None
+
+
+class HolderOut(ApiResponse):
+    """One ticket of an event and who has it (the holders export, DESIGN 7)."""
+
+    ticket_number: str
+    seat: str | None
+    status: str
+    mobile_status: str | None
+    cultural_contact: ContactOut | None
+    owner: ContactOut | None
+    wallet_owner_email: str | None
+    ticket_holder: dict[str, Any] | None
+    pending_transfer: PendingTransferOut | None
+    last_synced_at: datetime | None
+
+
+class HolderPage(ApiResponse):
+    items: list[HolderOut]
+    next_cursor: str | None

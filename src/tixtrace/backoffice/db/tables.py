@@ -160,7 +160,7 @@ tickets = Table(
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Index("ix_tickets_status_event_id", "status", "event_id"),
-    Index("ix_tickets_event_id", "event_id"),
+    Index("ix_tickets_event_id_id", "event_id", "id"),  # an event's tickets in keyset pages (holders)
     Index("ix_tickets_cultural_contact_id", "cultural_contact_id"),
     Index("ix_tickets_owner_contact_id", "owner_contact_id"),
     Index("ix_tickets_buyer_contact_id", "buyer_contact_id"),

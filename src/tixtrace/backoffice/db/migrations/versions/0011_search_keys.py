@@ -9,7 +9,8 @@ Create Date: 2026-12-02
 in id order (one UPDATE per page), then makes them NOT NULL. Indexes: both columns; the ticket barcode;
 the ticket number a second time; on PostgreSQL all of these and the e-mail key with ``text_pattern_ops``, the
 operator class that lets ``LIKE 'prefix%'`` use a B-tree whatever the database's collation (on SQLite the
-search is a range ``>= p AND < bound``, which the plain indexes serve).
+search is a range ``>= p AND < bound``, which the plain indexes serve). And the tickets' event index
+becomes (event_id, id): the holders export reads an event's tickets in id order, page after page.
 """
 import unicodedata
 
@@ -72,6 +73,8 @@ def upgrade() -> None:
                     **_pattern("search_name_reversed"))
     op.create_index("ix_tickets_barcode", "tickets", ["barcode"], **_pattern("barcode"))
     op.create_index("ix_tickets_number_prefix", "tickets", ["number"], **_pattern("number"))
+    op.drop_index("ix_tickets_event_id", "tickets")
+    op.create_index("ix_tickets_event_id_id", "tickets", ["event_id", "id"])
     if postgresql:
         op.drop_index("ix_contacts_email_key", "contacts")
         op.create_index("ix_contacts_email_key", "contacts", ["email_key"], **_pattern("email_key"))
@@ -83,6 +86,8 @@ def downgrade() -> None:
         op.drop_index("ix_contacts_email_key", "contacts")
         op.create_index("ix_contacts_email_key", "contacts", ["email_key"])
     op.drop_index("ix_tickets_number_prefix", "tickets")
+    op.drop_index("ix_tickets_event_id_id", "tickets")
+    op.create_index("ix_tickets_event_id", "tickets", ["event_id"])
     op.drop_index("ix_tickets_barcode", "tickets")
     op.drop_index("ix_contacts_search_name_reversed", "contacts")
     op.drop_index("ix_contacts_search_name", "contacts")
