@@ -96,9 +96,10 @@ contacts = Table(
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Column("erased_at", Time),  # data protection: set when the person was erased (services.erasure)
-    # the name folded by domain.search.name_keys ("first last", "last first"), written with the name
-    Column("search_name", String(201), nullable=False),
-    Column("search_name_reversed", String(201), nullable=False),
+    # the name folded by domain.search.name_keys ("first last", "last first"), written with the name by
+    # every service that writes one (the default only serves rows written around the services)
+    Column("search_name", String(201), nullable=False, server_default=""),
+    Column("search_name_reversed", String(201), nullable=False, server_default=""),
     # equality (C1) and prefix search: pattern operators on PostgreSQL, whose LIKE 'p%' they serve
     Index("ix_contacts_email_key", "email_key", postgresql_ops={"email_key": "text_pattern_ops"}),
     Index("ix_contacts_search_name", "search_name", postgresql_ops={"search_name": "text_pattern_ops"}),

@@ -6,7 +6,8 @@ Create Date: 2026-12-02
 
 ``contacts.search_name`` ("first last") and ``search_name_reversed`` ("last first") hold the name folded
 (no case, no accents, single spaces); this revision fills them for every existing contact, page by page
-in id order (one UPDATE per page), then makes them NOT NULL. Indexes: both columns; the ticket barcode;
+in id order (one executemany UPDATE per page). Their server default "" only serves rows written around
+the services (the services write the keys with the name). Indexes: both columns; the ticket barcode;
 the ticket number a second time; on PostgreSQL all of these and the e-mail key with ``text_pattern_ops``, the
 operator class that lets ``LIKE 'prefix%'`` use a B-tree whatever the database's collation (on SQLite the
 search is a range ``>= p AND < bound``, which the plain indexes serve). And the tickets' event index
@@ -37,16 +38,17 @@ def _fold(text: str | None) -> str:
     return " ".join(unicodedata.normalize("NFKC", bare.casefold()).split())
 
 
-def _pattern(column: str) -> dict[str, dict[str, str]]:
-    return {"postgresql_ops": {column: "text_pattern_ops"}}
+def _prefix_index(name: str, table: str, column: str) -> None:
+    """An index on `column` that serves prefix searches (pattern operators on PostgreSQL)."""
+    op.create_index(name, table, [column], postgresql_ops={column: "text_pattern_ops"})
 
 
 def upgrade() -> None:
     conn = op.get_bind()
     postgresql = conn.dialect.name == "postgresql"
     with op.batch_alter_table("contacts") as batch_op:
-        batch_op.add_column(sa.Column("search_name", sa.String(201), nullable=True))
-        batch_op.add_column(sa.Column("search_name_reversed", sa.String(201), nullable=True))
+        batch_op.add_column(sa.Column("search_name", sa.String(201), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("search_name_reversed", sa.String(201), nullable=False, server_default=""))
     contacts = sa.table("contacts", sa.column("id", sa.BigInteger), sa.column("first_name", sa.String),
                         sa.column("last_name", sa.String), sa.column("search_name", sa.String),
                         sa.column("search_name_reversed", sa.String))
@@ -65,19 +67,15 @@ def upgrade() -> None:
                      .values(search_name=sa.bindparam("name"), search_name_reversed=sa.bindparam("reversed")),
                      values)
         after = rows[-1].id
-    with op.batch_alter_table("contacts") as batch_op:
-        batch_op.alter_column("search_name", existing_type=sa.String(201), nullable=False)
-        batch_op.alter_column("search_name_reversed", existing_type=sa.String(201), nullable=False)
-    op.create_index("ix_contacts_search_name", "contacts", ["search_name"], **_pattern("search_name"))
-    op.create_index("ix_contacts_search_name_reversed", "contacts", ["search_name_reversed"],
-                    **_pattern("search_name_reversed"))
-    op.create_index("ix_tickets_barcode", "tickets", ["barcode"], **_pattern("barcode"))
-    op.create_index("ix_tickets_number_prefix", "tickets", ["number"], **_pattern("number"))
+    _prefix_index("ix_contacts_search_name", "contacts", "search_name")
+    _prefix_index("ix_contacts_search_name_reversed", "contacts", "search_name_reversed")
+    _prefix_index("ix_tickets_barcode", "tickets", "barcode")
+    _prefix_index("ix_tickets_number_prefix", "tickets", "number")
     op.drop_index("ix_tickets_event_id", "tickets")
     op.create_index("ix_tickets_event_id_id", "tickets", ["event_id", "id"])
     if postgresql:
         op.drop_index("ix_contacts_email_key", "contacts")
-        op.create_index("ix_contacts_email_key", "contacts", ["email_key"], **_pattern("email_key"))
+        _prefix_index("ix_contacts_email_key", "contacts", "email_key")
 
 
 def downgrade() -> None:
