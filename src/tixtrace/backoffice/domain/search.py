@@ -33,9 +33,18 @@ def fold_name(text: str | None) -> str:
     """`text` without case, accents or repeated spaces ("" for None): what names are searched by."""
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_LETTERS))
+    folded, before = _fold_once(text), text
+    for _ in range(8):  # to a fixed point (a round or two in practice): folding twice changes nothing
+        if folded == before:
+            break
+        folded, before = _fold_once(folded), folded
+    return folded
+
+
+def _fold_once(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_BASE_LETTERS))
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(unicodedata.normalize("NFKC", bare.casefold()).split())
+    return " ".join(unicodedata.normalize("NFKC", bare).casefold().split())
 
 
 def name_keys(first_name: str | None, last_name: str | None) -> dict[str, str]:
