@@ -135,3 +135,9 @@ def test_the_distribution_history_as_csv(api: TestClient, engine: Engine) -> Non
             record["transferId"]) == (ticket["number"], "PENDING", "'=cmd", "bea@example.com", "T-1")
     missing = api.get("/api/tickets/424242/distribution-history.csv")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "TICKET_NOT_FOUND"
+
+
+@pytest.mark.parametrize("code", ["%00", "a%20b", "x" * 51])
+def test_a_code_no_event_can_have_is_a_422(api: TestClient, code: str) -> None:
+    response = api.get(f"/api/events/{code}/holders.csv")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "INVALID_INPUT"

@@ -3,6 +3,7 @@ spaces ignored, names and e-mails without case or accents on both databases, thr
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select, text
 
@@ -107,3 +108,10 @@ def test_the_searches_use_indexes(api: TestClient, engine: Engine) -> None:
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             plan = " ".join(row[0] for row in conn.execute(text(f"EXPLAIN {compiled}")))
             assert "ix_contacts_search_name" in plan, plan
+
+
+@pytest.mark.parametrize(("path", "params"), [("/api/tickets", {"q": "a\x00b"}), ("/api/contacts", {"q": "\x00"}),
+                                              ("/api/tickets", {"eventCode": "\x00"})])
+def test_unstorable_text_is_a_422(api: TestClient, path: str, params: dict[str, str]) -> None:
+    response = api.get(path, params=params)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "INVALID_INPUT"

@@ -108,3 +108,9 @@ def test_the_contact_search_sorts_and_counts(browser: TestClient, world: World, 
     assert next_url
     seen += _names(browser.get(next_url.group(1).replace("&amp;", "&")).text)
     assert seen[0] == "Bruno Costa" and sorted(seen[-2:]) == ["Ana Lima", "Chloé Lima"] and len(seen) == 4
+
+
+@pytest.mark.parametrize("value", [["\u0000", 1], ["a", 2**64], [True, 1], "x", [1]])
+def test_a_forged_sort_cursor_is_a_422_page(browser: TestClient, world: World, value: object) -> None:
+    from tixtrace.kernel.cursors import encode_cursor
+    assert browser.get("/tickets", params={"sort": "number", "cursor": encode_cursor(value)}).status_code == 422

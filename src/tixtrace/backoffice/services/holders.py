@@ -25,6 +25,7 @@ from tixtrace.backoffice.db.tables import distribution_lines, tickets
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.services.contacts import ContactView, get_contacts
 from tixtrace.backoffice.services.events import EventView, events_by_code
+from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import NotFound
@@ -57,7 +58,11 @@ class HolderView:
 
 
 def event_by_code(conn: Connection, code: str) -> EventView:
-    """The event of `code`; 404 EVENT_NOT_FOUND naming it."""
+    """The event of `code`; 422 when it cannot be a code (the shape events are created with), 404
+    EVENT_NOT_FOUND naming it when no event has it."""
+    checker = Checker()
+    checker.code("eventCode", code, required=True)
+    checker.raise_if_any()
     row = events_by_code(conn, [code]).get(code)
     if row is None:
         raise NotFound(f"event {code!r} does not exist", code=BackofficeCode.EVENT_NOT_FOUND,

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func
 
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, parked_records, schedules, tickets
 from tixtrace.backoffice.services.search import matching_contacts, matching_tickets
-from tixtrace.kernel.cursors import decode_cursor, encode_cursor
+from tixtrace.kernel.cursors import MAX_INT_KEY, decode_cursor, encode_cursor
 from tixtrace.kernel.errors import BadInput, KernelCode
 
 #: the wallet's ticket statuses, in lifecycle order (the mobile status the feedback writes)
@@ -56,8 +56,8 @@ def _keyset(query: Select[Any], order: ColumnElement[Any], key: ColumnElement[in
     """`query` ordered by (order, key), after the position in `cursor` (encoded by `_listing`)."""
     position = decode_cursor(cursor)
     if position is not None:
-        if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], int)
-                and isinstance(position[0], str | int) and not isinstance(position[1], bool)):
+        if not (isinstance(position, list) and len(position) == 2 and _storable(position[0])
+                and _storable(position[1]) and isinstance(position[1], int)):
             raise BadInput(f"cursor {cursor!r} is not a value this server issued; pass back the one from the "
                            "last page", code=KernelCode.INVALID_CURSOR, details={"parameter": "cursor"})
         value, last = position
@@ -67,6 +67,15 @@ def _keyset(query: Select[Any], order: ColumnElement[Any], key: ColumnElement[in
     if descending:
         return query.order_by(order.desc(), key.desc())
     return query.order_by(order, key)
+
+
+def _storable(value: Any) -> bool:
+    """A cursor value both databases can bind: a BIGINT, or a short text without NUL."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= MAX_INT_KEY
+    return isinstance(value, str) and len(value) <= 400 and "\x00" not in value
 
 
 def _listing(conn: Connection, query: Select[Any], count: Select[Any], limit: int) -> Listing:
