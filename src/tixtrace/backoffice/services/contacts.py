@@ -23,6 +23,7 @@ from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.backoffice.services.search import MAX_QUERY, matching_contacts
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.services.views import view_of
+from tixtrace.kernel.bulk import one_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
 
@@ -161,7 +162,7 @@ def get_contacts(conn: Connection, ids: Iterable[int]) -> dict[int, ContactView]
     found: dict[int, ContactView] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
-        for row in conn.execute(select(contacts).where(contacts.c.id.in_(chunk))).mappings():
+        for row in conn.execute(select(contacts).where(one_of(conn, contacts.c.id, chunk))).mappings():
             found[row["id"]] = view_of(ContactView, row)
     return found
 

@@ -27,6 +27,7 @@ from tixtrace.backoffice.services.contacts import ContactView, get_contacts
 from tixtrace.backoffice.services.events import EventView, events_by_code
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.services.views import view_of
+from tixtrace.kernel.bulk import one_of
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import NotFound
 
@@ -105,7 +106,7 @@ def _pending_transfers(conn: Connection, ticket_ids: list[int]) -> dict[int, Pen
     """The transfer pending on each ticket (the latest in wallet order, should there be two)."""
     lines = distribution_lines.c
     query = (select(lines.ticket_id, lines.recipient_email, lines.expires_at)
-             .where(lines.ticket_id.in_(ticket_ids), lines.status == "PENDING")
+             .where(one_of(conn, lines.ticket_id, ticket_ids), lines.status == "PENDING")
              .order_by(lines.ticket_id, lines.opened_record_id, lines.id))
     return {row.ticket_id: PendingTransfer(row.recipient_email, row.expires_at) for row in conn.execute(query)}
 
