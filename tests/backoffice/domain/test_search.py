@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tixtrace.backoffice.domain.search import compact_number, fold_name, name_keys, prefix_bound
+from tixtrace.backoffice.domain.search import MAX_KEY, compact_number, fold_name, name_keys, prefix_bound
 
 
 def test_names_lose_case_accents_and_extra_spaces() -> None:
@@ -18,6 +18,12 @@ def test_names_lose_case_accents_and_extra_spaces() -> None:
 def test_both_orders_are_kept() -> None:
     assert name_keys("Chloé", "Lima") == {"search_name": "chloe lima", "search_name_reversed": "lima chloe"}
     assert name_keys(None, "Acme SA") == {"search_name": "acme sa", "search_name_reversed": "acme sa"}
+
+
+def test_keys_fit_their_column_even_when_folding_lengthens_a_name() -> None:
+    keys = name_keys("ß" * 100, "Æ" * 100)
+    assert len(keys["search_name"]) == len(keys["search_name_reversed"]) == MAX_KEY
+    assert keys["search_name"].startswith("ss" * 50)
 
 
 def test_numbers_read_in_groups_are_one_prefix() -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-__all__ = ["compact_number", "fold_name", "name_keys", "prefix_bound"]
+__all__ = ["MAX_KEY", "compact_number", "fold_name", "name_keys", "prefix_bound"]
 
 #: letters that NFKD leaves whole, spelled as a reader without the accent would type them
 _BASE_LETTERS: Final = str.maketrans({"ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ħ": "h",
@@ -47,10 +47,16 @@ def _fold_once(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", bare).casefold().split())
 
 
+#: the length of the stored keys (a first and a last name of 100 characters and a space); folding may
+#: lengthen a name (ß → ss, æ → ae), so a key is cut there: a search longer than that is not one
+MAX_KEY: Final = 201
+
+
 def name_keys(first_name: str | None, last_name: str | None) -> dict[str, str]:
-    """The two stored search columns of a contact named so (first name optional)."""
+    """The two stored search columns of a contact named so (first name optional), at most `MAX_KEY` long."""
     first, last = fold_name(first_name), fold_name(last_name)
-    return {"search_name": f"{first} {last}".strip(), "search_name_reversed": f"{last} {first}".strip()}
+    return {"search_name": f"{first} {last}".strip()[:MAX_KEY],
+            "search_name_reversed": f"{last} {first}".strip()[:MAX_KEY]}
 
 
 def compact_number(text: str) -> str:

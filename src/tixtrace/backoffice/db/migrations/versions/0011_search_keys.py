@@ -70,8 +70,8 @@ def upgrade() -> None:
         values = []
         for row in rows:
             first, last = _fold(row.first_name), _fold(row.last_name)
-            values.append({"key": row.id, "name": f"{first} {last}".strip(),
-                           "reversed": f"{last} {first}".strip()})
+            values.append({"key": row.id, "name": f"{first} {last}".strip()[:201],
+                           "reversed": f"{last} {first}".strip()[:201]})
         conn.execute(sa.update(contacts).where(contacts.c.id == sa.bindparam("key"))
                      .values(search_name=sa.bindparam("name"), search_name_reversed=sa.bindparam("reversed")),
                      values)
