@@ -25,6 +25,7 @@ from tests.support.backoffice import PASSWORD, START, USER
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, tickets
 from tixtrace.backoffice.domain.contacts import temporary_contact_fields
+from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
@@ -105,6 +106,7 @@ def world(engine: Engine) -> World:
                                                 email="bruno@example.com", has_internet_account=True), now).id
         fan_values = temporary_contact_fields("new.fan@example.com")  # what the feedback makes for a pending recipient
         fan = conn.execute(insert(contacts).values({**fan_values, "kind": fan_values["kind"].value,
+                                                    **name_keys(fan_values["first_name"], fan_values["last_name"]),
                                                     "email_key": "new.fan@example.com", "created_at": now,
                                                     "updated_at": now}).returning(contacts.c.id)).scalar_one()
         conn.execute(insert(contact_emails).values(email_key="new.fan@example.com", contact_id=fan, created_at=now))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +33,8 @@ from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.secret_key import SecretKeyTooShort, service_secret
 from tixtrace.backoffice.services.erasure import erase_contact
 from tixtrace.backoffice.services.executions import ExecutionRecord, LogEntry, execution_log
+from tixtrace.backoffice.services.exports import holders_csv
+from tixtrace.backoffice.services.holders import HolderView, count_holders, event_by_code, holder_pages
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user, disable_user, set_password
 from tixtrace.kernel.clock import SystemClock, isoformat
@@ -191,6 +195,68 @@ def erase_contact_command(
         return
     out.print(f"contact {contact_id} erased: {erasure.lines_cleared} distribution line(s), "
               f"{erasure.tickets_cleared} ticket(s) and {erasure.dumps_cleared} payload dump(s) cleared")
+
+
+@app.command("export-holders")
+def export_holders_command(
+    event: Annotated[str, typer.Argument(metavar="EVENT", help="the event's code")],
+    database_url: DatabaseUrl,
+    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
+                                                help="the CSV file to write (default: standard output)")] = None,
+) -> None:
+    """Write every ticket of EVENT with who holds it as CSV (the same file as GET /api/events/{code}/holders.csv).
+
+    Read a page of 1,000 tickets at a time (constant memory whatever the event's size), with a progress
+    bar on standard error. With --output the file appears whole or not at all (written beside it, then
+    renamed). An unknown event is exit 1.
+    """
+    engine = _open_existing(database_url)
+    try:
+        with unit_of_work(engine, write=False) as conn:
+            found = event_by_code(conn, event)
+            total = count_holders(conn, found.id)
+        written = _write_holders(engine, found.id, total, output)
+    except TixtraceError as exc:
+        err.print(f"error: {exc.message}")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"error: cannot write {output}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    (out if output is not None else err).print(
+        f"{written} ticket(s) of {found.code} written to {output if output is not None else 'standard output'}")
+
+
+def _write_holders(engine: Engine, event_id: int, total: int, output: Path | None) -> int:
+    """Stream the holders CSV to `output` (through a temporary file renamed at the end) or stdout."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    done = 0
+    partial = output.with_name(f".{output.name}.partial") if output is not None else None
+    target = partial.open("w", encoding="utf-8", newline="") if partial is not None else sys.stdout
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("exporting holders", total=total)
+
+            def counted() -> Iterator[list[HolderView]]:
+                nonlocal done
+                for views in holder_pages(engine, event_id):
+                    yield views
+                    done += len(views)
+                    progress.update(task, completed=done)
+
+            for chunk in holders_csv(counted()):
+                target.write(chunk)
+        target.flush()
+    except BaseException:
+        if partial is not None:
+            target.close()
+            partial.unlink(missing_ok=True)
+        raise
+    if output is not None and partial is not None:
+        target.close()
+        partial.replace(output)
+    return done
 
 
 def _columns_help() -> str:

@@ -54,7 +54,7 @@ def test_the_search_filters_tickets(browser: TestClient, world: World, query: st
 def test_the_list_pages_by_keyset_with_a_next_link(browser: TestClient, world: World,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ticket_screens, "PAGE", 2)
-    first = browser.get("/tickets?contact=a")
+    first = browser.get("/tickets?contact=")
     assert _numbers(first.text) == ["1000000000000001", "1000000000000002"]
     next_url = re.search(r'href="([^"]+)" rel="next"', first.text)
     assert next_url, "a next page link"

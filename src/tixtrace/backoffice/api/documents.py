@@ -216,6 +216,7 @@ class ExecutionPage(ApiResponse):
 class ContactPage(ApiResponse):
     items: list[ContactOut]
     next_cursor: str | None
+    total: int = Field(description="how many match, over every page")
 
 
 class EventPage(ApiResponse):
@@ -226,6 +227,7 @@ class EventPage(ApiResponse):
 class TicketPage(ApiResponse):
     items: list[TicketOut]
     next_cursor: str | None
+    total: int = Field(description="how many match, over every page")
 
 
 class LinePage(ApiResponse):
@@ -245,4 +247,29 @@ class SchedulePage(ApiResponse):
 
 class LogPage(ApiResponse):
     items: list[LogLineOut]
+    next_cursor: str | None
+
+
+class PendingTransferOut(ApiResponse):
+    recipient_email: str | None
+    expires_at: datetime | None
+
+
+class HolderOut(ApiResponse):
+    """One ticket of an event and who has it (the holders export, DESIGN 7)."""
+
+    ticket_number: str
+    seat: str | None
+    status: str
+    mobile_status: str | None
+    cultural_contact: ContactOut | None
+    owner: ContactOut | None
+    wallet_owner_email: str | None
+    ticket_holder: dict[str, Any] | None
+    pending_transfer: PendingTransferOut | None
+    last_synced_at: datetime | None
+
+
+class HolderPage(ApiResponse):
+    items: list[HolderOut]
     next_cursor: str | None

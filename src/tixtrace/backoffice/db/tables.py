@@ -97,7 +97,15 @@ contacts = Table(
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Column("erased_at", Time),  # data protection: set when the person was erased (services.erasure)
-    Index("ix_contacts_email_key", "email_key"),
+    # the name folded by domain.search.name_keys ("first last", "last first"), written with the name by
+    # every service that writes one (the default only serves rows written around the services)
+    Column("search_name", String(201), nullable=False, server_default=""),
+    Column("search_name_reversed", String(201), nullable=False, server_default=""),
+    # equality (C1) and prefix search: pattern operators on PostgreSQL, whose LIKE 'p%' they serve
+    Index("ix_contacts_email_key", "email_key", postgresql_ops={"email_key": "text_pattern_ops"}),
+    Index("ix_contacts_search_name", "search_name", postgresql_ops={"search_name": "text_pattern_ops"}),
+    Index("ix_contacts_search_name_reversed", "search_name_reversed",
+          postgresql_ops={"search_name_reversed": "text_pattern_ops"}),
     sqlite_autoincrement=True,
 )
 
@@ -154,11 +162,16 @@ tickets = Table(
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Index("ix_tickets_status_event_id", "status", "event_id"),
-    Index("ix_tickets_event_id", "event_id"),
+    Index("ix_tickets_event_id_id", "event_id", "id"),  # an event's tickets in keyset pages (holders)
     Index("ix_tickets_cultural_contact_id", "cultural_contact_id"),
     Index("ix_tickets_owner_contact_id", "owner_contact_id"),
     Index("ix_tickets_buyer_contact_id", "buyer_contact_id"),
     Index("ix_tickets_replaces_ticket_id", "replaces_ticket_id"),
+    # prefix search of the number and of the barcode (pattern operators on PostgreSQL: the unique
+    # constraint's index cannot serve LIKE 'p%' under a non-C collation; on SQLite a duplicate, kept so
+    # that both databases declare the same schema)
+    Index("ix_tickets_number_prefix", "number", postgresql_ops={"number": "text_pattern_ops"}),
+    Index("ix_tickets_barcode", "barcode", postgresql_ops={"barcode": "text_pattern_ops"}),
     sqlite_autoincrement=True,
 )
 

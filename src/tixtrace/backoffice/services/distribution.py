@@ -35,6 +35,7 @@ from tixtrace.backoffice.domain.distribution import (
     TicketState,
 )
 from tixtrace.backoffice.domain.records import Record
+from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.kernel.bulk import bulk_insert, bulk_update, one_of, reserve_ids
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import is_sqlite
@@ -168,7 +169,8 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
             conn.execute(update(distribution_lines).where(one_of(conn, column, gone)).values({column.name: None}))
         conn.execute(delete(contacts).where(one_of(conn, contacts.c.id, gone)))
     ids = _insert_contacts(conn, fold.new_contacts(), now)
-    bulk_update(conn, contacts, [{"id": c.id, **c.fields} for c in fold.completed_contacts()],
+    bulk_update(conn, contacts, [{"id": c.id, **c.fields, **_name_keys(c.fields)}
+                                 for c in fold.completed_contacts()],
                 constants={"is_temporary": False, "has_internet_account": True, "updated_at": now},
                 only_if="is_temporary")
     # a contact inserted now: its real id; any other id (or None) is itself
@@ -210,6 +212,10 @@ def _line_values(line: LineState, real: Any) -> dict[str, Any]:
     }
 
 
+def _name_keys(fields: dict[str, Any]) -> dict[str, str]:
+    return name_keys(fields.get("first_name"), fields.get("last_name"))
+
+
 def _insert_contacts(conn: Connection, new: list[ContactState], now: datetime) -> dict[int, int]:
     """Insert the fold's new contacts and claim their e-mails (C2); temporary id → real id."""
     if not new:
@@ -220,8 +226,9 @@ def _insert_contacts(conn: Connection, new: list[ContactState], now: datetime) -
     real_ids = reserve_ids(conn, contacts, len(new))
     ids = {c.id: real_id for c, real_id in zip(new, real_ids, strict=True)}
     bulk_insert(conn, contacts, [
-        {**base, **c.fields, "id": ids[c.id], "kind": c.kind.value, "email_key": c.email_key, "reference": None,
-         "has_internet_account": c.has_internet_account, "is_temporary": c.is_temporary,
+        {**base, **c.fields, **_name_keys(c.fields), "id": ids[c.id], "kind": c.kind.value,
+         "email_key": c.email_key, "reference": None, "has_internet_account": c.has_internet_account,
+         "is_temporary": c.is_temporary,
          "created_at": now, "updated_at": now} for c in new])
     bulk_insert(conn, contact_emails, [{"email_key": c.email_key, "contact_id": ids[c.id], "created_at": now}
                                        for c in new], suffix="ON CONFLICT (email_key) DO NOTHING")

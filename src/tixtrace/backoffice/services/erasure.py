@@ -39,6 +39,7 @@ from tixtrace.backoffice.db.tables import (
 )
 from tixtrace.backoffice.domain.contacts import normalize_email
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.backoffice.services.contacts import ContactView
 from tixtrace.backoffice.services.distribution import lock_contact_writes
 from tixtrace.backoffice.services.views import view_of
@@ -152,6 +153,7 @@ def erase_contact(conn: Connection, contact_id: int, now: datetime) -> Erasure:
     values: dict[str, Any] = {name: None for name in _PERSONAL_FIELDS}
     values.update(first_name=ERASED_FIRST_NAME, last_name=ERASED_LAST_NAME.format(id=contact_id),
                   has_internet_account=False, is_temporary=False, erased_at=now, updated_at=now)
+    values.update(name_keys(values["first_name"], values["last_name"]))
     conn.execute(update(contacts).where(contacts.c.id == contact_id).values(values))
     erased = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().one()
     return Erasure(view_of(ContactView, erased), already_erased=False, lines_cleared=lines,

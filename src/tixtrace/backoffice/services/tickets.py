@@ -24,16 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tixtrace.backoffice.db.tables import distribution_lines, ticket_actions, tickets
+from tixtrace.backoffice.db.tables import distribution_lines, events, ticket_actions, tickets
 from tixtrace.backoffice.domain.contacts import ContactKind
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
 from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.contacts import ContactView, get_contacts
 from tixtrace.backoffice.services.events import event_codes, events_by_code
+from tixtrace.backoffice.services.search import MAX_QUERY, matching_tickets
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
 from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.bulk import bulk_insert, one_of
@@ -220,22 +221,46 @@ def get_ticket(conn: Connection, ticket_id: int) -> TicketRecord:
     return view_of(TicketRecord, row)
 
 
-def list_tickets(conn: Connection, *, number: str | None = None, status: str | None = None,
-                 after_id: int = 0, limit: int = 100) -> tuple[list[TicketRecord], int | None]:
-    """A page of tickets in id order, filtered by number or status, and the last id if there are more."""
+def ticket_conditions(conn: Connection, *, number: str | None = None, status: str | None = None,
+                      q: str | None = None, event_code: str | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE of a ticket list: exact `number`, `status`, free text `q` (services/search.py: number
+    or barcode prefix, cultural contact, owner, pending recipient) and `event_code`; 422 on bad values."""
     checker = Checker()
-    query = select(tickets).where(tickets.c.id > after_id)
+    conditions: list[ColumnElement[bool]] = []
     if number is not None:
-        query = query.where(tickets.c.number == checker.text("number", number, max_length=50))
+        conditions.append(tickets.c.number == checker.text("number", number, max_length=50))
     if status is not None:
         if status not in {s.value for s in TicketStatus}:
             checker.fail("status", status, f"status {status!r} must be one of {', '.join(TicketStatus)}")
-        query = query.where(tickets.c.status == status)
+        conditions.append(tickets.c.status == status)
+    if q is not None:
+        text = checker.text("q", q, max_length=MAX_QUERY)
+        if text:
+            conditions.append(matching_tickets(conn, text))
+    if event_code is not None:
+        code = checker.text("eventCode", event_code, max_length=50)
+        conditions.append(tickets.c.event_id.in_(select(events.c.id).where(events.c.code == code)))
     checker.raise_if_any()
+    return conditions
+
+
+def list_tickets(conn: Connection, *, number: str | None = None, status: str | None = None, q: str | None = None,
+                 event_code: str | None = None, after_id: int = 0,
+                 limit: int = 100) -> tuple[list[TicketRecord], int | None]:
+    """A page of tickets in id order, filtered (`ticket_conditions`), and the last id if there are more."""
+    conditions = ticket_conditions(conn, number=number, status=status, q=q, event_code=event_code)
+    query = select(tickets).where(tickets.c.id > after_id, *conditions)
     rows = list(conn.execute(query.order_by(tickets.c.id).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
     return [view_of(TicketRecord, row) for row in rows], (rows[-1]["id"] if more else None)
+
+
+def count_tickets(conn: Connection, *, number: str | None = None, status: str | None = None, q: str | None = None,
+                  event_code: str | None = None) -> int:
+    """How many tickets `list_tickets` would list over all its pages."""
+    conditions = ticket_conditions(conn, number=number, status=status, q=q, event_code=event_code)
+    return int(conn.execute(select(func.count()).select_from(tickets).where(*conditions)).scalar_one())
 
 
 def ticket_views(conn: Connection, records: Iterable[TicketRecord]) -> list[TicketView]:
