@@ -1,4 +1,4 @@
-"""Migration 0011 fills the folded names of the contacts written before it; and back again."""
+"""Migration 0013 fills the folded names of the contacts written before it; and back again."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _config() -> Config:
     return config
 
 
-#: the revision 0011 follows (whatever the chain became)
+#: the revision 0013 follows (whatever the chain became)
 BEFORE = str(ScriptDirectory.from_config(_config()).get_revision("0013").down_revision)
 
 
