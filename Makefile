@@ -6,20 +6,30 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DATA   ?= tixtrace-data
 
 .PHONY: demo test test-fast lint install clean
 
-$(STAMP): pyproject.toml
+# $(call venv_with,REQUIREMENT): the virtual environment with tixtrace installed as REQUIREMENT.
+define venv_with
 	@$(PYTHON) -c 'import sys; sys.exit("tixtrace needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '$(1)'
+	@touch $@
+endef
+
+$(STAMP): pyproject.toml
+	$(call venv_with,.[dev])
+
+# The demo needs only the runtime dependencies (no test, lint or browser tools).
+$(RUNTIME_STAMP): pyproject.toml
+	$(call venv_with,.)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	$(BIN)/tixtrace demo --data-dir $(DATA)
 
 # Everything, slow tiers included, on every core (pytest-xdist; tests that share a resource across

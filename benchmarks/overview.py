@@ -149,7 +149,7 @@ def main() -> None:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE" if args.database == "postgresql" else "ANALYZE"))
         with unit_of_work(engine) as conn:
-            create_user(conn, "bench", "bench password", now)
+            create_user(conn, "bench", "bench password", now, actor="cli")
 
         def service() -> None:
             with unit_of_work(engine, write=False) as conn:

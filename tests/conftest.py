@@ -20,4 +20,5 @@ pytest_plugins = [
     "tests.support.screens",
     "tests.support.system",
     "tests.support.pages",
+    "tests.support.browser",
 ]

@@ -29,6 +29,10 @@ def _counts(data_dir):
                 "tickets": conn.scalar(select(func.count()).select_from(tickets)),
                 "printed": conn.scalar(select(func.count()).select_from(tickets).where(tickets.c.status == "PRINTED")),
                 "lines": lines,
+                "people": conn.scalar(select(func.count()).select_from(contacts).where(~contacts.c.is_temporary)),
+                "distinct names": conn.scalar(select(func.count()).select_from(
+                    select(contacts.c.first_name, contacts.c.last_name).where(~contacts.c.is_temporary)
+                    .distinct().subquery())),
                 "temporary": conn.scalar(select(func.count()).select_from(contacts).where(contacts.c.is_temporary)),
                 "errors": conn.scalar(select(func.count()).select_from(executions)
                                       .where(executions.c.status != "OK")),
@@ -39,12 +43,17 @@ def _counts(data_dir):
 
 def test_demo_plays_a_round_and_a_second_run_adds_one(tmp_path):
     runner = CliRunner()
+    wallet_port = free_port()
     result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path), "--tickets", "40",
-                                 "--wallet-port", str(free_port())])
+                                 "--wallet-port", str(wallet_port)], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     assert "Round 1: distribution lines by outcome" in result.output
-    assert "tixtrace serve --data-dir" in result.output
+    # the closing command runs as printed: this installation's script, the data directory, the real port
+    assert f"serve --data-dir {tmp_path} --sandbox --wallet-port {wallet_port}" in result.output
+    assert "back office agrees with the wallet on 40/40 tickets" in result.output
+    assert "held now by" in result.output
     first = _counts(tmp_path)
+    assert first["people"] == first["distinct names"]  # every person of the demo has a name of their own
     # 40 tickets, 10 scenarios, 4 tickets each. CONFIRMED: accepted by a new fan, by a known contact, both legs
     # of the chain, the first leg and the return (TAKE_BACK) of the returned ones = 6 x 4. CANCELLED: rejected,
     # cancelled, timed out = 3 x 4. PENDING: still pending = 4.

@@ -147,15 +147,15 @@ def _story(both: System) -> dict[str, Any]:
     with unit_of_work(both.engine) as conn:
         cancel_id = both.ticket_row(t_cancel)["id"]
         control_id = both.ticket_row(t_control)["id"]
-        apply_action(conn, cancel_id, TicketAction.CANCEL, START)
-        apply_action(conn, control_id, TicketAction.CONTROL, START)
+        apply_action(conn, cancel_id, TicketAction.CANCEL, START, actor="test")
+        apply_action(conn, control_id, TicketAction.CONTROL, START, actor="test")
     runs.append(both.run(both.schedule(interface, "PUSH_CANCELLED")))
     runs.append(both.run(both.schedule(interface, "PUSH_CONTROLLED")))
     runs.append(both.run(feedback))
     with unit_of_work(both.engine) as conn:  # an interface whose password the wallet refuses: a run ending ERROR
         wrong = create_interface(conn, NewInterface("wrong key", "TIXNGO", f"{both.base_url}/organizer/tickets",
                                                     both.wallet.auth[0], WRONG_PASSWORD, [], FEATURE + "\n" + DUMPS),
-                                 START).id
+                                 START, actor="test").id
     failed = both.run(both.schedule(wrong, "RETRIEVE_TICKET_STATUS"))
     assert failed["status"] == "ERROR"
     assert [run["status"] for run in runs] == ["WARNING"] + ["OK"] * (len(runs) - 1), runs  # the refusal
@@ -285,7 +285,7 @@ def test_a_refused_automatic_start_is_logged_without_the_organizer_login(
     interface = system.interface(FEATURE)
     with unit_of_work(system.engine) as conn:
         schedule = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "AUTOMATIC",
-                                                                frequency_minutes=5), START)
+                                                                frequency_minutes=5), START, actor="test")
         credentials = interface_credentials(conn, interface)
     scheduler = Scheduler(system.engine, TestClock(START))
     with run_locks(system.engine, run_locks_of(schedule, credentials)):  # the run of another process

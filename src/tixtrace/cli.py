@@ -56,12 +56,13 @@ def serve(
         envvar="TIXTRACE_BACKOFFICE_DATABASE_URL", help="Instead of DATA_DIR/backoffice.db.")] = None,
     wallet_database_url: Annotated[str | None, typer.Option(
         envvar="TIXTRACE_WALLET_DATABASE_URL", help="Instead of DATA_DIR/wallet.db.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes of each service (1: everything "
+                                                             "in this process).")] = 1,
 ) -> None:
     """Back office, wallet and scheduler in one process (Ctrl-C stops all three)."""
-
     try:
         serve_all(data_dir, port=port, wallet_port=wallet_port, host=host, sandbox=sandbox,
-                  backoffice_url=backoffice_database_url, wallet_url=wallet_database_url)
+                  backoffice_url=backoffice_database_url, wallet_url=wallet_database_url, workers=workers)
     except TixtraceError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc

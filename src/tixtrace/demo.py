@@ -13,6 +13,8 @@ the demo configures keeps working under ``tixtrace serve --data-dir DIR --sandbo
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +29,7 @@ from sqlalchemy import Engine, func, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, interfaces, schedules, tickets
+from tixtrace.backoffice.domain.executions import CLI
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
@@ -35,10 +38,13 @@ from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
 from tixtrace.kernel.clock import AdjustableClock, SystemClock
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.emails import normalize_email
 from tixtrace.kernel.errors import BadInput, CommandCode, Conflict
 from tixtrace.kernel.serving import BackgroundServer, port_is_free
 from tixtrace.wallet.app import create_wallet_app
 from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.db.tables import accounts
+from tixtrace.wallet.db.tables import tickets as wallet_tickets
 from tixtrace.wallet.services.clock import WalletClock
 from tixtrace.wallet.services.organizers import create_organizer, rotate_key
 
@@ -49,10 +55,21 @@ FEATURE_PARAMETERS = (
     "overlaySpectatorDetailsWithLastOwner=true\n"
     "enableTicketDistributionToCulturalContact=true\n"
 )
-FIRST_NAMES = ["Ana", "Bruno", "Chloé", "Dmitri", "Emeka", "Fatima", "Gustavo", "Hana", "Ivan", "Julia"]
-LAST_NAMES = ["Lima", "Moreau", "Okafor", "Sato", "Novak", "Haddad", "Silva", "Kowalski", "Jensen", "Rossi"]
+FIRST_NAMES = ["Ana", "Bruno", "Chloé", "Dmitri", "Emeka", "Fatima", "Gustavo", "Hana", "Ivan", "Julia",
+               "Kofi", "Lucía", "Mateo", "Nadia", "Omar", "Priya", "Quentin", "Rosa", "Sven", "Tomás",
+               "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zoé", "Aiko", "Bilal", "Carmen", "Diego",
+               "Elif", "Farid", "Greta", "Hugo", "Inès", "Jonas", "Kenji", "Leila", "Marek", "Noor"]
+LAST_NAMES = ["Lima", "Moreau", "Okafor", "Sato", "Novak", "Haddad", "Silva", "Kowalski", "Jensen", "Rossi",
+              "Almeida", "Bauer", "Castillo", "Dubois", "Eriksen", "Fischer", "García", "Horvat", "Ivanova",
+              "Jovanović", "Kim", "Larsen", "Mensah", "Nakamura", "Ortega", "Petrov", "Quispe", "Reyes", "Schmidt",
+              "Tanaka", "Urquhart", "Vargas", "Weber", "Xu", "Yilmaz", "Zhang", "Abebe", "Brennan", "Costa", "Dlamini"]
 SCENARIOS = ["holder", "accepted by a new fan", "accepted by a known contact", "rejected", "cancelled by sender",
              "timed out", "chain A→B→C", "returned to sender", "still pending", "untouched"]
+
+
+def person_name(k: int) -> tuple[str, str]:
+    """The k-th person of a round: 1,600 distinct first/last name pairs before any repeats."""
+    return FIRST_NAMES[k % len(FIRST_NAMES)], LAST_NAMES[(k + k // len(FIRST_NAMES)) % len(LAST_NAMES)]
 
 
 def data_paths(data_dir: Path) -> tuple[str, str]:
@@ -95,6 +112,7 @@ class Spectators:
     def accept(self, email: str, transfer_id: str, first: str, last: str) -> None:
         self.call(email, "PUT", "/spectator/profile", json={"firstName": first, "lastName": last, "language": "en"})
         self.call(email, "POST", f"/spectator/transfers/{transfer_id}/accept")
+        self.download(email)  # the app opens the ticket: that shares the profile with the organizer (W10)
 
 
 def _progress(console: Console) -> Progress:
@@ -112,7 +130,7 @@ def _setup_round(backoffice: Engine, n: int, console: Console) -> Round:
                                     now + timedelta(days=30), "Estadio Azteca", "Mexico City", "04650", "MX"), now)
         task = progress.add_task(f"back office: {n} tickets", total=n)
         for i in range(n):
-            first, last = FIRST_NAMES[i % 10], LAST_NAMES[(i // 10) % 10]
+            first, last = person_name(i // 2)  # owners: one person per pair of tickets
             email = f"fan{number}-{i // 2}@demo.tixtrace.example"
             if i % 2 == 0:
                 contact_id = create_contact(conn, NewContact("INDIVIDUAL", last, first, email=email,
@@ -139,9 +157,9 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
         with unit_of_work(backoffice) as conn:
             existing = create_interface(conn, NewInterface(
                 "TIXNGO demo", "TIXNGO", f"{wallet_url}/organizer/tickets", organizer.email, api_key,
-                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now).id
+                ["ops@demo.tixtrace.example"], FEATURE_PARAMETERS), now, actor=CLI).id
             for function in ("TICKETS_INJECTION", "RETRIEVE_TICKET_STATUS", "PUSH_CANCELLED", "PUSH_CONTROLLED"):
-                create_schedule(conn, existing, NewSchedule(function, "MANUAL"), now)
+                create_schedule(conn, existing, NewSchedule(function, "MANUAL"), now, actor=CLI)
     else:  # a later round: the wallet may listen on another port this time
         with unit_of_work(backoffice) as conn:
             current = conn.execute(select(interfaces).where(interfaces.c.id == existing)).mappings().one()
@@ -154,15 +172,15 @@ def _configure(backoffice: Engine, wallet: Engine, wallet_url: str, round_: Roun
                     new_key = rotate_key(wallet_conn, current["login"])[1]
             update_interface(conn, existing, NewInterface(
                 current["name"], current["type"], url, current["login"], new_key,
-                list(current["notification_emails"]), current["custom_parameters"]), now)
+                list(current["notification_emails"]), current["custom_parameters"]), now, actor=CLI)
     with unit_of_work(backoffice, write=False) as conn:
         rows = conn.execute(select(schedules.c.id, schedules.c.function)
-                            .where(schedules.c.interface_id == existing)).all()
+                            .where(schedules.c.interface_id == existing, schedules.c.deleted_at.is_(None))).all()
     round_.schedules = {row.function: row.id for row in rows}
 
 
 def _run(backoffice: Engine, round_: Round, function: str, console: Console, label: str) -> dict[str, Any]:
-    execution = asdict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock()))
+    execution = asdict(run_schedule(backoffice, round_.schedules[function], clock=SystemClock(), launched_by=CLI))
     console.print(f"  {label}: execution {execution['id']} [bold]{execution['status']}[/bold] — "
                   f"{execution['records_read']} read, {execution['lines_created']} lines created, "
                   f"{execution['lines_updated']} updated, {execution['contacts_created']} contacts created, "
@@ -182,7 +200,7 @@ def _play(app: Spectators, clock: AdjustableClock, round_: Round, backoffice: En
             t["guest"] = f"guest{r}-{i}@demo.tixtrace.example"
             if s == "holder":
                 app.call(t["owner"], "POST", f"/spectator/tickets/{t['number']}/holder",
-                         json={"firstName": "Child", "lastName": LAST_NAMES[(i // 10) % 10]})
+                         json={"firstName": "Child", "lastName": person_name(i // 2)[1]})
             elif s == "accepted by a known contact":
                 t["guest"] = f"known{r}-{i}@demo.tixtrace.example"
             if s not in ("holder", "untouched", "still pending"):
@@ -195,14 +213,15 @@ def _play(app: Spectators, clock: AdjustableClock, round_: Round, backoffice: En
         for t in round_.tickets:
             s, i = t["scenario"], t["i"]
             if s in ("accepted by a new fan", "accepted by a known contact", "chain A→B→C", "returned to sender"):
-                app.accept(t["guest"], t["transfer"], FIRST_NAMES[(i + 3) % 10], LAST_NAMES[(i + 7) % 10])
+                app.accept(t["guest"], t["transfer"], *person_name(n // 2 + i))
             elif s == "rejected":
                 app.call(t["guest"], "POST", f"/spectator/transfers/{t['transfer']}/reject")
             elif s == "cancelled by sender":
                 app.call(t["owner"], "POST", f"/spectator/transfers/{t['transfer']}/cancel")
             if s == "chain A→B→C":
                 t["third"] = f"third{r}-{i}@demo.tixtrace.example"
-                app.accept(t["third"], app.transfer(t["guest"], t["number"], t["third"]), "Third", f"Holder{i}")
+                third = app.transfer(t["guest"], t["number"], t["third"])
+                app.accept(t["third"], third, *person_name(n + n // 2 + i // 10))
             elif s == "returned to sender":
                 app.transfer(t["guest"], t["number"], t["owner"])
             progress.advance(task)
@@ -215,10 +234,34 @@ def _play(app: Spectators, clock: AdjustableClock, round_: Round, backoffice: En
     return executions
 
 
-def _report(backoffice: Engine, round_: Round, console: Console) -> None:
+def _agreement(backoffice: Engine, wallet: Engine, numbers: list[str]) -> tuple[int, dict[str, str]]:
+    """How many tickets the back office sees as the wallet does (mobile status, wallet owner, and the
+    owner contact of the feature), computed from both databases; and the wallet owner of each ticket."""
+    with unit_of_work(wallet, write=False) as conn:
+        rows = conn.execute(select(wallet_tickets.c.ticket_id, wallet_tickets.c.status, accounts.c.email)
+                            .join(accounts, accounts.c.id == wallet_tickets.c.owner_id)
+                            .where(wallet_tickets.c.ticket_id.in_(numbers))).all()
+    in_wallet = {row.ticket_id: (row.status, normalize_email(row.email)) for row in rows}
+    owner = contacts.alias("owner")
+    with unit_of_work(backoffice, write=False) as conn:
+        mirrored = conn.execute(select(tickets.c.number, tickets.c.mobile_status, tickets.c.last_wallet_owner_email,
+                                   owner.c.email_key)
+                            .join(owner, owner.c.id == tickets.c.owner_contact_id)
+                            .where(tickets.c.number.in_(numbers))).all()
+    agree = sum(1 for row in mirrored if row.number in in_wallet
+                and in_wallet[row.number] == (row.mobile_status, normalize_email(row.last_wallet_owner_email or ""))
+                and row.email_key == in_wallet[row.number][1])
+    return agree, {number: email for number, (_, email) in in_wallet.items()}
+
+
+def _report(backoffice: Engine, wallet: Engine, round_: Round, console: Console) -> None:
     numbers = [t["number"] for t in round_.tickets]
+    owner = contacts.alias("owner")
     with unit_of_work(backoffice, write=False) as conn:
         ids = dict(conn.execute(select(tickets.c.number, tickets.c.id).where(tickets.c.number.in_(numbers))).all())
+        holders = dict(conn.execute(select(tickets.c.number, owner.c.id)
+                                    .join(owner, owner.c.id == tickets.c.owner_contact_id)
+                                    .where(tickets.c.number.in_(numbers))).all())
         lines = conn.execute(select(distribution_lines).where(distribution_lines.c.ticket_id.in_(ids.values()))
                              .order_by(distribution_lines.c.id)).mappings().all()
         names = {row.id: f"{row.first_name or ''} {row.last_name} <{row.email}>".strip()
@@ -232,6 +275,7 @@ def _report(backoffice: Engine, round_: Round, console: Console) -> None:
         table.add_row(action, status, reason, str(count))
     console.print(table)
     console.print(f"temporary contacts waiting for an acceptance: {temporary}")
+    agree, wallet_owners = _agreement(backoffice, wallet, numbers)
     by_ticket: dict[int, list[Any]] = {}
     for line in lines:
         by_ticket.setdefault(line["ticket_id"], []).append(line)
@@ -240,7 +284,9 @@ def _report(backoffice: Engine, round_: Round, console: Console) -> None:
         if t["scenario"] in shown or t["scenario"] in ("holder", "untouched"):
             continue
         shown.add(t["scenario"])
-        history = Table(title=f"ticket {t['number']} — {t['scenario']}", title_justify="left")
+        history = Table(title=f"ticket {t['number']} — {t['scenario']}", title_justify="left",
+                        caption=f"held now by {names.get(holders.get(t['number'], 0), '?')}; "
+                                f"wallet owner {wallet_owners.get(t['number'], '?')}", caption_justify="left")
         for column in ("action", "old contact", "new contact", "status", "reason", "matched"):
             history.add_column(column)
         for line in by_ticket.get(ids[t["number"]], []):
@@ -248,6 +294,9 @@ def _report(backoffice: Engine, round_: Round, console: Console) -> None:
             history.add_row(line["action"], names.get(line["old_contact_id"], "-"), new, line["status"],
                             line["reason"] or "", line["contact_match"] or "")
         console.print(history)
+    style = "green" if agree == len(numbers) else "red"
+    console.print(f"[bold {style}]back office agrees with the wallet on {agree}/{len(numbers)} tickets[/]"
+                  " (mobile status, wallet owner and owner contact, read from both databases)")
 
 
 def run_demo(data_dir: Path, n: int, *, wallet_port: int = 8001, console: Console | None = None) -> None:
@@ -276,11 +325,26 @@ def run_demo(data_dir: Path, n: int, *, wallet_port: int = 8001, console: Consol
                 raise Conflict(f"the wallet refused a spectator action of the demo: {exc.request.method} "
                                f"{exc.request.url.path}: {exc.response.text}",
                                code=CommandCode.DEMO_ACTION_REFUSED) from exc
-        _report(backoffice, round_, console)
+        _report(backoffice, wallet, round_, console)
     finally:
         backoffice.dispose()
         wallet.dispose()
     seconds = (datetime.now(UTC) - started).total_seconds()
     console.rule(f"round {round_.number} done in {seconds:.1f} s")
-    console.print(f"Browse the result: [bold]tixtrace serve --data-dir {data_dir} --sandbox[/bold] "
-                  "(back office on http://127.0.0.1:8000, spectator app on http://127.0.0.1:8001/app)")
+    port_option = "" if wallet_port == 8001 else f" --wallet-port {wallet_port}"
+    console.print(f"Browse the result: [bold]{tixtrace_command()} serve --data-dir {data_dir} --sandbox{port_option}"
+                  f"[/bold] (back office on http://127.0.0.1:8000, spectator app on "
+                  f"http://127.0.0.1:{wallet_port}/app)")
+
+
+def tixtrace_command() -> str:
+    """How to call this very tixtrace from the current directory: ``tixtrace`` when the shell finds this
+    installation, else the path of its script (``.venv/bin/tixtrace`` after ``make demo``)."""
+    script = Path(sys.prefix) / "bin" / "tixtrace"
+    found = shutil.which("tixtrace")
+    if found and Path(found).resolve() == script.resolve():
+        return "tixtrace"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)

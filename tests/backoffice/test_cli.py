@@ -16,8 +16,11 @@ from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.cli import app
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, tickets
+from tixtrace.backoffice.services.audit import list_audit
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
+from tixtrace.backoffice.services.interfaces import NewInterface, create_interface
+from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.services.tickets import NewTicket, create_ticket
 from tixtrace.kernel.db import unit_of_work
 
@@ -231,3 +234,32 @@ def test_disable_user_and_set_password_name_unknown_users(backoffice_url: str) -
         assert result.exit_code == 1 and "user 'nobody' does not exist" in result.output
     short = runner.invoke(app, ["set-password", "nobody", "--password", "short", "--database-url", backoffice_url])
     assert short.exit_code == 1 and "8 to 200 characters" in short.output
+
+
+def test_user_commands_reset_feed_and_run_are_audited_as_the_cli(backoffice_url: str) -> None:
+    """O2: what a command changes names ``cli`` as its actor, in the same transaction as the change."""
+    for command in (["create-user", "jane", "--password", "long-enough-pw"],
+                    ["set-password", "jane", "--password", "another-long-pw"], ["disable-user", "jane"]):
+        result = runner.invoke(app, [*command, "--database-url", backoffice_url])
+        assert result.exit_code == 0, result.output
+    engine = open_backoffice_database(backoffice_url)
+    try:
+        with unit_of_work(engine) as conn:
+            interface = create_interface(conn, NewInterface("tixngo", "TIXNGO", "http://127.0.0.1:9/organizer/tickets",
+                                                            "a@b.example", "pw", [], ""), START, actor="test").id
+            feedback = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), START,
+                                       actor="test").id
+            push = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), START, actor="test").id
+        assert runner.invoke(app, ["reset-feed", str(feedback), "--database-url", backoffice_url,
+                                   "--yes"]).exit_code == 0
+        ran = runner.invoke(app, ["run", str(push), "--database-url", backoffice_url])
+        assert ran.exit_code == 0, ran.output
+        with unit_of_work(engine, write=False) as conn:
+            users_log, _ = list_audit(conn, object_type="user")
+            feed_log, _ = list_audit(conn, object_type="schedule", object_id=feedback)
+            push_log, _ = list_audit(conn, object_type="schedule", object_id=push)
+    finally:
+        engine.dispose()
+    assert [(e.action, e.actor) for e in users_log] == [("DISABLE", "cli"), ("SET_PASSWORD", "cli"), ("CREATE", "cli")]
+    assert [(e.action, e.actor) for e in feed_log] == [("RESET_FEED", "cli"), ("CREATE", "test")]
+    assert [(e.action, e.actor) for e in push_log] == [("RUN", "cli"), ("CREATE", "test")]

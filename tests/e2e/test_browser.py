@@ -74,7 +74,7 @@ def _operator_logs_in(browser: Any, backoffice_url: str) -> Any:
 
 def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: System, browser: Any) -> None:
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse battery", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     ana = system.contact("ana@example.com", "Ana", "Lima")
     ticket = system.ticket(ana)
     interface = system.interface(FEATURE)
@@ -102,6 +102,7 @@ def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: 
         operator.goto(f"{backoffice_url}/interfaces/{interface}")
         operator.click(f"button[data-run-schedule='{feedback}']")
         operator.wait_for_url("**/executions/**")
+        operator.wait_for_selector("#execution-status[data-status='OK']", timeout=30_000)  # runs in the background
         _shot(operator, "03-feedback-execution")
 
         operator.goto(f"{backoffice_url}/tickets/{ticket['id']}?tab=distribution")
@@ -116,7 +117,7 @@ def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: 
 
 def test_custom_parameters_box_shows_the_inline_error(system: System, browser: Any) -> None:
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse battery", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     interface = system.interface(FEATURE)
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
         operator = _operator_logs_in(browser, backoffice_url)
@@ -129,3 +130,63 @@ def test_custom_parameters_box_shows_the_inline_error(system: System, browser: A
         text = errors.first.inner_text()
         assert "enableTicketDistributionToCulturalContact" in text and "yes" in text
         _shot(operator, "05-custom-parameters-error")
+
+
+def test_operator_edits_and_pauses_a_schedule_then_the_parameter_change_is_in_the_audit_log(
+        system: System, browser: Any) -> None:
+    """O1 and O2 in the browser: the schedule page's form (every field), Pause, and the audit entry of a
+    custom-parameter change on the interface page and in the audit list."""
+    with unit_of_work(system.engine) as conn:
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
+    interface = system.interface(FEATURE)
+    feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
+    with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
+        operator = _operator_logs_in(browser, backoffice_url)
+        operator.goto(f"{backoffice_url}/interfaces/{interface}")
+        operator.click(f"a[data-edit-schedule='{feedback}']")
+        operator.wait_for_url(f"**/schedules/{feedback}")
+        operator.select_option("#schedule-launch", "AUTOMATIC")
+        operator.fill("#schedule-frequency", "10")
+        operator.fill("#schedule-batch-size", "250")
+        operator.fill("#schedule-starts-at", "2026-06-10T08:00")
+        operator.fill("#schedule-skip", "T-1 T-2")
+        operator.fill("#schedule-ends-at", "2026-06-01T00:00")  # before the start: the server refuses it
+        operator.click("#save-schedule")
+        error = operator.locator("#error-endsAt")
+        error.wait_for()
+        assert error.inner_text().startswith("Ends at (UTC):")
+        assert operator.input_value("#schedule-frequency") == "10"  # what was typed is kept
+        _shot(operator, "06-schedule-refused-value")
+        operator.fill("#schedule-ends-at", "")
+        operator.click("#save-schedule")
+        operator.wait_for_selector("#flash")
+        assert "saved (active)" in operator.inner_text("#flash")
+        assert operator.input_value("#schedule-frequency") == "10"
+        assert operator.input_value("#schedule-starts-at") == "2026-06-10T08:00"
+        operator.click("#pause-schedule")
+        operator.wait_for_selector("#resume-schedule")
+        assert operator.inner_text("#schedule-state") == "paused"
+        actions = operator.locator("#audit-entries tr.audit-entry")
+        assert actions.first.get_attribute("data-action") == "PAUSE"
+        assert actions.nth(1).get_attribute("data-action") == "UPDATE"
+        assert actions.first.get_attribute("data-actor") == "operator"
+        _shot(operator, "07-schedule-edited-and-paused")
+
+        operator.goto(f"{backoffice_url}/interfaces/{interface}")
+        assert operator.locator(f"tr[data-schedule-id='{feedback}']").inner_text().count("paused") == 1
+        operator.fill("#custom-parameters", FEATURE + "\nticketIterationSize=300")
+        operator.click("#save-interface")
+        operator.wait_for_selector("#flash")
+        entry = operator.locator("#audit-entries tr.audit-entry").first
+        assert entry.get_attribute("data-action") == "UPDATE" and entry.get_attribute("data-actor") == "operator"
+        change = entry.locator("dd[data-field='customParameters']")
+        assert "ticketIterationSize=300" in change.locator(".after").inner_text()
+        assert "ticketIterationSize=300" not in change.locator(".before").inner_text()
+        _shot(operator, "08-interface-parameter-change-audited")
+
+        operator.click("nav.mainnav a[href='/audit']")
+        operator.select_option("#audit-object-type", "interface")
+        operator.click("#audit-filter")
+        operator.wait_for_url("**/audit?objectType=interface**")
+        assert operator.locator("#audit-entries tr.audit-entry").first.get_attribute("data-object-type") == "interface"
+        _shot(operator, "09-audit-log-filtered")

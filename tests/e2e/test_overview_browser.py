@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import _operator_logs_in, _shot, browser  # noqa: F401 (the module's Chromium fixture)
+from tests.e2e.test_browser import _operator_logs_in, _shot
 from tests.support.feedback import ANA, BOB, Rewriting, corrupt, new_ticket, record_of, send
 from tests.support.system import FEATURE, System
 from tixtrace.backoffice.app import create_backoffice_app
@@ -28,11 +28,12 @@ def backend() -> str:
     return "sqlite"  # the screens are the same on both databases; the overview's queries are tested on both
 
 
-def test_overview_shows_a_failing_and_a_parked_schedule(system: System, browser: Any) -> None:  # noqa: F811
+def test_overview_shows_a_failing_and_a_parked_schedule(system: System, chromium: Any) -> None:
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse battery", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
         down = create_interface(conn, NewInterface("wallet down", "TIXNGO", "http://127.0.0.1:9/organizer/tickets",
-                                                   "org@wc26.example", "no-key", [], FEATURE), datetime.now(UTC)).id
+                                                   "org@wc26.example", "no-key", [], FEATURE), datetime.now(UTC),
+                                actor="test").id
     ticket = new_ticket(system, system.contact(ANA))
     parking = system.interface(f"{FEATURE}\ndoContinueInCaseOfSyncError=true", name="stadium wallet")
     assert system.run(system.schedule(parking, "TICKETS_INJECTION"))["status"] == "OK"
@@ -47,7 +48,7 @@ def test_overview_shows_a_failing_and_a_parked_schedule(system: System, browser:
     assert failed.status == "ERROR"
 
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
-        operator = _operator_logs_in(browser, backoffice_url)  # lands on the overview
+        operator = _operator_logs_in(chromium, backoffice_url)  # lands on the overview
         assert operator.inner_text("h1") == "Overview"
         failing_row = operator.locator(f"tr.overview-schedule[data-schedule-id='{failing}']")
         assert "FAILING" in (failing_row.get_attribute("data-alerts") or "")

@@ -25,6 +25,7 @@ from tests.support.backoffice import PASSWORD, START, USER
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import contact_emails, contacts, distribution_lines, tickets
 from tixtrace.backoffice.domain.contacts import temporary_contact_fields
+from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.events import NewEvent, create_event
@@ -105,6 +106,7 @@ def world(engine: Engine) -> World:
                                                 email="bruno@example.com", has_internet_account=True), now).id
         fan_values = temporary_contact_fields("new.fan@example.com")  # what the feedback makes for a pending recipient
         fan = conn.execute(insert(contacts).values({**fan_values, "kind": fan_values["kind"].value,
+                                                    **name_keys(fan_values["first_name"], fan_values["last_name"]),
                                                     "email_key": "new.fan@example.com", "created_at": now,
                                                     "updated_at": now}).returning(contacts.c.id)).scalar_one()
         conn.execute(insert(contact_emails).values(email_key="new.fan@example.com", contact_id=fan, created_at=now))
@@ -114,7 +116,7 @@ def world(engine: Engine) -> World:
                                            seat="A-12", price="120.50"), now)
         t2 = create_ticket(conn, NewTicket("WC26-M01", bruno, number="1000000000000002", seat="B-3"), now)
         t3 = create_ticket(conn, NewTicket("WC26-M01", ana, number="1000000000000003"), now)
-        apply_action(conn, t3.id, TicketAction.CANCEL, now)
+        apply_action(conn, t3.id, TicketAction.CANCEL, now, actor="test")
         bruno_profile = {"firstName": "Bruno", "lastName": "Costa", "email": "bruno@example.com",
                          "nationality": "BRA"}
         conn.execute(update(tickets).where(tickets.c.id == t1.id).values(
@@ -139,8 +141,9 @@ def world(engine: Engine) -> World:
         interface = create_interface(conn, NewInterface(
             name="TIXNGO production", type="TIXNGO", url="http://127.0.0.1:9/organizer/tickets",
             login="admin@organizer.example", password=INTERFACE_PASSWORD,
-            notification_emails=["ops@organizer.example"], custom_parameters=FEATURE), now).id
-        feedback = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now).id
-        push = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), now).id
+            notification_emails=["ops@organizer.example"], custom_parameters=FEATURE), now, actor="test").id
+        feedback = create_schedule(conn, interface, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now,
+                                   actor="test").id
+        push = create_schedule(conn, interface, NewSchedule("PUSH_CANCELLED", "MANUAL"), now, actor="test").id
     return World(ana=ana, bruno=bruno, fan=fan, t1=t1.id, t2=t2.id, t3=t3.id, t1_number=t1.number,
                  t2_number=t2.number, interface=interface, feedback=feedback, push=push)

@@ -63,12 +63,13 @@ class System:
         auth = self.wallet.auth
         with unit_of_work(self.engine) as conn:
             row = create_interface(conn, NewInterface(name, "TIXNGO", f"{self.base_url}/organizer/tickets", auth[0],
-                                                      auth[1], [], parameters), datetime.now(UTC))
+                                                      auth[1], [], parameters), datetime.now(UTC), actor="test")
         return int(row.id)
 
     def schedule(self, interface_id: int, function: str, **extra: Any) -> int:
         with unit_of_work(self.engine) as conn:
-            row = create_schedule(conn, interface_id, NewSchedule(function, "MANUAL", **extra), datetime.now(UTC))
+            row = create_schedule(conn, interface_id, NewSchedule(function, "MANUAL", **extra), datetime.now(UTC),
+                                  actor="test")
         return int(row.id)
 
     def run(self, schedule_id: int) -> dict[str, Any]:

@@ -92,6 +92,13 @@ class Wallet:
                                      json={"firstName": first, "lastName": last, **extra})
         assert response.status_code == 200, response.text
 
+    def open_tickets(self, email: str) -> None:
+        """The app lists (opens) the spectator's tickets: W2's DOWNLOADED, and W10's sharing of their
+        profile with the organizers of the tickets they hold (a ticket received by transfer becomes
+        DOWNLOADED, the first record that carries their profile)."""
+        response = self.as_spectator(email, "GET", "/spectator/tickets")
+        assert response.status_code == 200, response.text
+
     def transfer(self, sender: str, ticket_id: str, recipient: str) -> Any:
         return self.as_spectator(sender, "POST", f"/spectator/tickets/{ticket_id}/transfers",
                                  json={"recipientEmail": recipient})

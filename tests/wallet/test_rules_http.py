@@ -265,12 +265,15 @@ def test_w5_accept_needs_a_profile_then_moves_the_ticket(wallet):
     records = wallet.all_records()
     moved = [r for r in records if r["status"] == "TRANSFERRED"][0]
     assert moved["transferLevel"] == 1 and moved["occurredAt"] == at(30)
+    # W10: accepted, not yet opened: the organizer is given Bea's e-mail only
     assert moved["walletOwner"]["email"] == BEA
-    assert (moved["walletOwner"]["firstName"], moved["walletOwner"]["lastName"]) == ("Bea", "Cruz")
+    assert (moved["walletOwner"]["firstName"], moved["walletOwner"]["lastName"]) == (None, None)
     assert moved["transfer"]["transferId"] == transfer["transferId"]
     assert moved["transfer"]["direction"] == "FORWARD" and moved["transfer"]["failureReason"] is None
-    # W2 is about INJECTED tickets only: the recipient's listing adds no record
-    assert statuses(records, "T1") == ["INJECTED", "DOWNLOADED", "PENDING_TRANSFER", "TRANSFERRED"]
+    # the recipient's listing (above) opened it: DOWNLOADED, the first record with Bea's profile (W10)
+    assert statuses(records, "T1") == ["INJECTED", "DOWNLOADED", "PENDING_TRANSFER", "TRANSFERRED", "DOWNLOADED"]
+    opened = records[-1]
+    assert (opened["walletOwner"]["firstName"], opened["walletOwner"]["lastName"]) == ("Bea", "Cruz")
 
     # the previous owner is remembered: Bea's transfer back to Ana is BACKWARD
     assert start(wallet, BEA, "T1", ANA)["direction"] == "BACKWARD"

@@ -390,8 +390,9 @@ def test_wallet_services_keep_log_and_state_together(database_url: Any, backend:
 
 
 def test_sync_without_status_change_is_remembered(database_url: Any) -> None:
-    """Regression: listing a ticket received by transfer (or controlled before the first sync) changes
-    no status but puts it on the owner's phone; a later delete must then wait for the app (W8)."""
+    """Regression: listing a ticket controlled before the first sync changes no status, and listing one
+    received by transfer makes it DOWNLOADED (W10), but both put it on the owner's phone; a later delete
+    must then wait for the app (W8)."""
     engine = open_wallet_database(database_url("wallet"))
     try:
         clock = TestClock(START)
@@ -410,13 +411,13 @@ def test_sync_without_status_change_is_remembered(database_url: Any) -> None:
         run(engine, tickets_service.organizer_transfer, clock, organizer.id, "T1", bea.email, "re-seated")
         clock.advance(60)
         [item] = run(engine, spectators.list_tickets, clock, bea, None, 10).items
-        assert item.ticket_id == "T1" and item.status == Status.TRANSFERRED
+        assert item.ticket_id == "T1" and item.status == Status.DOWNLOADED  # opened by its new owner (W10)
         outcome = run(engine, tickets_service.delete_tickets, clock, organizer.id, [("T1", True), ("T2", True)])
         assert {result.ticket_id: result.result for result in outcome} == {
             "T1": Status.DELETION_PENDING.value, "T2": Status.DELETION_PENDING.value}
         run(engine, spectators.list_tickets, clock, bea, None, 10)
         detail = run(engine, tickets_service.ticket_detail, clock, organizer.id, "T1")
         assert [r["status"] for r in detail.status_log] == [
-            "INJECTED", "DOWNLOADED", "TRANSFERRED", "DELETION_PENDING", "DELETED"]
+            "INJECTED", "DOWNLOADED", "TRANSFERRED", "DOWNLOADED", "DELETION_PENDING", "DELETED"]
     finally:
         engine.dispose()

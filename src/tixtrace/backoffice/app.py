@@ -9,11 +9,24 @@ the login page, with their assets under ``/static``.
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from tixtrace.backoffice.api import contacts, events, executions, interfaces, overview, schedules, tickets
+from tixtrace.backoffice.api import (
+    audit,
+    contacts,
+    events,
+    executions,
+    exports,
+    interfaces,
+    overview,
+    schedules,
+    tickets,
+)
 from tixtrace.backoffice.backend import Backend
+from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.metrics import install_metrics
 from tixtrace.backoffice.security import install_security
@@ -23,6 +36,15 @@ from tixtrace.kernel.clock import Clock, SystemClock
 from tixtrace.kernel.docs import install_docs
 from tixtrace.kernel.limits import BodyLimits
 from tixtrace.kernel.web import add_health_route, install_error_handlers, install_guards
+
+#: what ``backoffice serve`` hands its worker processes (`backoffice_app_from_environment`)
+DATABASE_URL_VARIABLE = "TIXTRACE_BACKOFFICE_DATABASE_URL"
+
+
+def backoffice_app_from_environment() -> FastAPI:
+    """The app of one ``backoffice serve`` worker process: its own engine on the database named by
+    ``TIXTRACE_BACKOFFICE_DATABASE_URL`` (already migrated by the command)."""
+    return create_backoffice_app(open_backoffice_database(os.environ[DATABASE_URL_VARIABLE]))
 
 
 def create_backoffice_app(engine: Engine, clock: Clock | None = None, *, limits: BodyLimits | None = None) -> FastAPI:
@@ -39,7 +61,7 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None, *, limits:
     add_health_route(app)
     install_metrics(app)
     install_docs(app)
-    for module in (contacts, events, tickets, interfaces, schedules, executions, overview):
+    for module in (contacts, events, tickets, exports, interfaces, schedules, executions, audit, overview):
         app.include_router(module.router)
     install_web(app)
     install_guards(app, limits or BodyLimits.from_environment("TIXTRACE_BACKOFFICE_"))

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,18 +25,22 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from tixtrace.backoffice.app import create_backoffice_app
+from tixtrace.backoffice.app import DATABASE_URL_VARIABLE
 from tixtrace.backoffice.db.database import open_backoffice_database
+from tixtrace.backoffice.domain.executions import CLI, LogLevel
 from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.secret_key import SecretKeyTooShort, service_secret
 from tixtrace.backoffice.services.erasure import erase_contact
-from tixtrace.backoffice.services.executions import ExecutionRecord
+from tixtrace.backoffice.services.executions import ExecutionRecord, LogEntry, execution_log
+from tixtrace.backoffice.services.exports import holders_csv
+from tixtrace.backoffice.services.holders import HolderView, count_holders, event_by_code, holder_pages
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user, disable_user, set_password
 from tixtrace.kernel.clock import SystemClock, isoformat
 from tixtrace.kernel.db import normalize_url, unit_of_work
 from tixtrace.kernel.errors import TixtraceError
+from tixtrace.kernel.serving import serve_factory
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -43,6 +48,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 #: the interface commands' output (run, upload, scheduler): wrapped to the terminal, like the execution table
 run_out = Console(highlight=False)
 
+Workers = Annotated[int, typer.Option(min=1, max=64, help="worker processes answering on the port: a request that "
+                                      "holds one (a large body being parsed) leaves the others free")]
 DatabaseUrl = Annotated[str, typer.Option(
     "--database-url", envvar="TIXTRACE_BACKOFFICE_DATABASE_URL", show_envvar=True,
     help="sqlite:///path/backoffice.db or postgresql://user@host/db")]
@@ -96,14 +103,12 @@ def serve(
     database_url: DatabaseUrl,
     port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port")] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    workers: Workers = 1,
 ) -> None:
-    """Serve the back-office API (HTTP Basic with a back-office user; GET /health is open)."""
-    engine = _open(database_url)
-    try:
-        # no access log: query strings may hold e-mail addresses (DESIGN 10: logs carry none)
-        uvicorn.run(create_backoffice_app(engine), host=host, port=port, access_log=False)
-    finally:
-        engine.dispose()
+    """Serve the back-office API and screens (HTTP Basic or the sign-in page; GET /health is open)."""
+    _open(database_url).dispose()  # migrated once, here, before the workers open it
+    serve_factory("tixtrace.backoffice.app:backoffice_app_from_environment", host=host, port=port,
+                  workers=workers, environment={DATABASE_URL_VARIABLE: database_url})
 
 
 @app.command("create-user")
@@ -117,7 +122,7 @@ def create_user_command(
     engine = _open(database_url)
     try:
         with unit_of_work(engine) as conn:
-            user = create_user(conn, name, password, SystemClock().now())
+            user = create_user(conn, name, password, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -135,7 +140,7 @@ def disable_user_command(
     engine = _open_existing(database_url)
     try:
         with unit_of_work(engine) as conn:
-            ended = disable_user(conn, name, SystemClock().now())
+            ended = disable_user(conn, name, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -155,7 +160,7 @@ def set_password_command(
     engine = _open_existing(database_url)
     try:
         with unit_of_work(engine) as conn:
-            ended = set_password(conn, name, password)
+            ended = set_password(conn, name, password, SystemClock().now(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -190,6 +195,68 @@ def erase_contact_command(
         return
     out.print(f"contact {contact_id} erased: {erasure.lines_cleared} distribution line(s), "
               f"{erasure.tickets_cleared} ticket(s) and {erasure.dumps_cleared} payload dump(s) cleared")
+
+
+@app.command("export-holders")
+def export_holders_command(
+    event: Annotated[str, typer.Argument(metavar="EVENT", help="the event's code")],
+    database_url: DatabaseUrl,
+    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
+                                                help="the CSV file to write (default: standard output)")] = None,
+) -> None:
+    """Write every ticket of EVENT with who holds it as CSV (the same file as GET /api/events/{code}/holders.csv).
+
+    Read a page of 1,000 tickets at a time (constant memory whatever the event's size), with a progress
+    bar on standard error. With --output the file appears whole or not at all (written beside it, then
+    renamed). An unknown event is exit 1.
+    """
+    engine = _open_existing(database_url)
+    try:
+        with unit_of_work(engine, write=False) as conn:
+            found = event_by_code(conn, event)
+            total = count_holders(conn, found.id)
+        written = _write_holders(engine, found.id, total, output)
+    except TixtraceError as exc:
+        err.print(f"error: {exc.message}")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"error: cannot write {output}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    (out if output is not None else err).print(
+        f"{written} ticket(s) of {found.code} written to {output if output is not None else 'standard output'}")
+
+
+def _write_holders(engine: Engine, event_id: int, total: int, output: Path | None) -> int:
+    """Stream the holders CSV to `output` (through a temporary file renamed at the end) or stdout."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    done = 0
+    partial = output.with_name(f".{output.name}.partial") if output is not None else None
+    target = partial.open("w", encoding="utf-8", newline="") if partial is not None else sys.stdout
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("exporting holders", total=total)
+
+            def counted() -> Iterator[list[HolderView]]:
+                nonlocal done
+                for views in holder_pages(engine, event_id):
+                    yield views
+                    done += len(views)
+                    progress.update(task, completed=done)
+
+            for chunk in holders_csv(counted()):
+                target.write(chunk)
+        target.flush()
+    except BaseException:
+        if partial is not None:
+            target.close()
+            partial.unlink(missing_ok=True)
+        raise
+    if output is not None and partial is not None:
+        target.close()
+        partial.replace(output)
+    return done
 
 
 def _columns_help() -> str:
@@ -264,11 +331,33 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+#: the WARNING and ERROR lines ``run`` prints; the rest are counted (the API pages them all)
+PROBLEM_LINES = 50
+
+
 def _summary(execution: ExecutionRecord) -> dict[str, Any]:
     return {"id": execution.id, "scheduleId": execution.schedule_id, "function": execution.function,
-            "status": execution.status, "startedAt": isoformat(execution.started_at),
-            "endedAt": isoformat(execution.ended_at),
+            "launchedBy": execution.launched_by, "status": execution.status,
+            "startedAt": isoformat(execution.started_at), "endedAt": isoformat(execution.ended_at),
             "counters": {_camel(name): value for name, value in execution.counters().items()}}
+
+
+def _problems(engine: Engine, execution_id: int) -> tuple[list[LogEntry], bool]:
+    """The execution's first WARNING and ERROR log lines, and whether there are more: what went wrong,
+    which the counters alone do not say (section 7)."""
+    with unit_of_work(engine, write=False) as conn:
+        lines, more = execution_log(conn, execution_id, limit=PROBLEM_LINES,
+                                    levels=(LogLevel.WARNING, LogLevel.ERROR))
+    return lines, more is not None
+
+
+def _print_problems(execution_id: int, problems: list[LogEntry], more: bool) -> None:
+    for line in problems:
+        ticket = f" ticket {line.ticket_number}:" if line.ticket_number else ""
+        # markup off: a message quotes what the wallet sent, brackets and all
+        run_out.print(f"{line.level}{ticket} {line.message}", markup=False, highlight=False)
+    if more:
+        run_out.print(f"... more WARNING/ERROR lines: GET /api/executions/{execution_id}/log", markup=False)
 
 
 @app.command("run")
@@ -277,10 +366,12 @@ def run_command(
     database_url: DatabaseUrl,
     as_json: Annotated[bool, typer.Option("--json", help="Print the execution summary as JSON.")] = False,
 ) -> None:
-    """Run one execution of a schedule now and print its summary; exit code 1 if it ends ERROR."""
+    """Run one execution of a schedule now and print its summary and its WARNING and ERROR log lines;
+    exit code 1 if it ends ERROR."""
     engine = _open(database_url)
     try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock())
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI)
+        problems, more = _problems(engine, execution.id)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc
@@ -288,15 +379,20 @@ def run_command(
         engine.dispose()
     result = _summary(execution)
     if as_json:
+        result["problems"] = [{"level": line.level, "ticketNumber": line.ticket_number, "message": line.message}
+                              for line in problems]
+        result["moreProblems"] = more
         print(json.dumps(result))
     else:
         table = Table(title=f"execution {result['id']} of schedule {schedule_id}: {result['function']}")
         table.add_column("status / counter")
         table.add_column("value", justify="right")
         table.add_row("status", result["status"])
+        table.add_row("launched by", result["launchedBy"])
         for name, value in result["counters"].items():
             table.add_row(name, str(value))
         run_out.print(table)
+        _print_problems(result["id"], problems, more)
     if result["status"] == "ERROR":
         raise typer.Exit(1)
 
@@ -318,7 +414,7 @@ def reset_feed_command(
         raise typer.Exit(2)
     engine = _open_existing(database_url)
     try:
-        schedule = reset_feed(engine, schedule_id)
+        schedule = reset_feed(engine, schedule_id, clock=SystemClock(), actor=CLI)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
@@ -348,14 +444,16 @@ def upload_command(
         raise typer.Exit(1)
     engine = _open(database_url)
     try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock(), upload=records)
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI, upload=records)
+        problems, more = _problems(engine, execution.id)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
     result = _summary(execution)
-    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}")
+    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}", markup=False)
+    _print_problems(result["id"], problems, more)
     if result["status"] == "ERROR":
         raise typer.Exit(1)
 

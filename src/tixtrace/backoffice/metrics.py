@@ -61,7 +61,7 @@ class BackofficeFigures:
             lines: dict[str, int] = dict(conn.execute(select(distribution_lines.c.status, func.count())
                                       .group_by(distribution_lines.c.status)).all())
             feedbacks = conn.execute(select(schedules.c.id, schedules.c.last_record_id, schedules.c.caught_up_at).where(
-                schedules.c.function == ScheduleFunction.RETRIEVE_TICKET_STATUS.value)
+                schedules.c.function == ScheduleFunction.RETRIEVE_TICKET_STATUS.value, schedules.c.deleted_at.is_(None))
                 .order_by(schedules.c.id)).all()
             parked: dict[int, int] = dict(conn.execute(select(parked_records.c.schedule_id, func.count())
                                        .group_by(parked_records.c.schedule_id)).all())

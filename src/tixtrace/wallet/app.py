@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
@@ -14,10 +16,23 @@ from tixtrace.wallet.api.sandbox import clock as sandbox_clock
 from tixtrace.wallet.api.spectator import sessions
 from tixtrace.wallet.api.spectator import tickets as spectator_tickets
 from tixtrace.wallet.api.spectator import transfers as spectator_transfers
+from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.metrics import install_metrics
 from tixtrace.wallet.services.clock import WalletClock
 from tixtrace.wallet.web.routes import install_spectator_page
+
+#: what ``wallet serve`` hands its worker processes (`wallet_app_from_environment`)
+DATABASE_URL_VARIABLE = "TIXTRACE_WALLET_DATABASE_URL"
+SANDBOX_VARIABLE = "TIXTRACE_WALLET_SANDBOX"
+
+
+def wallet_app_from_environment() -> FastAPI:
+    """The app of one ``wallet serve`` worker process: its own engine on the database named by
+    ``TIXTRACE_WALLET_DATABASE_URL`` (already migrated by the command), sandbox if
+    ``TIXTRACE_WALLET_SANDBOX=1``."""
+    return create_wallet_app(open_wallet_database(os.environ[DATABASE_URL_VARIABLE]),
+                             sandbox=os.environ.get(SANDBOX_VARIABLE) == "1")
 
 
 def create_wallet_app(engine: Engine, *, clock: Clock | None = None, sandbox: bool = False,

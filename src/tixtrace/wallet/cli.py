@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import normalize_url, unit_of_work
 from tixtrace.kernel.errors import TixtraceError
-from tixtrace.wallet.app import create_wallet_app
+from tixtrace.kernel.serving import serve_factory
+from tixtrace.wallet.app import DATABASE_URL_VARIABLE, SANDBOX_VARIABLE
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer as create
 from tixtrace.wallet.services.organizers import rotate_key as rotate
@@ -105,10 +105,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     sandbox: Annotated[bool, typer.Option(
         "--sandbox", help="Add the test clock (/sandbox/clock) and passwordless spectator sign-in.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes answering on the port: a request "
+                                         "that holds one (a large body being parsed) leaves the others free.")] = 1,
 ) -> None:
     """Serve the wallet's organizer and spectator APIs (docs at /docs)."""
-
-
-    engine = _open(database_url)
-    console.print(f"wallet listening on http://{host}:{port} (API docs: /docs){' [sandbox]' if sandbox else ''}")
-    uvicorn.run(create_wallet_app(engine, sandbox=sandbox), host=host, port=port, log_level="warning")
+    _open(database_url).dispose()  # migrated once, here, before the workers open it
+    console.print(f"wallet listening on http://{host}:{port} (API docs: /docs){' [sandbox]' if sandbox else ''}"
+                  + (f", {workers} worker processes" if workers > 1 else ""))
+    serve_factory("tixtrace.wallet.app:wallet_app_from_environment", host=host, port=port, workers=workers,
+                  environment={DATABASE_URL_VARIABLE: database_url,
+                               SANDBOX_VARIABLE: "1" if sandbox else "0"})

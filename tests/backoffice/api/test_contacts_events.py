@@ -69,7 +69,7 @@ def test_contacts_by_email_share_the_matching_key_and_pages_chain(api: TestClien
 
 
 def test_unknown_ids_and_cursors(api: TestClient) -> None:
-    for path in ("/api/contacts/999", "/api/events/999"):
+    for path in ("/api/contacts/999", "/api/events/WC26-M99"):
         response = api.get(path)
         assert response.status_code == 404 and response.json()["error"]["code"].endswith("_NOT_FOUND")
     for cursor in ("garbage", encode_cursor(10**30), encode_cursor("xx"), encode_cursor(-1)):
@@ -83,7 +83,7 @@ def test_event_shape_and_utc_times(api: TestClient) -> None:
     assert event["venue"] == {"site": "Estadio Azteca", "city": "Mexico City", "zip": "04650", "countryCode": "MX"}
     assert set(event) == {"id", "code", "name", "startTime", "endTime", "venue", "maxTransfers", "createdAt"}
     assert event["maxTransfers"] is None  # I3: no limit unless set
-    assert api.get(f"/api/events/{event['id']}").json() == event
+    assert api.get(f"/api/events/{event['code']}").json() == event
     assert api.get("/api/events", params={"code": event["code"]}).json()["items"] == [event]
     again = api.post("/api/events", json=event_body(code=event["code"]))
     assert again.status_code == 409 and again.json()["error"]["code"] == "EVENT_CODE_TAKEN"
@@ -105,7 +105,7 @@ def test_i3_an_event_may_set_max_transfers(api: TestClient) -> None:
     for value in (0, 1, 1000, None):
         event = new_event(api, maxTransfers=value)
         assert event["maxTransfers"] == value
-        assert api.get(f"/api/events/{event['id']}").json()["maxTransfers"] == value
+        assert api.get(f"/api/events/{event['code']}").json()["maxTransfers"] == value
 
 
 def test_i3_max_transfers_out_of_range_is_a_clear_422(api: TestClient) -> None:
@@ -119,3 +119,52 @@ def test_i3_max_transfers_out_of_range_is_a_clear_422(api: TestClient) -> None:
         response = api.post("/api/events", json=event_body(maxTransfers=value))
         assert response.status_code == 422, response.text
         assert "maxTransfers" in response.text
+
+
+def test_events_are_read_by_code_and_unknown_or_impossible_codes_are_404(api: TestClient) -> None:
+    event = new_event(api, code="2026")  # a code may be all digits: it is never taken for an id
+    other = new_event(api, code="WC26-M02")
+    assert api.get("/api/events/2026").json() == event
+    assert api.get("/api/events/WC26-M02").json() == other
+    for code in (str(event["id"]), "WC26-M99", "-1", "has space", "%00"):
+        response = api.get(f"/api/events/{code}")
+        assert response.status_code == 404, (code, response.text)
+        assert response.json()["error"]["code"] == "EVENT_NOT_FOUND"
+    assert api.get("/api/events/" + "x" * 51).status_code == 422
+    listed = api.get("/api/events").json()
+    assert [e["code"] for e in listed["items"]] == ["2026", "WC26-M02"] and listed["nextCursor"] is None
+
+
+def test_patch_changes_only_the_fields_given(api: TestClient) -> None:
+    event = new_event(api, endTime="2026-06-11T21:00:00Z", maxTransfers=3)
+    response = api.patch(f"/api/events/{event['code']}", json={"name": "Opening match, moved", "maxTransfers": 1})
+    assert response.status_code == 200, response.text
+    assert response.json() == {**event, "name": "Opening match, moved", "maxTransfers": 1}
+    assert api.get(f"/api/events/{event['code']}").json() == response.json()
+    cleared = api.patch(f"/api/events/{event['code']}", json={"maxTransfers": None, "endTime": None}).json()
+    assert cleared["maxTransfers"] is None and cleared["endTime"] is None and cleared["name"] == "Opening match, moved"
+    venue = {"site": "Estadio BBVA", "city": "Monterrey", "zip": "67170", "countryCode": "mx"}
+    moved = api.patch(f"/api/events/{event['code']}",
+                      json={"venue": venue, "startTime": "2026-06-12T20:00:00+02:00"}).json()
+    assert moved["venue"] == {**venue, "countryCode": "MX"} and moved["startTime"] == "2026-06-12T18:00:00.000Z"
+    assert api.patch(f"/api/events/{event['code']}", json={}).json() == moved  # nothing given, nothing changed
+
+
+def test_patch_refusals_name_the_field_and_change_nothing(api: TestClient) -> None:
+    event = new_event(api, startTime="2026-06-11T19:00:00Z", endTime="2026-06-11T21:00:00Z")
+    cases = [
+        ({"maxTransfers": 1001}, "maxTransfers", 422),
+        ({"maxTransfers": "2"}, "maxTransfers", 422),
+        ({"startTime": "2026-06-11T22:00:00Z"}, "endTime", 422),  # now after the stored end
+        ({"startTime": "2026-06-11T19:00:00"}, "startTime", 422),  # no time zone
+        ({"name": None}, "name", 422),
+        ({"venue": None}, "venue.site", 422),
+        ({"code": "OTHER"}, "code", 422),  # the code is the event's key
+    ]
+    for body, field, status in cases:
+        response = api.patch(f"/api/events/{event['code']}", json=body)
+        assert response.status_code == status, (body, response.text)
+        assert field in response.text, (body, response.text)
+    assert api.get(f"/api/events/{event['code']}").json() == event
+    missing = api.patch("/api/events/NOPE", json={"name": "x"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "EVENT_NOT_FOUND"

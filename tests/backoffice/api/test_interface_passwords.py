@@ -104,6 +104,6 @@ def test_an_interface_saved_before_the_migration_still_runs_after_it(
     with unit_of_work(engine) as conn:
         stored = conn.scalar(select(interfaces.c.password).where(interfaces.c.id == iid))
         assert stored.startswith("fernet:") and wallet.auth[1] not in stored
-        schedule = create_schedule(conn, iid, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now).id
+        schedule = create_schedule(conn, iid, NewSchedule("RETRIEVE_TICKET_STATUS", "MANUAL"), now, actor="test").id
     execution = run_schedule(engine, schedule, clock=SystemClock(), transport=wallet.client._transport)
     assert execution.status == "OK", execution

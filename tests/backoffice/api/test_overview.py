@@ -189,3 +189,27 @@ def test_pointing_the_interface_elsewhere_clears_the_lag(system: System, bo: Tes
     assert response.status_code == 200, response.text
     assert state(bo, feedback)["lagSeconds"] is None
     assert state(bo, feedback)["lastExecution"] is not None  # the history stays
+
+
+def test_steered_schedules_carry_their_state_and_the_overview_leaves_out_deleted_ones(
+        system: System, bo: TestClient) -> None:
+    """PATCH and reset-feed answer the schedule with its state like GET does; a paused schedule stays in
+    the overview (``active`` false), a deleted one leaves it (and its parked records with it)."""
+    new_ticket(system, system.contact(ANA))
+    injection, feedback = functions(system)
+    run_at(system, injection, 0, "OK")
+    run_at(system, feedback, 0, "OK")
+    expected = state(bo, feedback)
+
+    paused = bo.patch(f"/api/schedules/{feedback}", json={"active": False})
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["active"] is False and paused.json()["state"] == expected
+    reset = bo.post(f"/api/schedules/{feedback}/reset-feed", json={"confirm": True})
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["state"] == expected  # a deliberate reset keeps the lag (F11)
+
+    assert bo.delete(f"/api/schedules/{injection}").status_code == 204
+    body = bo.get("/api/overview").json()
+    OverviewOut.model_validate(body)
+    [interface] = body["interfaces"]
+    assert [(s["id"], s["active"], s["state"]) for s in interface["schedules"]] == [(feedback, False, expected)]

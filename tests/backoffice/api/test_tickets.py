@@ -27,7 +27,7 @@ def test_ticket_shape_with_full_contacts(api: TestClient) -> None:
     assert ticket["mobileStatus"] is None and ticket["walletOwner"] is None and ticket["ticketHolder"] is None
     assert ticket["replacesTicketId"] is None and ticket["lastSyncedAt"] is None
     assert api.get(f"/api/tickets/{ticket['id']}").json() == ticket
-    assert api.get("/api/tickets", params={"number": "WC26-000001"}).json() == {"items": [ticket],
+    assert api.get("/api/tickets", params={"number": "WC26-000001"}).json() == {"items": [ticket], "total": 1,
                                                                                "nextCursor": None}
     assert api.get("/api/tickets", params={"number": "nope"}).json()["items"] == []
 

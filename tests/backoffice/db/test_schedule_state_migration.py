@@ -1,5 +1,6 @@
-"""Migration 0011 (O4, the overview's indexes): a schedule from before it has no lag yet (NULL
-``caught_up_at``), its indexes exist afterwards, and it goes down and up again."""
+"""Migration 0014 (O4, the overview's indexes): a schedule from before it has no lag yet (NULL
+``caught_up_at``), its indexes exist afterwards, and it goes down and up again (on SQLite the
+schedules table keeps its AUTOINCREMENT)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def _config() -> Config:
     return config
 
 
-#: the revision 0011 follows (whatever the chain became)
-BEFORE = str(ScriptDirectory.from_config(_config()).get_revision("0011").down_revision)
+#: the revision 0014 follows (whatever the chain became)
+BEFORE = str(ScriptDirectory.from_config(_config()).get_revision("0014").down_revision)
 
 
 def _indexes(engine: Engine, table: str) -> set[str]:
@@ -54,3 +55,7 @@ def test_a_schedule_from_before_has_no_lag_and_the_indexes_come_and_go(engine: E
     assert not INDEXES["executions"] & _indexes(engine, "executions")
     migrate(engine, SCRIPT_LOCATION, VERSION_TABLE)
     assert "caught_up_at" in {c["name"] for c in inspect(engine).get_columns("schedules")}
+    if engine.dialect.name == "sqlite":  # down and up again, the schedules' ids are still never reused (C4)
+        with engine.connect() as conn:
+            assert "AUTOINCREMENT" in conn.execute(text(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'schedules'")).scalar_one()

@@ -12,6 +12,7 @@ from tixtrace.backoffice.domain.tickets import (
     TicketAction,
     TicketStatus,
     next_status,
+    operator_actions,
 )
 
 S, A = TicketStatus, TicketAction
@@ -54,3 +55,12 @@ def test_pushes_tell_the_wallet_about_final_statuses_only() -> None:
     assert set(DELETED_IN_WALLET) == {S.CANCELLED, S.INVALIDATED}  # a reprinted ticket is INVALIDATED
     assert set(CONTROLLED_IN_WALLET) == {S.CONTROLLED}
     assert set(DELETED_IN_WALLET) | set(CONTROLLED_IN_WALLET) == FINAL
+
+
+def test_the_screen_offers_the_operator_actions_the_machine_allows_never_print() -> None:
+    assert operator_actions(S.NOT_PRINTED) == [A.CANCEL, A.INVALIDATE]
+    assert operator_actions(S.PRINTED) == [A.CANCEL, A.INVALIDATE, A.CONTROL, A.REPRINT]
+    for status in FINAL:
+        assert operator_actions(status) == []
+    for status in TicketStatus:
+        assert set(operator_actions(status)) == {a for (s, a) in EXPECTED if s == status} - {A.PRINT}

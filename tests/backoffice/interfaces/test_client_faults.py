@@ -28,7 +28,7 @@ from tixtrace.backoffice.db.tables import execution_logs, schedules
 from tixtrace.backoffice.interfaces import runner as runner_module
 from tixtrace.backoffice.interfaces.runner import run_schedule
 from tixtrace.backoffice.interfaces.tixngo import client as client_module
-from tixtrace.backoffice.interfaces.tixngo.client import TixngoClient, WalletRefused, WalletUnavailable
+from tixtrace.backoffice.interfaces.tixngo.client import TixngoClient, WalletRefused, WalletUnavailable, shown_url
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
 
@@ -132,6 +132,44 @@ def test_a_body_that_is_not_a_json_object_is_retried(fake_time: FakeTime, body: 
     assert len(seen) == 2
 
 
+@pytest.mark.parametrize(("fault", "hint"), [
+    (httpx.ConnectError("[Errno 111] Connection refused"), "check the interface's URL (host and port"),
+    (httpx.ConnectTimeout("timed out"), "did not answer in time"),
+    (httpx.RemoteProtocolError("peer closed connection"), "the connection to the wallet broke"),
+    (httpx.Response(503), "the wallet itself is failing: check the wallet's logs"),
+    (httpx.Response(429), "throttling"),
+    (httpx.Response(200, content=b"<html>portal</html>"), "points at the wallet's /organizer/tickets"),
+], ids=["refused", "timeout", "cut", "5xx", "429", "not-json"])
+def test_an_unavailable_wallet_is_named_by_its_url_with_what_to_check(fake_time: FakeTime, fault: Any,
+                                                                       hint: str) -> None:
+    """Issue 13: "the wallet error names no URL". The message (what the execution's log and the CLI
+    show) names the URL called, without the query, and says what to check."""
+    transport, _ = scripted(*[fault] * 2)
+    with client(transport, fake_time, max_attempts=2) as wallet, pytest.raises(WalletUnavailable) as failed:
+        wallet.inject([])
+    assert f"wallet POST {URL} failed after 2 attempts" in failed.value.message, failed.value.message
+    assert hint in failed.value.message, failed.value.message
+
+
+@pytest.mark.parametrize(("status", "hint"), [
+    (401, "check the interface's Login (the organizer admin e-mail) and Password"),
+    (403, "check the interface's Login and Password"),
+    (404, "check that the interface's URL ends in /organizer/tickets"),
+])
+def test_a_refusal_names_the_url_and_what_to_check(fake_time: FakeTime, status: int, hint: str) -> None:
+    transport, _ = scripted(httpx.Response(status, json={"error": {"code": "NOPE", "message": "refused"}}))
+    with client(transport, fake_time) as wallet, pytest.raises(WalletRefused) as refused:
+        wallet.diff("k0", 10)
+    message = refused.value.message
+    assert message.startswith(f"wallet refused GET {URL}/diff: NOPE: refused; "), message
+    assert hint in message and "k0" not in message, message
+
+
+def test_the_url_shown_never_carries_user_info() -> None:
+    assert shown_url("https://me:secret@wallet.example:8443/organizer/tickets/diff?paginationKey=k") \
+        == "https://wallet.example:8443/organizer/tickets/diff"
+
+
 def test_always_failing_ends_in_wallet_unavailable_after_max_attempts(fake_time: FakeTime) -> None:
     transport, seen = scripted(*[httpx.Response(503)] * 3, *[httpx.ReadTimeout("read timed out")] * 3)
     with client(transport, fake_time, max_attempts=6, backoff_seconds=0.2) as wallet:
@@ -141,7 +179,8 @@ def test_always_failing_ends_in_wallet_unavailable_after_max_attempts(fake_time:
     error = failed.value
     assert error.code == "WALLET_UNAVAILABLE" and error.details["attempts"] == 6
     assert "failed after 6 attempts" in error.message and "ReadTimeout" in error.message, error.message
-    assert "GET /diff" in error.message
+    assert "GET http://wallet.test/organizer/tickets/diff " in error.message  # the URL, not its query
+    assert "did not answer in time" in error.message and error.details["url"].endswith("/organizer/tickets/diff")
     assert sum(fake_time.sleeps) <= 0.2 * (1 + 2 + 4 + 8 + 16)
 
 
@@ -173,8 +212,8 @@ def test_a_refusal_is_raised_at_once_with_the_wallet_code(fake_time: FakeTime, s
         with pytest.raises(WalletRefused) as refused:
             wallet.inject([{"ticketId": "T1"}])
     assert len(seen) == 1 and fake_time.sleeps == []
-    assert refused.value.details == {"status": status, "walletCode": code}
-    assert code in refused.value.message and "POST /" in refused.value.message
+    assert refused.value.details == {"status": status, "walletCode": code, "url": URL}
+    assert code in refused.value.message and f"POST {URL}:" in refused.value.message
 
 
 def test_a_refusal_without_an_envelope_names_the_status(fake_time: FakeTime) -> None:
@@ -191,12 +230,12 @@ def test_the_live_wallet_refuses_bad_credentials_and_bad_input(system: System) -
         with pytest.raises(WalletRefused) as refused:
             wallet.diff(None, 10)
         assert wallet.attempts_made == 1
-    assert refused.value.details == {"status": 401, "walletCode": "BAD_CREDENTIALS"}
+    assert refused.value.details == {"status": 401, "walletCode": "BAD_CREDENTIALS", "url": f"{url}/diff"}
     with TixngoClient(url, *system.wallet.auth, sleep=sleeps.append) as wallet:
         with pytest.raises(WalletRefused) as refused:
             wallet.diff(None, 0)
         assert wallet.attempts_made == 1
-    assert refused.value.details == {"status": 422, "walletCode": "INVALID_INPUT"}
+    assert refused.value.details == {"status": 422, "walletCode": "INVALID_INPUT", "url": f"{url}/diff"}
     assert sleeps == []
 
 
@@ -347,7 +386,8 @@ def test_a_run_whose_wallet_is_down_ends_error_and_loses_nothing(system: System,
     assert down.calls == 4, "bounded: max_attempts calls, then the run gives up"
     errors = [message for level, message in log_of(system, execution["id"]) if level == "ERROR"]
     assert len(errors) == 1 and "failed after 4 attempts" in errors[0] and "ConnectError" in errors[0], errors
-    assert "GET /diff" in errors[0]
+    assert "GET http://127.0.0.1:" in errors[0] and "/organizer/tickets/diff failed" in errors[0]
+    assert "check the interface's URL" in errors[0]  # what to check, in the execution's log
     assert export(system.engine) == before and pagination_key(system, feedback) is None
 
     execution = run(system, feedback)

@@ -383,7 +383,7 @@ def seed_office(office: System, tickets_count: int, parameters: str = SMALL_PAGE
 def act_in_office(office: System, seeded: Seeded, action: TicketAction, numbers: list[str]) -> None:
     with unit_of_work(office.engine) as conn:
         for number in numbers:
-            apply_action(conn, seeded.ids[number], action, datetime.now(UTC))
+            apply_action(conn, seeded.ids[number], action, datetime.now(UTC), actor="test")
 
 
 def spectators_touch(office: System, seeded: Seeded) -> None:

@@ -90,7 +90,7 @@ def set_up(office: System, wallet_url: str) -> Office:
     with unit_of_work(office.engine) as conn:
         interface = int(create_interface(conn, NewInterface(
             "tixngo", "TIXNGO", f"{wallet_url}/organizer/tickets", *office.wallet.auth, [], PARAMETERS),
-            datetime.now(UTC)).id)
+            datetime.now(UTC), actor="test").id)
     return Office(office, office.schedule(interface, "TICKETS_INJECTION"),
                   office.schedule(interface, "RETRIEVE_TICKET_STATUS", batch_size=FEED_BATCH),
                   office.schedule(interface, "PUSH_CANCELLED"), office.schedule(interface, "PUSH_CONTROLLED"))
@@ -127,8 +127,8 @@ def second_wallet_story(system: System) -> None:
 
 def cancel_and_control(office: System) -> None:
     with unit_of_work(office.engine) as conn:
-        apply_action(conn, office.ticket_row(CANCELLED)["id"], TicketAction.CANCEL, datetime.now(UTC))
-        apply_action(conn, office.ticket_row(CONTROLLED)["id"], TicketAction.CONTROL, datetime.now(UTC))
+        apply_action(conn, office.ticket_row(CANCELLED)["id"], TicketAction.CANCEL, datetime.now(UTC), actor="test")
+        apply_action(conn, office.ticket_row(CONTROLLED)["id"], TicketAction.CONTROL, datetime.now(UTC), actor="test")
 
 
 def run_ok(office: System, schedule: int, options: dict[str, Any]) -> dict[str, Any]:

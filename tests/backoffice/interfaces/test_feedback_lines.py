@@ -79,11 +79,14 @@ def test_f9_switching_the_feature_off_still_ends_a_pending_line(system: System, 
 
     switch(system, interface, OFF)
     accept(system, BOB, to_bob, "Bob", "Ross")
+    system.wallet.as_spectator(BOB, "GET", "/spectator/tickets")  # he opens it: his profile is shared (W10)
     act(system, CAI, to_cai, "reject")
     send(system, ANA, started_off, "dan@example.com")
     run_ok(system, feedback)
 
     [confirmed] = api_history(bo, accepted)
+    # completed from the DOWNLOADED record's wallet owner (W10), not on the line's TRANSFERRED record:
+    # the line that handed him the ticket shows it all the same
     assert confirmed["status"] == "CONFIRMED" and confirmed["contactMatch"] == "COMPLETED"
     [bob] = api_contacts(bo, BOB)
     assert not bob["isTemporary"] and bob["lastName"] == "Ross"
@@ -139,6 +142,10 @@ def test_f10_an_organizer_transfer_from_the_back_office_comes_back_as_an_organiz
     answer = response.json()
     assert answer["status"] == "ACCEPTED" and answer["reason"] == "seat change" and answer["transferId"]
     assert api_history(bo, ticket) == [], "the line comes with the feedback"
+    [audited] = bo.get("/api/audit", params={"objectType": "ticket", "objectId": ticket["id"]}).json()["items"]
+    assert audited["action"] == "TRANSFER" and audited["actor"] == "operator"
+    assert audited["changes"] == {"recipientEmail": [None, BOB], "reason": [None, "seat change"],
+                                  "transferId": [None, answer["transferId"]]}
     run_ok(system, feedback)
 
     [line] = api_history(bo, ticket)
@@ -167,6 +174,7 @@ def test_f10_wallet_refusals_are_clear_4xx_never_500(system: System, bo: TestCli
         assert response.json()["error"]["code"] == code, response.text
 
     refused(ticket, ANA, 409, "RECIPIENT_IS_SENDER")
+    assert bo.get("/api/audit", params={"objectType": "ticket", "objectId": ticket["id"]}).json()["items"] == []
     refused(pending, BOB, 409, "TRANSFER_ALREADY_PENDING")
     refused(never_printed, BOB, 409, "TICKET_NOT_TRANSFERABLE")
     refused(ticket, "not an e-mail", 422, "INVALID_INPUT")
@@ -223,11 +231,13 @@ def test_f10_the_ticket_screen_transfer_form_moves_the_ticket_in_the_wallet(syst
     with TestClient(create_backoffice_app(system.engine, SystemClock())) as browser:  # the bo fixture's user
         assert sign_in(browser).status_code == 303
         page = f"/tickets/{ticket['id']}"
-        response = post_form(browser, page, f"{page}/transfer", {"recipient_email": BOB, "reason": "VIP upgrade"})
+        response = post_form(browser, page, f"{page}/actions/transfer",
+                             {"recipient_email": BOB, "reason": "VIP upgrade", "confirmed": "yes"})
         shown = browser.get(response.headers["location"]).text
         assert 'class="flash flash-success"' in shown and BOB in shown
         run_ok(system, feedback)
         history = browser.get(f"{page}?tab=distribution").text
     assert 'data-initiated-by="ORGANIZER"' in history and "VIP upgrade" in history
+    assert 'data-action="TRANSFER" data-actor="operator"' in history
     [line] = api_history(bo, ticket)
     assert (line["initiatedBy"], line["reason"], line["newContact"]["email"]) == ("ORGANIZER", "VIP upgrade", BOB)

@@ -52,6 +52,7 @@ def history(system: System, batch_size: int) -> tuple[int, dict[str, Any]]:
     injection, feedback = functions(system, batch_size=batch_size)
     run_ok(system, injection)
     accept(system, BOB, send(system, ANA, first, BOB), "Bob", "Ross")
+    system.wallet.open_tickets(BOB)  # W10: his profile first comes on the DOWNLOADED record of this opening
     accept(system, CARL, send(system, BOB, first, CARL), "Carl", "Known")
     act(system, ANA, send(system, ANA, second, DAN), "cancel")
     act(system, CARL, send(system, CARL, first, DAN), "cancel")
@@ -105,3 +106,38 @@ def test_a_contact_erased_for_data_protection_stays_erased_after_a_replay(system
     assert erased["erased_at"] is not None and erased["email"] is None and erased["first_name"] == "Erased"
     assert all((row["wallet_owner"] or {}).get("firstName") != "Bob" for row in rows(system.engine, tickets))
     assert system.contacts_of(BOB) == [stranger]
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_an_erased_contact_stays_erased_whatever_record_carries_the_profile(system: System, batch_size: int) -> None:
+    """W10: Bob accepted Ana's ticket without opening it, so the organizer had his e-mail only and his
+    contact is still the temporary one when he is erased. He then opens the ticket, and that DOWNLOADED
+    record is the first to carry his profile. Neither that record nor a replay of the whole log completes
+    the erased contact, creates a contact for him or marks the line COMPLETED."""
+    first = new_ticket(system, system.contact(ANA))
+    injection, feedback = functions(system, batch_size=batch_size)
+    run_ok(system, injection)
+    accept(system, BOB, send(system, ANA, first, BOB), "Bob", "Ross")
+    run_ok(system, feedback)
+    [bob] = system.contacts_of(BOB)
+    assert bob["is_temporary"] is True and bob["last_name"] == "CREATION"
+    with unit_of_work(system.engine) as conn:
+        erase_contact(conn, bob["id"], datetime.now(UTC))
+
+    system.wallet.open_tickets(BOB)
+    downloaded = system.wallet.all_records()[-1]
+    assert (downloaded["status"], downloaded["walletOwner"]["lastName"]) == ("DOWNLOADED", "Ross")
+    run_ok(system, feedback)
+    after = state(system)
+    reset_feed(system, feedback)
+    run_ok(system, feedback)
+
+    assert state(system) == after
+    erased = next(row for row in rows(system.engine, contacts) if row["id"] == bob["id"])
+    assert (erased["first_name"], erased["last_name"], erased["email"], erased["is_temporary"]) == (
+        "Erased", f"CONTACT #{bob['id']}", None, False)
+    assert system.contacts_of(BOB) == []
+    assert all(row["first_name"] != "Bob" and row["last_name"] != "Ross" for row in rows(system.engine, contacts))
+    [line] = system.lines(first["number"])
+    assert (line["status"], line["contact_match"], line["new_contact_id"]) == (
+        "CONFIRMED", "CREATED_TEMPORARY", bob["id"])

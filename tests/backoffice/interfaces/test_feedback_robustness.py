@@ -41,7 +41,7 @@ class CancelDuringInjection(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         if request.method == "POST" and request.url.path.endswith("/organizer/tickets"):
             with unit_of_work(self.system.engine) as conn:
-                apply_action(conn, self.ticket_id, TicketAction.CANCEL, self.system.clock.now())
+                apply_action(conn, self.ticket_id, TicketAction.CANCEL, self.system.clock.now(), actor="test")
         return response
 
 

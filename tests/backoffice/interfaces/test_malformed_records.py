@@ -283,7 +283,10 @@ def test_malformed_records_in_a_file_to_upload_are_parked_like_the_feeds(system:
         [line] = api_history(bo, ticket)
         assert line["status"] == "CONFIRMED", case
         if MALFORMATIONS[case].parked_behind:  # opened by its PENDING record, not by the TRANSFERRED alone
-            assert line["contactMatch"] == "COMPLETED", case
+            [row] = system.lines(ticket["number"])
+            assert row["opened_record_id"] == scene_.bad[case]["recordId"], case
+            # W10: the recipients accepted without opening their tickets: an e-mail only, still temporary
+            assert line["contactMatch"] == "CREATED_TEMPORARY", case
 
 
 def test_a_file_to_upload_stops_before_its_first_malformed_record(system: System, bo: TestClient) -> None:

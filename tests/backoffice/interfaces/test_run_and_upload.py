@@ -25,7 +25,7 @@ from tixtrace.kernel.db import unit_of_work
 
 def _api(system) -> TestClient:
     with unit_of_work(system.engine) as conn:
-        create_user(conn, "operator", "correct horse", datetime.now(UTC))
+        create_user(conn, "operator", "correct horse", datetime.now(UTC), actor="test")
     client = TestClient(create_backoffice_app(system.engine, SystemClock()))
     client.auth = ("operator", "correct horse")
     return client
@@ -82,7 +82,7 @@ def test_scheduler_starts_due_automatic_schedules_once(system):
     feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
     with unit_of_work(system.engine) as conn:
         automatic = create_schedule(conn, interface, NewSchedule("PUSH_CONTROLLED", "AUTOMATIC", frequency_minutes=0),
-                                    datetime.now(UTC)).id
+                                    datetime.now(UTC), actor="test").id
     scheduler = Scheduler(system.engine, SystemClock())
     assert scheduler.due(SystemClock().now()) == [automatic]  # the MANUAL feedback is never due
     started = scheduler.tick()
@@ -98,8 +98,9 @@ CONTINUE = f"{FEATURE}\ndoContinueInCaseOfSyncError=true"
 
 
 def _file_with_a_bad_first_record(system, parameters):
-    """Ticket t0 sent to Bob, who accepts an hour later; ticket t1 sent to Carl. The file: t0's PENDING
-    spoiled, t0's TRANSFERRED, t1's PENDING, as the wallet sent them otherwise."""
+    """Ticket t0 sent to Bob, who accepts ten minutes later and opens it; ticket t1 sent to Carl. The
+    file: t0's PENDING spoiled, t0's TRANSFERRED and DOWNLOADED, t1's PENDING, as the wallet sent them
+    otherwise. W10: Bob's profile first comes on the DOWNLOADED record of his opening the ticket."""
     ana = system.contact("ana@example.com")
     t0, t1 = system.ticket(ana), system.ticket(ana)
     interface = system.interface(parameters)
@@ -109,10 +110,13 @@ def _file_with_a_bad_first_record(system, parameters):
     system.wallet.profile("bob@example.com", "Bob", "Ross")
     system.wallet.advance(600)
     assert system.wallet.act("bob@example.com", transfer, "accept").status_code == 200
+    system.wallet.open_tickets("bob@example.com")
     system.wallet.transfer("ana@example.com", t1["number"], "carl@example.com")
     records = [r for r in system.wallet.all_records() if r["status"] != "INJECTED"]
     assert [(r["ticketId"], r["status"]) for r in records] == [
-        (t0["number"], "PENDING_TRANSFER"), (t0["number"], "TRANSFERRED"), (t1["number"], "PENDING_TRANSFER")]
+        (t0["number"], "PENDING_TRANSFER"), (t0["number"], "TRANSFERRED"), (t0["number"], "DOWNLOADED"),
+        (t1["number"], "PENDING_TRANSFER")]
+    assert records[1]["walletOwner"]["lastName"] is None and records[2]["walletOwner"]["lastName"] == "Ross"
     return feedback, t0, t1, records, [{**records[0], "status": "TELEPORTED"}, *records[1:]]
 
 
@@ -122,6 +126,8 @@ def _parked_ids(system):
 
 
 def _opened_by_its_pending(system, ticket, pending):
+    """The line was opened by its PENDING record, confirmed by its TRANSFERRED, and its temporary
+    contact completed by the DOWNLOADED record that first carried Bob's profile (W10)."""
     [line] = system.lines(ticket["number"])
     assert line["status"] == "CONFIRMED" and line["contact_match"] == "COMPLETED"
     assert line["opened_record_id"] == pending["recordId"] and line["initiated_at"] < line["resolved_at"]
@@ -139,6 +145,7 @@ def test_a_file_stops_before_its_bad_record_and_its_fixed_version_goes_through(s
     result = CliRunner().invoke(cli, ["backoffice", "upload", str(feedback), str(path), "--database-url", url])
 
     assert result.exit_code == 1 and "ERROR" in result.output, result.output
+    assert any(line.startswith("ERROR ") for line in result.output.splitlines()), result.output  # why, too
     assert system.lines(t0["number"]) == [] and system.lines(t1["number"]) == [] and _parked_ids(system) == []
     path.write_text(json.dumps({"records": records}))
     result = CliRunner().invoke(cli, ["backoffice", "upload", str(feedback), str(path), "--database-url", url])
@@ -148,16 +155,17 @@ def test_a_file_stops_before_its_bad_record_and_its_fixed_version_goes_through(s
 
 
 def test_a_file_parks_its_bad_record_with_the_later_records_of_its_ticket(system):
-    """doContinueInCaseOfSyncError=true: the spoiled record is parked with t0's TRANSFERRED behind it,
-    t1's record applies (WARNING); the feed then brings t0's records and the line is the real one."""
+    """doContinueInCaseOfSyncError=true: the spoiled record is parked with t0's TRANSFERRED and
+    DOWNLOADED behind it, t1's record applies (WARNING); the feed then brings t0's records and the line
+    is the real one."""
     feedback, t0, t1, records, spoiled = _file_with_a_bad_first_record(system, CONTINUE)
     api = _api(system)
 
     response = api.post(f"/api/schedules/{feedback}/upload", json={"records": spoiled})
 
     assert response.status_code == 200, response.text
-    assert response.json()["status"] == "WARNING" and response.json()["counters"]["parked"] == 2
-    assert system.lines(t0["number"]) == [] and _parked_ids(system) == [r["recordId"] for r in records[:2]]
+    assert response.json()["status"] == "WARNING" and response.json()["counters"]["parked"] == 3
+    assert system.lines(t0["number"]) == [] and _parked_ids(system) == [r["recordId"] for r in records[:3]]
     assert [line["status"] for line in system.lines(t1["number"])] == ["PENDING"]
     assert api.get(f"/api/schedules/{feedback}").json()["paginationKey"] in (None, "")
 

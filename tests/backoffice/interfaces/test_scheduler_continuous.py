@@ -11,11 +11,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from tests.support.system import FEATURE, System
 from tests.support.wallet import START
 from tixtrace.backoffice.db.tables import execution_logs, executions
+from tixtrace.backoffice.domain.executions import LogLevel
+from tixtrace.backoffice.interfaces import runner
 from tixtrace.backoffice.interfaces.runner import INTERRUPTED
 from tixtrace.backoffice.interfaces.scheduler import Scheduler
 from tixtrace.backoffice.services.executions import start_execution
@@ -23,6 +26,7 @@ from tixtrace.backoffice.services.interfaces import NewInterface, create_interfa
 from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import BadInput
 
 ANA, BOB = "ana@example.com", "bob@example.com"
 
@@ -36,7 +40,7 @@ def _continuous_feedback(system: System, interface_id: int | None = None) -> int
         assert system.wallet.transfer(ANA, ticket["number"], BOB).status_code == 201
     with unit_of_work(system.engine) as conn:
         row = create_schedule(conn, interface_id, NewSchedule("RETRIEVE_TICKET_STATUS", "AUTOMATIC",
-                                                              frequency_minutes=0), datetime.now(UTC))
+                                                              frequency_minutes=0), datetime.now(UTC), actor="test")
     return int(row.id)
 
 
@@ -99,7 +103,7 @@ def test_waits_the_error_pause_after_a_failed_run(system: System) -> None:
     with unit_of_work(system.engine) as conn:
         interface = create_interface(conn, NewInterface("refused", "TIXNGO", f"{system.base_url}/organizer/tickets",
                                                         system.wallet.auth[0], "wrong-key", [], FEATURE),
-                                     datetime.now(UTC)).id
+                                     datetime.now(UTC), actor="test").id
     feedback = _continuous_feedback(system, interface)
     clock = TestClock(START)
     scheduler = Scheduler(system.engine, clock, idle_pause_seconds=1, error_pause_seconds=60)
@@ -160,3 +164,102 @@ def test_the_scheduler_first_ends_executions_left_running_by_dead_processes(syst
     with unit_of_work(system.engine, write=False) as conn:
         assert [line.message for line in conn.execute(select(execution_logs.c.message).where(
             execution_logs.c.execution_id == orphan))] == [INTERRUPTED]
+
+
+# -- O4: continuous mode keeps only the latest of consecutive executions that ended the same way --------
+
+class Script:
+    """Interface functions that end each run as the test says: ``outcomes`` is a list of
+    ``(status, message)``; an OK run with no message counts nothing (idle)."""
+
+    def __init__(self, outcomes: list[tuple[str, str | None]]) -> None:
+        self.outcomes = iter(outcomes)
+
+    def __call__(self, run: Any) -> None:
+        status, message = next(self.outcomes)
+        if status == "ERROR":
+            raise BadInput(message or "failed")
+        if status == "WARNING":
+            run.count("parked", 1)
+            run.log(LogLevel.WARNING, message or "parked", "1000000000000001")
+        elif message:
+            run.count("records_read", 1)
+            run.log(LogLevel.INFO, message)
+
+
+def _scripted_schedule(engine: Any, monkeypatch: pytest.MonkeyPatch, outcomes: list[tuple[str, str | None]],
+                       frequency_minutes: int = 0) -> int:
+    monkeypatch.setitem(runner.FUNCTIONS, "RETRIEVE_TICKET_STATUS", Script(outcomes))
+    with unit_of_work(engine) as conn:
+        interface = create_interface(conn, NewInterface("scripted", "TIXNGO", "http://127.0.0.1:9/organizer/tickets",
+                                                        "org@wc26.example", "key", [], FEATURE), START, actor="test").id
+        schedule = NewSchedule("RETRIEVE_TICKET_STATUS", "AUTOMATIC", frequency_minutes=frequency_minutes)
+        return int(create_schedule(conn, interface, schedule, START, actor="test").id)
+
+
+def _statuses(engine: Any, schedule_id: int) -> list[tuple[int, str]]:
+    with unit_of_work(engine, write=False) as conn:
+        return [(row.id, row.status) for row in conn.execute(
+            select(executions.c.id, executions.c.status).where(executions.c.schedule_id == schedule_id)
+            .order_by(executions.c.id))]
+
+
+def test_n_idle_runs_of_a_continuous_schedule_leave_one_row(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: "15 rows in 15 s". Ten idle runs, each ended by the runner: one row, the latest."""
+    schedule = _scripted_schedule(engine, monkeypatch, [("OK", None)] * 10)
+    last = None
+    for _ in range(10):
+        last = runner.run_schedule(engine, schedule, clock=TestClock(START), launched_by="scheduler")
+    assert last is not None and _statuses(engine, schedule) == [(last.id, "OK")]
+
+
+def test_repeated_warning_and_error_runs_collapse_and_a_different_status_breaks_the_streak(
+        engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    outcomes = [("ERROR", "wallet down"), ("ERROR", "wallet down"), ("ERROR", "wallet down"),
+                ("WARNING", "record 7 parked"), ("WARNING", "record 7 parked"),
+                ("ERROR", "wallet down"),  # the same log as before, but not consecutive: kept
+                ("ERROR", "wallet refused the key"),  # the same status, another log: kept
+                ("OK", "read 1 record"), ("OK", None), ("OK", None),  # productive, then idle twice
+                ("OK", "read 1 record"), ("OK", "read 1 record")]  # same counters and log: a repeat too
+    schedule = _scripted_schedule(engine, monkeypatch, outcomes)
+    ended = [runner.run_schedule(engine, schedule, clock=TestClock(START), launched_by="scheduler")
+             for _ in outcomes]
+    assert [e.status for e in ended] == [status for status, _ in outcomes]
+    kept = [ended[i].id for i in (2, 4, 5, 6, 7, 9, 11)]
+    assert [row_id for row_id, _ in _statuses(engine, schedule)] == kept
+    with unit_of_work(engine, write=False) as conn:  # the deleted ones took their log with them
+        orphans = conn.scalar(select(func.count()).select_from(execution_logs).where(
+            execution_logs.c.execution_id.not_in(select(executions.c.id))))
+    assert orphans == 0
+
+
+def test_a_person_s_run_now_is_not_folded_into_the_scheduler_s(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    schedule = _scripted_schedule(engine, monkeypatch, [("OK", None)] * 4)
+    ended = [runner.run_schedule(engine, schedule, clock=TestClock(START), launched_by=who)
+             for who in ("scheduler", "ana", "ana", "scheduler")]
+    assert [row_id for row_id, _ in _statuses(engine, schedule)] == [ended[0].id, ended[2].id, ended[3].id]
+
+
+def test_a_schedule_that_is_not_continuous_keeps_every_execution(engine: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    schedule = _scripted_schedule(engine, monkeypatch, [("OK", None)] * 3, frequency_minutes=5)
+    for _ in range(3):
+        runner.run_schedule(engine, schedule, clock=TestClock(START), launched_by="scheduler")
+    assert len(_statuses(engine, schedule)) == 3
+
+
+def test_the_scheduler_s_repeated_error_runs_leave_one_row(system: System) -> None:
+    """Through the scheduler and a real wallet that refuses the key: each failed run replaces the
+    previous one (same status, same log), and every execution says the scheduler launched it."""
+    with unit_of_work(system.engine) as conn:
+        interface = create_interface(conn, NewInterface("refused", "TIXNGO", f"{system.base_url}/organizer/tickets",
+                                                        system.wallet.auth[0], "wrong-key", [], FEATURE),
+                                     datetime.now(UTC), actor="test").id
+    feedback = _continuous_feedback(system, interface)
+    clock = TestClock(START)
+    scheduler = Scheduler(system.engine, clock, idle_pause_seconds=1, error_pause_seconds=1)
+    for _ in range(4):
+        assert _tick_and_wait(scheduler) == [feedback]
+        clock.advance(2)
+    [run] = _runs(system, feedback)
+    assert run["status"] == "ERROR" and run["launched_by"] == "scheduler"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -162,14 +163,23 @@ def test_adding_schedules(browser: TestClient, world: World, engine: Engine) -> 
 
 def test_run_now_runs_the_schedule_and_shows_its_execution(browser: TestClient, world: World,
                                                            engine: Engine) -> None:
+    """Run now starts the execution in the background: the answer is the execution page at once,
+    which follows the run (its live part) until it has ended."""
     page = f"/interfaces/{world.interface}"
     response = post_form(browser, page, f"/schedules/{world.push}/run", {})
     assert response.status_code == 303
-    assert re.fullmatch(r"/executions/\d+", response.headers["location"])
-    execution = browser.get(response.headers["location"])
-    assert execution.status_code == 200
-    assert "ended OK." in execution.text and 'id="execution-status" data-status="OK"' in execution.text
-    assert _count(engine, executions) == 1
+    location = response.headers["location"]
+    assert re.fullmatch(r"/executions/\d+", location)
+    assert _count(engine, executions) == 1  # recorded before the answer
+    started = browser.get(location)
+    assert started.status_code == 200 and "started; this page follows it" in started.text
+    deadline = time.monotonic() + 30
+    while "HX-Refresh" not in browser.get(f"{location}/live", headers={"HX-Request": "true"}).headers:
+        assert time.monotonic() < deadline, "the execution never ended"
+        time.sleep(0.02)
+    execution = browser.get(location)
+    assert 'id="execution-status" data-status="OK"' in execution.text and "hx-trigger" not in execution.text
+    assert "launched by <strong>operator</strong>" in execution.text
     assert post_form(browser, page, "/schedules/4040/run", {}).status_code == 404
 
 

@@ -108,3 +108,14 @@ def test_parked_records_show_on_their_ticket_and_interface_pages(browser: TestCl
     assert "TELEPORTED" in parked.group(0)
     state = re.search(rf'<tr class="schedule" data-schedule-id="{world.feedback}">.*?</tr>', interface, re.S)
     assert state and 'data-lag="7200"' in state.group(0) and 'data-parked="1"' in state.group(0)
+
+
+def test_a_paused_schedule_shows_paused_and_a_deleted_one_is_left_out(browser: TestClient, engine: Engine,
+                                                                       world: World) -> None:
+    assert 'data-value="PAUSED"' not in _row(browser.get("/").text, world.feedback)
+    with unit_of_work(engine) as conn:
+        conn.execute(update(schedules).where(schedules.c.id == world.feedback).values(active=False))
+        conn.execute(update(schedules).where(schedules.c.id == world.push).values(deleted_at=START))
+    page = browser.get("/").text
+    assert 'data-value="PAUSED"' in _row(page, world.feedback)
+    assert f'data-schedule-id="{world.push}"' not in page

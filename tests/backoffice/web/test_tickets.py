@@ -8,10 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
-from tests.support.backoffice import START
-from tests.support.screens import World, post_form
+from tests.support.screens import World
 from tixtrace.backoffice.db.tables import distribution_lines, tickets
-from tixtrace.backoffice.services.schedules import NewSchedule, create_schedule
 from tixtrace.backoffice.web import tickets as ticket_screens
 from tixtrace.kernel.cursors import encode_cursor
 from tixtrace.kernel.db import unit_of_work
@@ -55,7 +53,7 @@ def test_the_search_filters_tickets(browser: TestClient, world: World, query: st
 def test_the_list_pages_by_keyset_with_a_next_link(browser: TestClient, world: World,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ticket_screens, "PAGE", 2)
-    first = browser.get("/tickets?contact=a")
+    first = browser.get("/tickets?contact=")
     assert _numbers(first.text) == ["1000000000000001", "1000000000000002"]
     next_url = re.search(r'href="([^"]+)" rel="next"', first.text)
     assert next_url, "a next page link"
@@ -185,22 +183,3 @@ def test_the_history_says_who_started_each_transfer_and_the_sender(browser: Test
     page = browser.get(f"/tickets/{world.t1}?tab=distribution").text
     assert 'data-initiated-by="ORGANIZER"' in page and "seat change" in page and "ana@example.com" in page
     assert 'data-initiated-by="SPECTATOR"' in page
-
-
-def test_a_printed_ticket_offers_an_organizer_transfer_and_refusals_come_back_as_messages(
-        browser: TestClient, world: World, engine: Engine) -> None:
-    assert 'id="transfer-form"' in browser.get(f"/tickets/{world.t1}").text
-    assert 'id="transfer-form"' not in browser.get(f"/tickets/{world.t3}").text  # CANCELLED
-    page = f"/tickets/{world.t1}"
-    data = {"recipient_email": "friend@example.com", "reason": "seat change"}
-    response = post_form(browser, page, f"/tickets/{world.t1}/transfer", data)
-    assert response.status_code == 303 and response.headers["location"] == f"/tickets/{world.t1}?tab=distribution"
-    shown = browser.get(response.headers["location"]).text
-    assert 'class="flash flash-error"' in shown and "no TIXNGO interface injects event" in shown
-    with unit_of_work(engine) as conn:  # the world's interface points at a closed port
-        create_schedule(conn, world.interface, NewSchedule("TICKETS_INJECTION", "MANUAL"), START)
-    response = post_form(browser, page, f"/tickets/{world.t1}/transfer", {**data, "recipient_email": "nope"})
-    assert "recipientEmail" in browser.get(response.headers["location"]).text
-    response = post_form(browser, page, f"/tickets/{world.t1}/transfer", data)
-    assert "could not be reached" in browser.get(response.headers["location"]).text
-    assert browser.post(f"/tickets/{world.t1}/transfer", data=data).status_code == 403  # no CSRF token

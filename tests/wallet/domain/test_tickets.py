@@ -601,8 +601,9 @@ def test_w8_delete_after_transfer_depends_on_new_owners_sync() -> None:
     ticket.accept(BEA, transfer.transfer_id, at(20), profile_complete=True)
     synced = copy.deepcopy(ticket)
     assert statuses(ticket.delete(at(30), show_deleted=True)) == [Status.DELETED]
-    assert synced.sync(at(25)) == [], "a transferred ticket is not re-DOWNLOADED"
-    assert synced.downloaded
+    # W10: the new owner opening it is a DOWNLOADED record (the first to carry their profile)
+    assert statuses(synced.sync(at(25))) == [Status.DOWNLOADED]
+    assert synced.downloaded and synced.sync(at(26)) == []
     assert statuses(synced.delete(at(30), show_deleted=True)) == [Status.DELETION_PENDING]
 
 
@@ -693,8 +694,8 @@ def test_replay_equals_state_through_a_long_story() -> None:
     assert_replays(ticket, log)
     assert statuses(log) == [
         Status.INJECTED, Status.DOWNLOADED, Status.ASSIGNED, Status.PENDING_TRANSFER, Status.FAILURE_TRANSFER,
-        Status.PENDING_TRANSFER, Status.TRANSFERRED, Status.ASSIGNED, Status.PENDING_TRANSFER, Status.FAILURE,
-        Status.PENDING_TRANSFER, Status.FAILURE, Status.CONTROLLED,
+        Status.PENDING_TRANSFER, Status.TRANSFERRED, Status.DOWNLOADED, Status.ASSIGNED, Status.PENDING_TRANSFER,
+        Status.FAILURE, Status.PENDING_TRANSFER, Status.FAILURE, Status.CONTROLLED,
     ]
     occurred = [c.occurred_at for c in log]
     assert occurred == sorted(occurred), "a ticket's log is in causal order"

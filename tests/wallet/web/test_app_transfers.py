@@ -38,12 +38,14 @@ def test_transfer_then_the_recipient_sets_a_profile_and_accepts(wallet, page_cli
 
     wallet.advance(15 * 60 + 20)  # the page counts down with the wallet's clock, not the machine's
     assert "44 min left" in text_of(ticket_card(ana.page(), "T1"))
-    assert "44 min left" in text_of(transfer_item(ana.page(), tid, "outgoing"))
+    sender_page = ana.page()
+    assert sender_page.count(f'data-pending-transfer="{tid}"') == 1 and 'id="outgoing"' not in sender_page  # once
 
     cid = page_client(CID)
     page = cid.page()
     incoming = transfer_item(page, tid, "incoming")
     assert incoming is not None and ANA in incoming and "T1" in incoming
+    assert ticket_payload("T1", ANA)["event"]["name"] in text_of(incoming)  # what is offered, before accepting
     assert f'data-accept-transfer="{tid}"' in incoming and f'data-reject-transfer="{tid}"' in incoming
     assert 'data-seconds-left="2680"' in incoming and "44 min left" in text_of(incoming)
     assert 'id="profile-needed"' in page and ticket_ids(page) == []  # not his before he accepts
@@ -58,14 +60,15 @@ def test_transfer_then_the_recipient_sets_a_profile_and_accepts(wallet, page_cli
     accepted = cid.act(tid, "accept")
     assert accepted.status_code == 200 and flash(accepted.text)["text"] == "Accepted: ticket T1 is now in your wallet."
     assert ticket_ids(accepted.text) == ["T1"]
-    assert 'data-status="TRANSFERRED"' in ticket_card(accepted.text, "T1")
+    assert 'data-status="DOWNLOADED"' in ticket_card(accepted.text, "T1")  # the page opened it (W10)
     assert "Accepted" in text_of(transfer_item(accepted.text, tid, "past"))
 
     after = ana.page()
     assert ticket_ids(after) == ["T2"]
     assert "Accepted" in text_of(transfer_item(after, tid, "past"))
-    assert _statuses(wallet, "T1") == ["INJECTED", "DOWNLOADED", "PENDING_TRANSFER", "TRANSFERRED"]
+    assert _statuses(wallet, "T1") == ["INJECTED", "DOWNLOADED", "PENDING_TRANSFER", "TRANSFERRED", "DOWNLOADED"]
     assert wallet.detail("T1")["walletOwner"]["email"] == CID
+    assert wallet.detail("T1")["walletOwner"]["lastName"] == "Moreau"  # Cid opened it: shared (W10)
 
 
 def test_reject_then_cancel(wallet, page_client):

@@ -158,8 +158,27 @@ class ScheduleOut(ApiResponse):
     pagination_key: str | None
     skip_ticket_numbers: list[str]
     event_codes: list[str]
+    active: bool
     created_at: datetime
     state: ScheduleStateOut
+
+
+class AuditOut(ApiResponse):
+    """One audit entry (O2): ``changes`` is ``{field: [before, after]}``; a password shows as
+    ``["(secret)", "(secret)"]``, never its value."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: Literal["interface", "schedule", "ticket", "user"]
+    object_id: int
+    changes: dict[str, list[Any]]
+
+
+class AuditPage(ApiResponse):
+    items: list[AuditOut]
+    next_cursor: str | None
 
 
 class Counters(ApiResponse):
@@ -185,6 +204,7 @@ class ExecutionOut(ApiResponse):
     id: int
     schedule_id: int
     function: str
+    launched_by: str | None
     status: Literal["RUNNING", "OK", "WARNING", "ERROR"]
     started_at: datetime
     ended_at: datetime | None
@@ -193,9 +213,28 @@ class ExecutionOut(ApiResponse):
     log_count: int
 
 
+class ExecutionSummaryOut(ApiResponse):
+    """An execution in a list: every field but its log."""
+
+    id: int
+    schedule_id: int
+    function: str
+    launched_by: str | None
+    status: Literal["RUNNING", "OK", "WARNING", "ERROR"]
+    started_at: datetime
+    ended_at: datetime | None
+    counters: Counters
+
+
+class ExecutionPage(ApiResponse):
+    items: list[ExecutionSummaryOut]
+    next_cursor: str | None
+
+
 class ContactPage(ApiResponse):
     items: list[ContactOut]
     next_cursor: str | None
+    total: int = Field(description="how many match, over every page")
 
 
 class EventPage(ApiResponse):
@@ -206,6 +245,7 @@ class EventPage(ApiResponse):
 class TicketPage(ApiResponse):
     items: list[TicketOut]
     next_cursor: str | None
+    total: int = Field(description="how many match, over every page")
 
 
 class LinePage(ApiResponse):
@@ -235,7 +275,9 @@ class InterfaceOverviewOut(ApiResponse):
     schedules: list[ScheduleOut]
 
 
-class PendingTransferOut(ApiResponse):
+class OverviewPendingTransferOut(ApiResponse):
+    """A pending transfer as the overview lists it (the holders export has its own, shorter one)."""
+
     id: int
     ticket_id: int
     ticket_number: str
@@ -247,7 +289,7 @@ class PendingTransferOut(ApiResponse):
 
 class PendingTransfersOut(ApiResponse):
     count: int
-    items: list[PendingTransferOut]
+    items: list[OverviewPendingTransferOut]
 
 
 class FailedExecutionOut(ApiResponse):
@@ -270,3 +312,28 @@ class OverviewOut(ApiResponse):
     parked_records: int
     pending_transfers: PendingTransfersOut
     executions_in_error24h: ExecutionsInErrorOut = Field(alias="executionsInError24h")
+
+
+class PendingTransferOut(ApiResponse):
+    recipient_email: str | None
+    expires_at: datetime | None
+
+
+class HolderOut(ApiResponse):
+    """One ticket of an event and who has it (the holders export, DESIGN 7)."""
+
+    ticket_number: str
+    seat: str | None
+    status: str
+    mobile_status: str | None
+    cultural_contact: ContactOut | None
+    owner: ContactOut | None
+    wallet_owner_email: str | None
+    ticket_holder: dict[str, Any] | None
+    pending_transfer: PendingTransferOut | None
+    last_synced_at: datetime | None
+
+
+class HolderPage(ApiResponse):
+    items: list[HolderOut]
+    next_cursor: str | None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from tixtrace.backoffice.api.deps import MAX_SMALL_ID, Cursor, EventId, Limit, User, after_id, next_cursor
+from tixtrace.backoffice.api.deps import MAX_SMALL_ID, Cursor, Limit, User, after_id, next_cursor
 from tixtrace.backoffice.api.documents import EventOut, EventPage
-from tixtrace.backoffice.api.schemas import EventIn, event_json, page
+from tixtrace.backoffice.api.schemas import EventIn, EventPatchIn, event_json, page
 from tixtrace.backoffice.backend import BackendDep
-from tixtrace.backoffice.services.events import NewEvent, create_event, get_event, list_events
+from tixtrace.backoffice.services.events import NewEvent, create_event, get_event_by_code, list_events, update_event
 from tixtrace.kernel.web import documented, error_responses
 
 router = APIRouter(prefix="/api/events", tags=["events"], responses=error_responses(400, 401, 404, 409, 422, 429))
@@ -34,7 +34,18 @@ def get_events(backend: BackendDep, _user: User, code: Annotated[str | None, Que
     return page([event_json(row) for row in rows], next_cursor(last))
 
 
-@router.get("/{event_id}", summary="One event", **documented(EventOut))
-def get_one_event(event_id: EventId, backend: BackendDep, _user: User) -> dict[str, Any]:
+#: an event is addressed by its code, the operator's key (as ``/api/events/{code}/holders``)
+EventCode = Annotated[str, Path(max_length=50, description="the event's code")]
+
+
+@router.get("/{code}", summary="One event, by its code", **documented(EventOut))
+def get_one_event(code: EventCode, backend: BackendDep, _user: User) -> dict[str, Any]:
     with backend.read() as conn:
-        return event_json(get_event(conn, event_id))
+        return event_json(get_event_by_code(conn, code))
+
+
+@router.patch("/{code}", summary="Change an event's name, times, venue or maxTransfers (not its code)",
+              **documented(EventOut))
+def patch_event(code: EventCode, body: EventPatchIn, backend: BackendDep, _user: User) -> dict[str, Any]:
+    with backend.write() as conn:
+        return event_json(update_event(conn, code, body.changes()))

@@ -33,9 +33,10 @@ router = APIRouter(prefix="/api/interfaces", tags=["interfaces"],
 
 @router.post("", summary="Create an interface; 422 INVALID_CUSTOM_PARAMETERS lists bad lines",
              **documented(InterfaceOut, 201))
-def post_interface(body: InterfaceIn, backend: BackendDep, _user: User) -> dict[str, Any]:
+def post_interface(body: InterfaceIn, backend: BackendDep, user: User) -> dict[str, Any]:
     with backend.write() as conn:
-        return interface_json(create_interface(conn, NewInterface(**body.model_dump()), backend.clock.now()))
+        return interface_json(create_interface(conn, NewInterface(**body.model_dump()), backend.clock.now(),
+                                               actor=user))
 
 
 @router.get("", summary="List interfaces", **documented(InterfacePage))
@@ -54,17 +55,19 @@ def get_one_interface(interface_id: InterfaceId, backend: BackendDep, _user: Use
 
 @router.put("/{interface_id}", summary="Replace an interface's settings; omit the password to keep it "
             "(422 PASSWORD_REQUIRED when the URL's scheme, host or port changes)", **documented(InterfaceOut))
-def put_interface(interface_id: InterfaceId, body: InterfaceUpdate, backend: BackendDep, _user: User) -> dict[str, Any]:
+def put_interface(interface_id: InterfaceId, body: InterfaceUpdate, backend: BackendDep, user: User) -> dict[str, Any]:
     with backend.write() as conn:
-        row = update_interface(conn, interface_id, NewInterface(**body.model_dump()), backend.clock.now())
+        row = update_interface(conn, interface_id, NewInterface(**body.model_dump()), backend.clock.now(),
+                               actor=user)
         return interface_json(row)
 
 
 @router.post("/{interface_id}/schedules", summary="Add a schedule (one function) to the interface",
              **documented(ScheduleOut, 201))
-def post_schedule(interface_id: InterfaceId, body: ScheduleIn, backend: BackendDep, _user: User) -> dict[str, Any]:
+def post_schedule(interface_id: InterfaceId, body: ScheduleIn, backend: BackendDep, user: User) -> dict[str, Any]:
     with backend.write() as conn:
-        row = create_schedule(conn, interface_id, NewSchedule(**body.model_dump()), backend.clock.now())
+        row = create_schedule(conn, interface_id, NewSchedule(**body.model_dump()), backend.clock.now(),
+                              actor=user)
         return schedules_json(conn, [row], backend.clock.now())[0]
 
 

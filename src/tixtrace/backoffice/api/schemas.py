@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 from sqlalchemy import Connection
 
+from tixtrace.backoffice.services.audit import AuditEntry
 from tixtrace.backoffice.services.contacts import ContactView
 from tixtrace.backoffice.services.events import EventView
 from tixtrace.backoffice.services.executions import ExecutionRecord, ExecutionView, LogEntry
@@ -105,6 +106,34 @@ class EventIn(ApiModel):
         json_schema_extra={"minimum": 0, "maximum": 1000})] = None
 
 
+class EventPatchIn(ApiModel):
+    """``PATCH /api/events/{code}``: only the fields given change (``endTime`` or ``maxTransfers`` null
+    clears them); the code is the event's key and cannot change (an unknown field is a 422)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Opening match", "maxTransfers": 2}]})
+
+    name: StrictStr | None = None
+    start_time: DateTime | None = None
+    end_time: DateTime | None = None
+    venue: VenueIn | None = None
+    max_transfers: Annotated[StrictInt | None, Field(
+        description="Spectator transfers allowed per ticket injected from now on, 0 to 1000; null: no limit.",
+        json_schema_extra={"minimum": 0, "maximum": 1000})] = None
+
+    def changes(self) -> dict[str, Any]:
+        """The `NewEvent` fields this body sets (an explicit null included; a null venue or name is
+        passed on and refused by the service as required)."""
+        given = self.model_fields_set
+        found: dict[str, Any] = {name: getattr(self, name)
+                                 for name in ("name", "start_time", "end_time", "max_transfers") if name in given}
+        if "venue" in given:
+            venue = self.venue
+            found.update(venue_site=venue.site if venue else None, venue_city=venue.city if venue else None,
+                         venue_zip=venue.zip if venue else None,
+                         venue_country_code=venue.country_code if venue else None)
+        return found
+
+
 class TransferIn(ApiModel):
     """``POST /api/tickets/{id}/transfer``: an organizer transfer (W7); both fields are checked by the
     service, so that a missing or bad one is a 422 naming it like every other field error."""
@@ -175,6 +204,23 @@ class ScheduleIn(ApiModel):
     ends_at: DateTime | None = None
     skip_ticket_numbers: list[StrictStr] = Field(default_factory=list, max_length=10_000)
     event_codes: list[StrictStr] = Field(default_factory=list, max_length=10_000)
+
+
+class ScheduleUpdate(ApiModel):
+    """``PATCH /api/schedules/{id}`` (O1): the fields sent change, the others keep their values;
+    ``startsAt``/``endsAt`` null clears the bound. The function and the interface never change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"launch": "AUTOMATIC", "frequencyMinutes": 5},
+                                                              {"active": False}]})
+
+    launch: StrictStr | None = None
+    frequency_minutes: StrictInt | None = None
+    starts_at: DateTime | None = None
+    ends_at: DateTime | None = None
+    batch_size: StrictInt | None = None
+    skip_ticket_numbers: list[StrictStr] | None = Field(default=None, max_length=10_000)
+    event_codes: list[StrictStr] | None = Field(default=None, max_length=10_000)
+    active: StrictBool | None = None
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -322,6 +368,7 @@ def schedule_json(row: ScheduleView, state: ScheduleState) -> dict[str, Any]:
         "paginationKey": row.pagination_key,
         "skipTicketNumbers": list(row.skip_ticket_numbers),
         "eventCodes": list(row.event_codes),
+        "active": row.active,
         "createdAt": isoformat(row.created_at),
         "state": schedule_state_json(state),
     }
@@ -330,6 +377,18 @@ def schedule_json(row: ScheduleView, state: ScheduleState) -> dict[str, Any]:
 def schedules_json(conn: Connection, rows: Sequence[ScheduleView], now: datetime) -> list[dict[str, Any]]:
     """Schedules with their states, computed in bulk (two queries however many schedules)."""
     return [schedule_json(item.schedule, item.state) for item in with_states(conn, rows, now)]
+
+
+def audit_json(row: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": isoformat(row.at),
+        "actor": row.actor,
+        "action": row.action,
+        "objectType": row.object_type,
+        "objectId": row.object_id,
+        "changes": dict(row.changes),
+    }
 
 
 def _camel(name: str) -> str:
@@ -347,6 +406,7 @@ def execution_json(row: ExecutionRecord, log: list[LogEntry] | None = None, log_
         "id": row.id,
         "scheduleId": row.schedule_id,
         "function": row.function,
+        "launchedBy": row.launched_by,
         "status": row.status,
         "startedAt": isoformat(row.started_at),
         "endedAt": isoformat(row.ended_at),

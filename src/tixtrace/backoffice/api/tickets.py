@@ -12,9 +12,11 @@ from tixtrace.backoffice.api.schemas import TicketIn, TransferIn, line_json, pag
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.tickets import TicketAction
 from tixtrace.backoffice.interfaces.tixngo.transfers import transfer_ticket
+from tixtrace.backoffice.services.search import MAX_QUERY
 from tixtrace.backoffice.services.tickets import (
     NewTicket,
     apply_action,
+    count_tickets,
     create_ticket,
     distribution_history,
     get_ticket,
@@ -35,15 +37,22 @@ def post_ticket(body: TicketIn, backend: BackendDep, user: User) -> dict[str, An
         return ticket_json(ticket_views(conn, [row])[0])
 
 
-@router.get("", summary="List tickets (by number or status when given)", **documented(TicketPage))
+@router.get("", summary="List tickets: by exact number, status, event, or free text `q` (a prefix of the number "
+                        "or barcode, spaces ignored; a name or e-mail of the cultural contact, the owner or a "
+                        "pending transfer's recipient, case and accents ignored); `total` counts every page",
+            **documented(TicketPage))
 def get_tickets(backend: BackendDep, _user: User, number: Annotated[str | None, Query(max_length=50)] = None,
                 status: Annotated[str | None, Query(max_length=20)] = None,
+                q: Annotated[str | None, Query(max_length=MAX_QUERY)] = None,
+                event_code: Annotated[str | None, Query(alias="eventCode", max_length=50)] = None,
                 cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     start = after_id(cursor)
+    filters = {"number": number, "status": status, "q": q, "event_code": event_code}
     with backend.read() as conn:
-        rows, last = list_tickets(conn, number=number, status=status, after_id=start, limit=limit)
+        rows, last = list_tickets(conn, **filters, after_id=start, limit=limit)
         items = [ticket_json(view) for view in ticket_views(conn, rows)]
-    return page(items, next_cursor(last))
+        total = count_tickets(conn, **filters)
+    return {**page(items, next_cursor(last)), "total": total}
 
 
 @router.get("/{ticket_id}", summary="One ticket with its contacts and what the wallet last said",
@@ -88,8 +97,9 @@ _RELAYED = relayed_error_responses(400, 409, 422, description="Refused by the wa
              summary="Organizer transfer (W7) in the wallet, through the ticket's interface; the next feedback "
                      "brings it back as a line with initiatedBy ORGANIZER and the reason",
              **documented(OrganizerTransferOut, 201, also={**error_responses(503), **_RELAYED}))
-def transfer(ticket_id: TicketId, body: TransferIn, backend: BackendDep, _user: User) -> dict[str, Any]:
-    return transfer_ticket(backend.engine, ticket_id, body.recipient_email, body.reason).as_json()
+def transfer(ticket_id: TicketId, body: TransferIn, backend: BackendDep, user: User) -> dict[str, Any]:
+    return transfer_ticket(backend.engine, ticket_id, body.recipient_email, body.reason, actor=user,
+                           clock=backend.clock).as_json()
 
 
 @router.get("/{ticket_id}/distribution-history",

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from tixtrace.kernel.db import BigId, Time, new_metadata
@@ -96,7 +97,15 @@ contacts = Table(
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Column("erased_at", Time),  # data protection: set when the person was erased (services.erasure)
-    Index("ix_contacts_email_key", "email_key"),
+    # the name folded by domain.search.name_keys ("first last", "last first"), written with the name by
+    # every service that writes one (the default only serves rows written around the services)
+    Column("search_name", String(201), nullable=False, server_default=""),
+    Column("search_name_reversed", String(201), nullable=False, server_default=""),
+    # equality (C1) and prefix search: pattern operators on PostgreSQL, whose LIKE 'p%' they serve
+    Index("ix_contacts_email_key", "email_key", postgresql_ops={"email_key": "text_pattern_ops"}),
+    Index("ix_contacts_search_name", "search_name", postgresql_ops={"search_name": "text_pattern_ops"}),
+    Index("ix_contacts_search_name_reversed", "search_name_reversed",
+          postgresql_ops={"search_name_reversed": "text_pattern_ops"}),
     sqlite_autoincrement=True,
 )
 
@@ -153,11 +162,16 @@ tickets = Table(
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Index("ix_tickets_status_event_id", "status", "event_id"),
-    Index("ix_tickets_event_id", "event_id"),
+    Index("ix_tickets_event_id_id", "event_id", "id"),  # an event's tickets in keyset pages (holders)
     Index("ix_tickets_cultural_contact_id", "cultural_contact_id"),
     Index("ix_tickets_owner_contact_id", "owner_contact_id"),
     Index("ix_tickets_buyer_contact_id", "buyer_contact_id"),
     Index("ix_tickets_replaces_ticket_id", "replaces_ticket_id"),
+    # prefix search of the number and of the barcode (pattern operators on PostgreSQL: the unique
+    # constraint's index cannot serve LIKE 'p%' under a non-C collation; on SQLite a duplicate, kept so
+    # that both databases declare the same schema)
+    Index("ix_tickets_number_prefix", "number", postgresql_ops={"number": "text_pattern_ops"}),
+    Index("ix_tickets_barcode", "barcode", postgresql_ops={"barcode": "text_pattern_ops"}),
     sqlite_autoincrement=True,
 )
 
@@ -238,10 +252,12 @@ schedules = Table(
     Column("last_record_id", BigInteger),  # feedback: the last recordId applied (a page read again skips it)
     Column("skip_ticket_numbers", JSON, nullable=False),
     Column("event_codes", JSON, nullable=False),  # injection filter; empty = every event
-    # O4: the start of the latest run that did all its work (feedback: read the feed to its end); the lag
-    Column("caught_up_at", Time),
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=true()),  # O1: false = paused, never started
+    Column("deleted_at", Time),  # O1: deleted (hidden, never run); kept so its executions stay readable
+    # O4: the start of the latest run that did all its work (feedback: read the feed to its end); the lag
+    Column("caught_up_at", Time),
     Index("ix_schedules_interface_id", "interface_id"),
     sqlite_autoincrement=True,
 )
@@ -265,9 +281,12 @@ executions = Table(
     Column("failed", BigInteger, nullable=False, default=0),
     Column("parked", BigInteger, nullable=False, default=0),
     Column("dumped_calls", Text),  # payloads exchanged, up to maxLengthDumpedCallsInKbs
+    Column("launched_by", String(150)),  # O2: a user's name, "scheduler" or "cli"; NULL before migration 0011
     Index("ix_executions_schedule_id_id", "schedule_id", "id"),
     Index("ix_executions_schedule_id_status_id", "schedule_id", "status", "id"),  # O4: the latest OK run
     Index("ix_executions_status_started_at", "status", "started_at"),  # the overview: ERROR in the last 24 h
+    Index("ix_executions_status_id", "status", "id"),
+    Index("ix_executions_function_id", "function", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -295,5 +314,21 @@ parked_records = Table(
     UniqueConstraint("schedule_id", "record_id"),
     Index("ix_parked_records_schedule_id_ticket_number", "schedule_id", "ticket_number"),
     Index("ix_parked_records_ticket_number", "ticket_number"),  # a ticket's page
+    sqlite_autoincrement=True,
+)
+
+#: O2: every change made by a person or a process, written in the transaction of the change
+#: (``services/audit.py``); ``changes`` is ``{field: [before, after]}`` and never holds a password
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", Time, nullable=False),
+    Column("actor", String(100), nullable=False),  # a user's name, "scheduler" or "cli"
+    Column("action", String(30), nullable=False),  # CREATE | UPDATE | PAUSE | RESUME | DELETE | RESET_FEED | RUN ...
+    Column("object_type", String(20), nullable=False),  # interface | schedule | ticket | user
+    Column("object_id", BigInteger, nullable=False),
+    Column("changes", JSON, nullable=False),
+    Index("ix_audit_log_object_type_object_id_id", "object_type", "object_id", "id"),  # an object's entries
+    Index("ix_audit_log_object_type_id", "object_type", "id"),  # the /audit list filtered by type
     sqlite_autoincrement=True,
 )

@@ -18,6 +18,9 @@ Invariants:
 - a line is placed by ``opened_record_id``, the recordId of the record that opened it (F10): the
   wallet's order, never a timestamp. The old contact is the sender's contact (C1 on the sender's
   e-mail), else the ticket's cultural contact (F3);
+- a temporary contact completed by a later record of a ticket it holds (W10: the accepted recipient's
+  profile first comes on the DOWNLOADED record of their opening it) makes the ticket's line that handed
+  it over show COMPLETED, as F4 does when the TRANSFERRED record carries the profile;
 - the ticket's back-office status (CANCELLED ...) is not read: what the wallet did is recorded (F12);
 - replay is a no-op (F11, invariant 7): each ticket keeps the recordId of the last record applied
   to it, and a record at or below it changes nothing at all (no F2 refresh, no line, no contact
@@ -229,16 +232,32 @@ class DistributionFold:
         ticket.last_record_id = record.record_id
         if record.transfer is not None:
             self._apply_transfer(ticket, record)
-        if self.feature_active and record.wallet_owner is not None:
+        if record.wallet_owner is not None:  # off: only a temporary contact a line started (F9, W10)
             owner_contact = self.match(record.wallet_owner.email_key)
-            if owner_contact is not None:
-                self._complete(owner_contact, record.wallet_owner)
+            if owner_contact is not None and (self.feature_active or owner_contact.is_temporary) \
+                    and self._complete(owner_contact, record.wallet_owner):
+                self._completed_by_its_holder(ticket, owner_contact.id)
         # F2: every record refreshes the mobile status, wallet owner and ticket holder
         ticket.mobile_status = record.status
         ticket.wallet_owner = record.wallet_owner.raw if record.wallet_owner else None
         ticket.ticket_holder = record.ticket_holder
         ticket.changed = True
         return True
+
+    def _completed_by_its_holder(self, ticket: TicketState, contact_id: int) -> None:
+        """W10, C3: an accepted recipient's profile first comes on a later record of the ticket (the
+        DOWNLOADED record of its opening), not on the TRANSFERRED one; the line that handed the ticket to
+        the contact (the ticket's latest CONFIRMED line to it, in wallet order) shows COMPLETED, as it
+        would had the TRANSFERRED record completed it (F4). ``load_fold`` loads that line."""
+        handing = [line for line in self._lines_of_contact.get(contact_id, ())
+                   if line.ticket_id == ticket.id and line.new_contact_id == contact_id
+                   and line.status is LineStatus.CONFIRMED]
+        if handing:
+            line = max(handing, key=lambda held: held.opened_record_id)
+            if line.contact_match is not ContactMatch.COMPLETED:
+                line.contact_match = ContactMatch.COMPLETED
+                line.dirty = True
+                self.counters.lines_updated += 1
 
     def _apply_transfer(self, ticket: TicketState, record: Record) -> None:
         transfer = record.transfer

@@ -4,8 +4,8 @@ Pure: services/executions.py records executions with these names, the interface 
 log with them, the API and the screens show them. Invariants:
 - an execution starts RUNNING and ends once, in one of `ENDED`;
 - counters are exactly `COUNTERS` (the API shows them camelCased) and only grow;
-- an execution that counted nothing and ended OK is idle (`is_idle`): continuous mode keeps only the
-  latest of back-to-back idle runs.
+- continuous mode keeps only the latest of consecutive executions that ended the same way
+  (`same_outcome`, plus an equal log).
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ class ExecutionStatus(StrEnum):
     WARNING = "WARNING"
     ERROR = "ERROR"
 
+
+#: ``launchedBy`` (O2) of an execution the scheduler started, and of one a command started
+#: (``tixtrace backoffice run``, ``upload``, ``demo``); a person's is their user name
+SCHEDULER = "scheduler"
+CLI = "cli"
 
 #: the statuses an execution may end with
 ENDED = frozenset({ExecutionStatus.OK, ExecutionStatus.WARNING, ExecutionStatus.ERROR})
@@ -49,6 +54,19 @@ def unknown_counters(counts: Mapping[str, int]) -> list[str]:
     return sorted(set(counts) - set(COUNTERS))
 
 
-def is_idle(status: str, counters: Mapping[str, int]) -> bool:
-    """An execution that ended OK having counted nothing (a run that found nothing to do)."""
-    return status == ExecutionStatus.OK and not any(counters[name] for name in COUNTERS)
+@dataclass(frozen=True)
+class Outcome:
+    """How an ended execution turned out, without its log: what continuous mode compares first."""
+
+    status: str
+    launched_by: str | None
+    counters: tuple[int, ...]  # in `COUNTERS` order
+
+
+def same_outcome(before: Outcome, after: Outcome) -> bool:
+    """Continuous mode (O4) keeps only the latest of consecutive executions that ended the same way:
+    both ended (never RUNNING), with the same status, the same counters (two productive runs with an
+    empty log are not repeats: each applied something) and the same launcher (a person's Run now is
+    not folded into the scheduler's runs). Their logs must also be equal; the caller compares them."""
+    return (before.status in ENDED and before.status == after.status and before.counters == after.counters
+            and before.launched_by == after.launched_by)

@@ -65,6 +65,16 @@ DELETED_IN_WALLET = (TicketStatus.CANCELLED, TicketStatus.INVALIDATED)
 CONTROLLED_IN_WALLET = (TicketStatus.CONTROLLED,)
 
 
+#: the actions an operator takes on one ticket (PRINT is injection's: the wallet accepted the ticket)
+OPERATOR_ACTIONS = (TicketAction.CANCEL, TicketAction.INVALIDATE, TicketAction.CONTROL, TicketAction.REPRINT)
+
+
+def operator_actions(status: TicketStatus | str) -> list[TicketAction]:
+    """The operator's actions a ticket in `status` allows, in `OPERATOR_ACTIONS` order (none once final):
+    what the ticket screen offers."""
+    return [action for action in OPERATOR_ACTIONS if next_status(status, action) is not None]
+
+
 def next_status(status: TicketStatus | str, action: TicketAction) -> TicketStatus | None:
     """The status `action` moves a ticket in `status` to; None when the action is not allowed from it."""
     transition = TRANSITIONS[action]

@@ -1,6 +1,7 @@
 """The runner: one execution of a schedule, the execution record around an interface function.
 
-``run_schedule`` starts an execution (RUNNING, committed at once so it is visible while it runs),
+``start_run`` takes the run locks and starts an execution (RUNNING, committed at once so it is
+visible while it runs) before anything is answered; ``StartedRun.execute`` (``run_schedule`` does both)
 calls the function with a ``Run`` context (the contract in ``run.py``), and ends the execution OK,
 WARNING or ERROR. Functions commit their work page by page together with their counters and log
 lines (``Run.flush``), so a crash loses nothing that was reported. An execution that ends ERROR
@@ -10,15 +11,21 @@ configured.
 Every execution runs under run locks (``run_locks_of``) that die with its process: a start that
 finds one held is refused, and an execution of the schedule still RUNNING when its lock is free was
 killed with its process, so the next run of that schedule ends it ERROR ("interrupted").
+
+Continuous mode (O4): in the transaction that ends an execution of a continuous schedule, the one
+before it is deleted if it ended the same way (``services.executions.collapse_repeat``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.domain.errors import BackofficeCode
@@ -29,9 +36,11 @@ from tixtrace.backoffice.interfaces.locks import organizer_lock_name, run_locks
 from tixtrace.backoffice.interfaces.tixngo import feedback, injection, push
 from tixtrace.backoffice.interfaces.tixngo.client import CallDump, TixngoClient
 from tixtrace.backoffice.interfaces.tixngo.run import Function, Run
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.executions import (
     ExecutionRecord,
     append_log,
+    collapse_repeat,
     finish_execution,
     get_execution,
     start_execution,
@@ -43,7 +52,14 @@ from tixtrace.backoffice.services.interfaces import (
     interface_parameters,
 )
 from tixtrace.backoffice.services.schedule_state import mark_caught_up
-from tixtrace.backoffice.services.schedules import ScheduleFunction, ScheduleView, get_schedule, reset_schedule_feed
+from tixtrace.backoffice.services.schedules import (
+    Launch,
+    ScheduleFunction,
+    ScheduleView,
+    delete_schedule,
+    get_schedule,
+    reset_schedule_feed,
+)
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Conflict, TixtraceError, describe, failure_for_log
@@ -81,14 +97,55 @@ def _schedule_lock(schedule_id: int, function: str) -> tuple[str, str]:
     return f"schedule:{schedule_id}", f"schedule {schedule_id} ({function})"
 
 
-def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: httpx.BaseTransport | None = None,
-                 client_options: dict[str, Any] | None = None, upload: list[Any] | None = None) -> ExecutionRecord:
-    """One execution of the schedule; returns the execution row. Raises Conflict RUN_ALREADY_ACTIVE
-    (nothing is recorded then) if the same schedule is running, if the feedback of the same wallet
-    organizer is running (feedback), or if an injection or push of the same wallet organizer is
-    running (injection, pushes). Executions of this schedule that a killed process left RUNNING are
-    ended ERROR first. ``upload``: the records of a "file to upload" (feedback only), processed as
-    if they came from the wallet."""
+@dataclass
+class StartedRun:
+    """An execution that has started: its run locks are held and its row is RUNNING (committed), but
+    its function has not run yet. ``execute`` runs it to its end and releases the locks; it may be
+    called on another thread (``run?wait=false``, the screens' Run now): the locks belong to the
+    process, not to the thread that took them."""
+
+    engine: Engine
+    clock: Clock
+    execution: ExecutionRecord
+    schedule: ScheduleView
+    interface: InterfaceView
+    parameters: ParsedParameters
+    credentials: Any
+    transport: httpx.BaseTransport | None
+    client_options: dict[str, Any] | None
+    upload: list[Any] | None
+    locks: ExitStack
+
+    def execute(self) -> ExecutionRecord:
+        with self.locks:
+            return _execute(self)
+
+    def execute_in_background(self) -> threading.Thread:
+        """``execute`` on a thread of its own (Run now without waiting). The start (locks, RUNNING row)
+        happened in the caller, so a refusal was already answered; a failure to even end the execution
+        is logged (the next run of the schedule, or the start-up sweep, then ends it ERROR)."""
+        def execute() -> None:
+            try:
+                self.execute()
+            except Exception as exc:  # nobody waits for this thread: log, never lose it silently
+                log.error("execution %s in the background failed: %s", self.execution.id, failure_for_log(exc))
+
+        thread = threading.Thread(target=execute, daemon=True, name=f"run-now-{self.schedule.id}-{self.execution.id}")
+        thread.start()
+        return thread
+
+
+def start_run(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: str | None = None,
+              transport: httpx.BaseTransport | None = None, client_options: dict[str, Any] | None = None,
+              upload: list[Any] | None = None) -> StartedRun:
+    """Take the run locks and record the execution RUNNING; returns it ready to ``execute``. Raises
+    Conflict RUN_ALREADY_ACTIVE (nothing is recorded then) if the same schedule is running, if the
+    feedback of the same wallet organizer is running (feedback), or if an injection or push of the
+    same wallet organizer is running (injection, pushes): a caller that answers before the run ends
+    (202) therefore knows the start was accepted. Executions of this schedule that a killed process
+    left RUNNING are ended ERROR first. ``launched_by`` (O2): the user's name, ``scheduler`` or
+    ``cli``. ``upload``: the records of a "file to upload" (feedback only), processed as if they came
+    from the wallet."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
         interface = get_interface(conn, schedule.interface_id)
@@ -97,19 +154,68 @@ def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, transport: h
     if upload is not None and schedule.function != ScheduleFunction.RETRIEVE_TICKET_STATUS.value:
         raise BadInput("a file of records can only be processed by a RETRIEVE_TICKET_STATUS schedule",
                        code=BackofficeCode.UPLOAD_NOT_FEEDBACK, details={"scheduleId": schedule_id})
-    with run_locks(engine, run_locks_of(schedule, credentials)):
+    with ExitStack() as locks:
+        locks.enter_context(run_locks(engine, run_locks_of(schedule, credentials)))
         _close_interrupted(engine, schedule_id, clock)
-        return _execute(engine, clock, schedule, interface, parameters, credentials, transport, client_options, upload)
+        with unit_of_work(engine) as conn:
+            execution = start_execution(conn, schedule.id, clock.now(), launched_by=launched_by)
+            _audit_launch(conn, clock, schedule.id, execution.id, launched_by, upload)
+        return StartedRun(engine, clock, execution, schedule, interface, parameters, credentials, transport,
+                          client_options, upload, locks.pop_all())
 
 
-def reset_feed(engine: Engine, schedule_id: int) -> ScheduleView:
+def _audit_launch(conn: Connection, clock: Clock, schedule_id: int, execution_id: int, launched_by: str | None,
+                  upload: list[Any] | None) -> None:
+    """O2: the launch by a person (or ``cli``), in the transaction that records the execution, so a
+    refused start leaves no entry. The scheduler's own starts are not audited: one entry per automatic
+    run would bury the changes people make (its executions say ``launchedBy: scheduler``)."""
+    if launched_by is None or launched_by == audit.SCHEDULER:
+        return
+    changes: dict[str, list[Any]] = {"executionId": [None, execution_id]}
+    if upload is not None:
+        changes["uploadedRecords"] = [None, len(upload)]
+    audit.record(conn, actor=launched_by, action=audit.Action.RUN, object_type=audit.ObjectType.SCHEDULE,
+                 object_id=schedule_id, changes=changes, at=clock.now())
+
+
+def run_schedule(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: str | None = None,
+                 transport: httpx.BaseTransport | None = None, client_options: dict[str, Any] | None = None,
+                 upload: list[Any] | None = None) -> ExecutionRecord:
+    """One execution of the schedule, start (``start_run``, same refusals) to end; returns the
+    execution row."""
+    return start_run(engine, schedule_id, clock=clock, launched_by=launched_by, transport=transport,
+                     client_options=client_options, upload=upload).execute()
+
+
+def reset_feed(engine: Engine, schedule_id: int, *, clock: Clock, actor: str) -> ScheduleView:
     """O1: reset a feedback schedule's feed (``services.schedules.reset_schedule_feed``) under the
     schedule's run lock, so that a run cannot save its old position over the reset: while the schedule
     runs, 409 RUN_ALREADY_ACTIVE and nothing changes (try again when it ends). Returns the schedule."""
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
     with run_locks(engine, [_schedule_lock(schedule_id, schedule.function)]), unit_of_work(engine) as conn:
-        return reset_schedule_feed(conn, schedule_id)
+        return reset_schedule_feed(conn, schedule_id, clock.now(), actor=actor)
+
+
+def remove_schedule(engine: Engine, schedule_id: int, *, clock: Clock, actor: str) -> ScheduleView:
+    """O1: delete a schedule (``services.schedules.delete_schedule``) under its run lock: while it
+    runs, 409 SCHEDULE_RUNNING and nothing changes. Executions a dead process left RUNNING are ended
+    first (ERROR, "interrupted"), so no deleted schedule shows a run that never ends. A run that read
+    the schedule just before the delete and takes the lock after it finds it gone (404) when it
+    records its execution. Returns the deleted schedule."""
+    with unit_of_work(engine, write=False) as conn:
+        schedule = get_schedule(conn, schedule_id)
+    try:
+        with run_locks(engine, [_schedule_lock(schedule_id, schedule.function)]):
+            _close_interrupted(engine, schedule_id, clock)
+            with unit_of_work(engine) as conn:
+                return delete_schedule(conn, schedule_id, clock.now(), actor=actor)
+    except Conflict as exc:
+        if exc.code != BackofficeCode.RUN_ALREADY_ACTIVE:
+            raise
+        raise Conflict(f"schedule {schedule_id} is running; it can be deleted when the run ends (or pause it: "
+                       "active=false)", code=BackofficeCode.SCHEDULE_RUNNING,
+                       details={"scheduleId": schedule_id}) from None
 
 
 #: the log line of an execution ended by the next run because its process died
@@ -147,17 +253,20 @@ def _close_interrupted(engine: Engine, schedule_id: int, clock: Clock) -> list[i
     return stale
 
 
-def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: InterfaceView,
-             parameters: ParsedParameters,
-             credentials: Any, transport: httpx.BaseTransport | None,
-             client_options: dict[str, Any] | None, upload: list[Any] | None) -> ExecutionRecord:
-    with unit_of_work(engine) as conn:
-        execution = start_execution(conn, schedule.id, clock.now())
-    limit = parameters.max_length_dumped_calls_in_kbs * 1024
+def is_continuous(schedule: ScheduleView) -> bool:
+    """Continuous mode: an AUTOMATIC schedule of frequency 0, run again as soon as a run ends."""
+    return schedule.launch == Launch.AUTOMATIC.value and schedule.frequency_minutes <= 0
+
+
+def _execute(started: StartedRun) -> ExecutionRecord:
+    engine, clock, schedule, execution = started.engine, started.clock, started.schedule, started.execution
+    limit = started.parameters.max_length_dumped_calls_in_kbs * 1024
     dump = CallDump(limit) if limit else None
-    client = TixngoClient(credentials.url, credentials.login, credentials.password, transport=transport, dump=dump,
-                          **(client_options or {}))
-    run = Run(engine, clock, execution.id, schedule, interface, parameters, client, dump, upload)
+    credentials = started.credentials
+    client = TixngoClient(credentials.url, credentials.login, credentials.password, transport=started.transport,
+                          dump=dump, **(started.client_options or {}))
+    run = Run(engine, clock, execution.id, schedule, started.interface, started.parameters, client, dump,
+              started.upload)
     try:
         FUNCTIONS[schedule.function](run)
     except TixtraceError as exc:
@@ -178,6 +287,8 @@ def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: In
             finished = finish_execution(conn, run.execution_id, run.status, clock.now())
             if run.caught_up:
                 mark_caught_up(conn, schedule.id, execution.started_at)
+            if is_continuous(schedule):
+                collapse_repeat(conn, finished)  # O4, in the transaction that ends it
     except Exception as exc:  # the report itself could not be written: still never leave it RUNNING
         log.error("execution %s: could not write its report: %s", execution.id, failure_for_log(exc))
         run.counts, run.lines, run.status = {}, [], ExecutionStatus.ERROR
@@ -188,5 +299,5 @@ def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: In
     if run.status is ExecutionStatus.ERROR:
         with unit_of_work(engine, write=False) as conn:
             view = get_execution(conn, run.execution_id)
-        notifications.notify_error(interface, view)
+        notifications.notify_error(started.interface, view)
     return finished

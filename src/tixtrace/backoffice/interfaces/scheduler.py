@@ -7,7 +7,8 @@ Continuous mode (frequency 0): a run that applied records is followed at once by
 loop wakes when a run ends, without waiting for the poll interval), so the back office trails the
 wallet by about one run. A run that found nothing new is followed by an idle pause
 (``IDLE_PAUSE_SECONDS``), so a quiet wallet costs one diff call per pause instead of a spinning loop
-(and one execution row in all: of back-to-back idle runs only the latest is kept); a run that ended
+(and one execution row in all: the runner keeps only the latest of consecutive executions that
+ended the same way, O4); a run that ended
 ERROR, or could not run, waits ``ERROR_PAUSE_SECONDS`` so a wallet that is down is not hammered (nor
 the notification e-mails flooded). Pauses count on the scheduler's clock.
 """
@@ -22,11 +23,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, select
 
 from tixtrace.backoffice.db.tables import executions, schedules
-from tixtrace.backoffice.domain.executions import ExecutionStatus
+from tixtrace.backoffice.domain.executions import SCHEDULER, ExecutionStatus
 from tixtrace.backoffice.domain.parameters import ParsedParameters
 from tixtrace.backoffice.domain.schedules import next_run_at
 from tixtrace.backoffice.interfaces.runner import close_interrupted_executions, run_schedule
-from tixtrace.backoffice.services.executions import forget_idle_predecessor
 from tixtrace.backoffice.services.interfaces import interface_parameters
 from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.db import unit_of_work
@@ -57,14 +57,16 @@ class Scheduler:
         self._wake = threading.Event()
 
     def due(self, now: datetime) -> list[int]:
-        """Ids of the AUTOMATIC schedules due at ``now`` and not running."""
+        """Ids of the AUTOMATIC schedules due at ``now`` and not running: active (not paused, O1), not
+        deleted, and inside their startsAt/endsAt window (`next_run_at`)."""
         # the latest start per schedule through the (schedule_id, id) index: continuous mode makes the
         # executions table long, and this runs after every run
         last_start = (select(executions.c.started_at).where(executions.c.schedule_id == schedules.c.id)
                       .order_by(executions.c.id.desc()).limit(1).correlate(schedules).scalar_subquery())
         with unit_of_work(self.engine, write=False) as conn:
             rows = conn.execute(select(schedules, last_start.label("last"))
-                                .where(schedules.c.launch == "AUTOMATIC")).all()
+                                .where(schedules.c.launch == "AUTOMATIC", schedules.c.active.is_(True),
+                                       schedules.c.deleted_at.is_(None))).all()
             sticky = {row.interface_id: _stick_to_the_hour(conn, row.interface_id) for row in rows}
         ready = []
         with self._guard:
@@ -103,13 +105,10 @@ class Scheduler:
     def _run(self, schedule_id: int, continuous: bool = False) -> None:
         pause: timedelta | None = self.error_pause
         try:
-            execution = run_schedule(self.engine, schedule_id, clock=self.clock)
+            execution = run_schedule(self.engine, schedule_id, clock=self.clock, launched_by=SCHEDULER)
             log.info("schedule %s: execution %s ended %s", schedule_id, execution.id, execution.status)
             if execution.status != ExecutionStatus.ERROR.value:
                 pause = self.idle_pause if not execution.records_read else None
-            if continuous:
-                with unit_of_work(self.engine) as conn:
-                    forget_idle_predecessor(conn, execution)
         except TixtraceError as exc:
             # the code, not the message: a refusal's message names the wallet organizer's login, an
             # e-mail address, and logs carry ids only (DESIGN 10); the API shows the message

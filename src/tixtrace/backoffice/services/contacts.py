@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import contacts
 from tixtrace.backoffice.domain.contacts import ContactKind, normalize_email
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.domain.search import name_keys
+from tixtrace.backoffice.services.search import MAX_QUERY, matching_contacts
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.services.views import view_of
+from tixtrace.kernel.bulk import one_of
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.errors import Conflict, NotFound
 
@@ -106,6 +109,7 @@ def contact_values(new: NewContact, checker: Checker) -> dict[str, Any]:
     if new.birth_date is not None and not 1900 <= new.birth_date.year <= 2100:
         checker.fail("birthDate", new.birth_date, f"birthDate {new.birth_date.isoformat()!r} is out of range")
     values["email_key"] = normalize_email(values["email"]) if values["email"] else None
+    values.update(name_keys(values["first_name"], values["last_name"]))
     return values
 
 
@@ -158,21 +162,39 @@ def get_contacts(conn: Connection, ids: Iterable[int]) -> dict[int, ContactView]
     found: dict[int, ContactView] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
-        for row in conn.execute(select(contacts).where(contacts.c.id.in_(chunk))).mappings():
+        for row in conn.execute(select(contacts).where(one_of(conn, contacts.c.id, chunk))).mappings():
             found[row["id"]] = view_of(ContactView, row)
     return found
 
 
-def list_contacts(conn: Connection, *, email: str | None = None, after_id: int = 0,
-                  limit: int = 100) -> tuple[list[ContactView], int | None]:
-    """A page of contacts in id order (those sharing `email`'s key when given) and the last id if more."""
-    query = select(contacts).where(contacts.c.id > after_id)
+def contact_conditions(conn: Connection, *, email: str | None = None,
+                       q: str | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE of a contact list: the same C1 key as `email`; names or e-mails starting with `q`
+    (case and accents ignored: services/search.py)."""
+    checker = Checker()
+    conditions: list[ColumnElement[bool]] = []
     if email is not None:
-        checker = Checker()
         cleaned = checker.text("email", email, max_length=320)
-        checker.raise_if_any()
-        query = query.where(contacts.c.email_key == normalize_email(cleaned or ""))
+        conditions.append(contacts.c.email_key == normalize_email(cleaned or ""))
+    if q is not None:
+        text = checker.text("q", q, max_length=MAX_QUERY)
+        if text:
+            conditions.append(matching_contacts(conn, text))
+    checker.raise_if_any()
+    return conditions
+
+
+def list_contacts(conn: Connection, *, email: str | None = None, q: str | None = None, after_id: int = 0,
+                  limit: int = 100) -> tuple[list[ContactView], int | None]:
+    """A page of contacts in id order (filtered by `contact_conditions`) and the last id if more."""
+    query = select(contacts).where(contacts.c.id > after_id, *contact_conditions(conn, email=email, q=q))
     rows = list(conn.execute(query.order_by(contacts.c.id).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
     return [view_of(ContactView, row) for row in rows], (rows[-1]["id"] if more else None)
+
+
+def count_contacts(conn: Connection, *, email: str | None = None, q: str | None = None) -> int:
+    """How many contacts `list_contacts` would list over all its pages."""
+    conditions = contact_conditions(conn, email=email, q=q)
+    return int(conn.execute(select(func.count()).select_from(contacts).where(*conditions)).scalar_one())

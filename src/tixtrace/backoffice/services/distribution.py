@@ -1,9 +1,10 @@
 """Applying a page of lifecycle records to the back office in bulk (the feedback's write path).
 
 One page costs a fixed number of statements whatever its size: one query each for its tickets, their
-lines for the page's transfers, the contacts of its e-mails and the references held on the temporary
-ones; then the fold (domain/distribution.py) runs in memory, and its result is written with one
-statement per table (kernel/bulk.py). The caller commits it together with the pagination key (house
+lines for the page's transfers, the contacts of its e-mails, the references held on the temporary
+ones and the confirmed lines that handed a ticket to one of them (W10); then the fold
+(domain/distribution.py) runs in memory, and its result is written with one statement per table
+(kernel/bulk.py). The caller commits it together with the pagination key (house
 rule 6). This is the only code that creates contacts for the feedback (C1 is decided by the fold, in
 memory). C2 (one contact created per e-mail) is held by the ``contact_emails`` claim: if a concurrent
 writer claimed an e-mail first, ``ContactClaimLost`` is raised, the caller rolls back and applies the
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, text, union_all, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,6 +35,7 @@ from tixtrace.backoffice.domain.distribution import (
     TicketState,
 )
 from tixtrace.backoffice.domain.records import Record
+from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.kernel.bulk import bulk_insert, bulk_update, one_of, reserve_ids
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.db import is_sqlite
@@ -90,20 +92,43 @@ def load_fold(conn: Connection, records: Sequence[Record], *, feature_active: bo
         lines_held = line_states
     else:  # nothing is matched: only the contacts of the lines still to be ended
         keys, lines_held = set(), [line for line in line_states if line.status is LineStatus.PENDING]
+    # W10: an accepted recipient's profile may first come on a later record's wallet owner; the
+    # temporary contact a line started is completed from it even with the feature off (F9)
+    owners = {r.wallet_owner.email_key for r in records if r.wallet_owner is not None and r.wallet_owner.complete}
     contact_ids = {line.new_contact_id for line in lines_held if line.new_contact_id is not None}
-    if ticket_rows and (keys or contact_ids):
+    if ticket_rows and (keys or contact_ids or owners):
         wanted: ColumnElement[bool] = one_of(conn, contacts.c.email_key, sorted(keys))
+        if owners and not feature_active:
+            wanted = or_(wanted, and_(contacts.c.is_temporary.is_(True),
+                                      one_of(conn, contacts.c.email_key, sorted(owners))))
         if contact_ids:
             wanted = or_(wanted, one_of(conn, contacts.c.id, sorted(contact_ids)))
         contact_rows = conn.execute(select(
             contacts.c.id, contacts.c.email_key, contacts.c.kind, contacts.c.is_temporary,
             contacts.c.has_internet_account, contacts.c.created_at,
         ).where(wanted)).all()
-        refs = _references(conn, [r.id for r in contact_rows if r.is_temporary])
+        temporary = [r.id for r in contact_rows if r.is_temporary]
+        refs = _references(conn, temporary)
+        line_states += _handing_lines(conn, [r.id for r in ticket_rows], temporary,
+                                      {line.id for line in line_states})
     contact_states = [ContactState(r.id, r.email_key or "", ContactKind(r.kind), r.is_temporary,
                                    r.has_internet_account, as_utc(r.created_at)) for r in contact_rows]
     return DistributionFold(feature_active=feature_active, now=now, tickets=ticket_states, lines=line_states,
                             contacts=contact_states, refs=refs)
+
+
+def _handing_lines(conn: Connection, ticket_ids: list[int], temporary: list[int], loaded: set[int | None]
+                   ) -> list[LineState]:
+    """The CONFIRMED lines of the page's tickets that handed them to one of the page's temporary
+    contacts: a later record of the ticket may complete that contact (W10: the DOWNLOADED record of the
+    recipient opening it) and the line then shows COMPLETED. One query; lines already loaded are kept."""
+    if not ticket_ids or not temporary:
+        return []
+    rows = conn.execute(select(distribution_lines).where(
+        one_of(conn, distribution_lines.c.ticket_id, ticket_ids),
+        one_of(conn, distribution_lines.c.new_contact_id, temporary),
+        distribution_lines.c.status == LineStatus.CONFIRMED.value)).all()
+    return [_line_state(row) for row in rows if row.id not in loaded]
 
 
 def _line_state(row: Any) -> LineState:
@@ -144,7 +169,8 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
             conn.execute(update(distribution_lines).where(one_of(conn, column, gone)).values({column.name: None}))
         conn.execute(delete(contacts).where(one_of(conn, contacts.c.id, gone)))
     ids = _insert_contacts(conn, fold.new_contacts(), now)
-    bulk_update(conn, contacts, [{"id": c.id, **c.fields} for c in fold.completed_contacts()],
+    bulk_update(conn, contacts, [{"id": c.id, **c.fields, **_name_keys(c.fields)}
+                                 for c in fold.completed_contacts()],
                 constants={"is_temporary": False, "has_internet_account": True, "updated_at": now},
                 only_if="is_temporary")
     # a contact inserted now: its real id; any other id (or None) is itself
@@ -186,6 +212,10 @@ def _line_values(line: LineState, real: Any) -> dict[str, Any]:
     }
 
 
+def _name_keys(fields: dict[str, Any]) -> dict[str, str]:
+    return name_keys(fields.get("first_name"), fields.get("last_name"))
+
+
 def _insert_contacts(conn: Connection, new: list[ContactState], now: datetime) -> dict[int, int]:
     """Insert the fold's new contacts and claim their e-mails (C2); temporary id → real id."""
     if not new:
@@ -196,8 +226,9 @@ def _insert_contacts(conn: Connection, new: list[ContactState], now: datetime) -
     real_ids = reserve_ids(conn, contacts, len(new))
     ids = {c.id: real_id for c, real_id in zip(new, real_ids, strict=True)}
     bulk_insert(conn, contacts, [
-        {**base, **c.fields, "id": ids[c.id], "kind": c.kind.value, "email_key": c.email_key, "reference": None,
-         "has_internet_account": c.has_internet_account, "is_temporary": c.is_temporary,
+        {**base, **c.fields, **_name_keys(c.fields), "id": ids[c.id], "kind": c.kind.value,
+         "email_key": c.email_key, "reference": None, "has_internet_account": c.has_internet_account,
+         "is_temporary": c.is_temporary,
          "created_at": now, "updated_at": now} for c in new])
     bulk_insert(conn, contact_emails, [{"email_key": c.email_key, "contact_id": ids[c.id], "created_at": now}
                                        for c in new], suffix="ON CONFLICT (email_key) DO NOTHING")

@@ -39,6 +39,7 @@ from tixtrace.backoffice.db.tables import (
 )
 from tixtrace.backoffice.domain.contacts import normalize_email
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.domain.search import name_keys
 from tixtrace.backoffice.services.contacts import ContactView
 from tixtrace.backoffice.services.distribution import lock_contact_writes
 from tixtrace.backoffice.services.views import view_of
@@ -117,7 +118,10 @@ def erase_contact(conn: Connection, contact_id: int, now: datetime) -> Erasure:
       contact (F5, a cancelled transfer) that were sent to its e-mail;
     - on the tickets linked to it (cultural contact, owner, buyer, one of its lines) or to its
       e-mail: the stored wallet owner and ticket holder profiles that are the person's (same e-mail,
-      or same first and last name), and the last wallet owner e-mail;
+      or same first and last name), and the last wallet owner e-mail; and the ticket holder of a
+      ticket the person holds in the wallet, which they typed (W3). Under W10 the back office may
+      never have had the person's name (an accepted recipient who did not open the ticket stays a
+      temporary contact, "Pending CREATION"), so the name alone cannot find the holder they typed;
     - the payload dumps of executions that contain its e-mail (dropped whole: they are diagnostics).
 
     Refused (409) while the erasure would be undone or contradicted by the feedback: a PENDING
@@ -149,6 +153,7 @@ def erase_contact(conn: Connection, contact_id: int, now: datetime) -> Erasure:
     values: dict[str, Any] = {name: None for name in _PERSONAL_FIELDS}
     values.update(first_name=ERASED_FIRST_NAME, last_name=ERASED_LAST_NAME.format(id=contact_id),
                   has_internet_account=False, is_temporary=False, erased_at=now, updated_at=now)
+    values.update(name_keys(values["first_name"], values["last_name"]))
     conn.execute(update(contacts).where(contacts.c.id == contact_id).values(values))
     erased = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().one()
     return Erasure(view_of(ContactView, erased), already_erased=False, lines_cleared=lines,
@@ -214,10 +219,11 @@ def _clear_tickets(conn: Connection, contact_id: int, key: str | None, names: tu
     changed = 0
     for ticket in conn.execute(query).all():
         values: dict[str, Any] = {}
-        if _carries(ticket.wallet_owner, key, names):
+        holds = _carries(ticket.wallet_owner, key, names)
+        if holds:
             values.update(wallet_owner=null(), last_wallet_owner_email=None)
-        if _carries(ticket.ticket_holder, key, names):
-            values["ticket_holder"] = null()
+        if holds or _carries(ticket.ticket_holder, key, names):
+            values["ticket_holder"] = null()  # named by the person, or typed by them as the wallet owner (W3)
         if key is not None and _mentions(ticket.last_wallet_owner_email, key):
             values["last_wallet_owner_email"] = None
         if values:  # one statement per ticket: a person holds few tickets, and JSON columns need SQL NULL

@@ -22,8 +22,10 @@ from tixtrace.backoffice.domain.executions import (
     COUNTERS,
     ENDED,
     ExecutionStatus,
+    LogLevel,
     LogLine,
-    is_idle,
+    Outcome,
+    same_outcome,
     unknown_counters,
 )
 from tixtrace.backoffice.services.schedules import get_schedule
@@ -56,6 +58,7 @@ class ExecutionRecord:
     failed: int
     parked: int
     dumped_calls: str | None
+    launched_by: str | None  # O2: a user's name, "scheduler" or "cli"; None before migration 0011
 
     def counters(self) -> dict[str, int]:
         """The counters by name, in `COUNTERS` order."""
@@ -81,11 +84,14 @@ class ExecutionView:
     log_count: int
 
 
-def start_execution(conn: Connection, schedule_id: int, now: datetime) -> ExecutionRecord:
+def start_execution(conn: Connection, schedule_id: int, now: datetime, *,
+                    launched_by: str | None = None) -> ExecutionRecord:
+    """Record a RUNNING execution of the schedule. ``launched_by`` (O2): the user's name, ``scheduler``
+    or ``cli``; every entry point passes it (None only for library calls such as tests)."""
     schedule = get_schedule(conn, schedule_id)
     return view_of(ExecutionRecord, conn.execute(insert(executions).values(
         schedule_id=schedule_id, function=schedule.function, status=ExecutionStatus.RUNNING.value,
-        started_at=as_utc(now), **dict.fromkeys(COUNTERS, 0),
+        started_at=as_utc(now), launched_by=launched_by, **dict.fromkeys(COUNTERS, 0),
     ).returning(*executions.c)).mappings().one())
 
 
@@ -127,21 +133,38 @@ def finish_execution(conn: Connection, execution_id: int, status: ExecutionStatu
     return view_of(ExecutionRecord, row)
 
 
-def forget_idle_predecessor(conn: Connection, execution: ExecutionRecord) -> int | None:
-    """Continuous mode: of back-to-back runs that found nothing, keep only the latest. When
-    ``execution`` ended OK having counted nothing and the schedule's execution just before it did the
-    same, that one (and its log) is deleted; returns its id. A quiet wallet then leaves one row, not
-    one per idle run (tens of thousands a day), and the latest idle run still tells when the back
-    office last caught up."""
-    if not is_idle(execution.status, execution.counters()):
-        return None
+def collapse_repeat(conn: Connection, execution: ExecutionRecord) -> int | None:
+    """Continuous mode (O4): of consecutive executions of a schedule that end the same way, keep only
+    the latest. When the schedule's execution just before ``execution`` (which has just ended) ended
+    with the same status, counters, launcher and log (``domain.executions.same_outcome``), that one
+    and its log are deleted; returns its id. Idle OK runs and a wallet that keeps failing the same way
+    then leave one row, not one per run (86,000 a day), and the row kept is the newest: it still says
+    when the back office last ran and how. Called in the transaction that ends ``execution``, under
+    the schedule's run lock, so the comparison and the deletion see no other run of the schedule."""
     previous = conn.execute(select(executions).where(
         executions.c.schedule_id == execution.schedule_id, executions.c.id < execution.id)
         .order_by(executions.c.id.desc()).limit(1)).mappings().first()
-    if previous is None or not is_idle(previous["status"], {name: previous[name] for name in COUNTERS}):
+    if previous is None:
         return None
-    conn.execute(delete(executions).where(executions.c.id == previous["id"]))
-    return int(previous["id"])
+    before = view_of(ExecutionRecord, previous)
+    if not same_outcome(_outcome(before), _outcome(execution)):
+        return None
+    if _log_lines(conn, before.id) != _log_lines(conn, execution.id):
+        return None
+    conn.execute(delete(execution_logs).where(execution_logs.c.execution_id == before.id))
+    conn.execute(delete(executions).where(executions.c.id == before.id))
+    return before.id
+
+
+def _outcome(execution: ExecutionRecord) -> Outcome:
+    return Outcome(execution.status, execution.launched_by, tuple(execution.counters().values()))
+
+
+def _log_lines(conn: Connection, execution_id: int) -> list[tuple[str, str | None, str]]:
+    """An execution's log as (level, ticket, message), in order: what "the same log" compares."""
+    return [tuple(row) for row in conn.execute(  # type: ignore[misc]
+        select(execution_logs.c.level, execution_logs.c.ticket_number, execution_logs.c.message)
+        .where(execution_logs.c.execution_id == execution_id).order_by(execution_logs.c.id))]
 
 
 def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
@@ -156,13 +179,17 @@ def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
     return ExecutionView(view_of(ExecutionRecord, row), log, count)
 
 
-def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0,
-                  limit: int = 100) -> tuple[list[LogEntry], int | None]:
+def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0, limit: int = 100,
+                  levels: Iterable[LogLevel] | None = None) -> tuple[list[LogEntry], int | None]:
+    """An execution's log lines in order, after ``after_id``, and the last id if there are more;
+    ``levels``: only lines of those levels (the CLI prints the WARNING and ERROR ones)."""
     if limit < 1:
         raise BadInput("limit must be at least 1", code=KernelCode.INVALID_INPUT)
     query = (select(execution_logs)
              .where(execution_logs.c.execution_id == execution_id, execution_logs.c.id > after_id)
              .order_by(execution_logs.c.id).limit(limit + 1))
+    if levels is not None:
+        query = query.where(execution_logs.c.level.in_([level.value for level in levels]))
     rows = list(conn.execute(query).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -171,9 +198,58 @@ def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0,
 
 def list_executions(conn: Connection, schedule_id: int, *, before_id: int | None = None,
                     limit: int = 100) -> tuple[list[ExecutionRecord], int | None]:
-    """A schedule's executions, newest first, and the last id if there are more."""
-    get_schedule(conn, schedule_id)
+    """A schedule's executions, newest first, and the last id if there are more (a deleted schedule's
+    too: they stay readable, O1)."""
+    get_schedule(conn, schedule_id, deleted=True)
     query = select(executions).where(executions.c.schedule_id == schedule_id)
+    if before_id is not None:
+        query = query.where(executions.c.id < before_id)
+    rows = list(conn.execute(query.order_by(executions.c.id.desc()).limit(limit + 1)).mappings())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [view_of(ExecutionRecord, row) for row in rows], (rows[-1]["id"] if more else None)
+
+
+def moment(value: str | None, parameter: str) -> datetime | None:
+    """A time filter as typed (RFC 3339, or a screen's ``2026-06-01T09:00`` read as UTC) in UTC; None
+    when empty; a 422 INVALID_INPUT naming the parameter otherwise (never a 500 for a year 1 offset)."""
+    if not value or not value.strip():
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value.strip()))
+    except (ValueError, OverflowError):
+        raise BadInput(f"{parameter} {value!r} is not a date-time like 2026-06-11T18:00:00Z",
+                       code=KernelCode.INVALID_INPUT, details={"parameter": parameter, "value": value}) from None
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """The global executions list's filters (``GET /api/executions``, ``/executions``); None: any.
+    ``since`` / ``until``: the execution started at or after / before that moment."""
+
+    status: str | None = None
+    function: str | None = None
+    schedule_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_all_executions(conn: Connection, where: ExecutionFilter, *, before_id: int | None = None,
+                        limit: int = 100) -> tuple[list[ExecutionRecord], int | None]:
+    """Every schedule's executions, newest first (by id: ids grow with starts), filtered; and the
+    last id if there are more (keyset: one index range per page, whatever the page). Unknown values
+    of ``status`` or ``function`` are the caller's to refuse; here they simply match nothing."""
+    query = select(executions)
+    if where.status is not None:
+        query = query.where(executions.c.status == where.status)
+    if where.function is not None:
+        query = query.where(executions.c.function == where.function)
+    if where.schedule_id is not None:
+        query = query.where(executions.c.schedule_id == where.schedule_id)
+    if where.since is not None:
+        query = query.where(executions.c.started_at >= as_utc(where.since))
+    if where.until is not None:
+        query = query.where(executions.c.started_at < as_utc(where.until))
     if before_id is not None:
         query = query.where(executions.c.id < before_id)
     rows = list(conn.execute(query.order_by(executions.c.id.desc()).limit(limit + 1)).mappings())

@@ -13,6 +13,9 @@ Invariants:
 - The stored password never follows the interface to another host: an update that changes the URL's
   scheme, host or port without a password is refused (422 ``PASSWORD_REQUIRED``), otherwise anyone
   allowed to edit interfaces could point one at their own listener and receive the key by HTTP Basic.
+- Creating or changing an interface writes its audit entry (O2) in the same transaction: the
+  settings and custom parameters before and after; a password given shows as changed, never its
+  value (it is stored encrypted, so a password typed again counts as a change).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tixtrace.backoffice.db.tables import interfaces
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.parameters import InvalidParameters, ParsedParameters, parse_parameters
 from tixtrace.backoffice.secret_key import decrypt_password, encrypt_password
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.feed_state import reset_if_moved
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.services.views import view_of
@@ -154,7 +158,13 @@ def _name_taken(name: str) -> Conflict:
                     details={"name": name})
 
 
-def create_interface(conn: Connection, new: NewInterface, now: datetime) -> InterfaceView:
+def _audited(view: InterfaceView) -> dict[str, Any]:
+    """What an audit entry compares, by the API's names (never the password: see `_password_change`)."""
+    return {"name": view.name, "type": view.type, "url": view.url, "login": view.login,
+            "notificationEmails": list(view.notification_emails), "customParameters": view.custom_parameters}
+
+
+def create_interface(conn: Connection, new: NewInterface, now: datetime, *, actor: str) -> InterfaceView:
     """Save a new interface (see the module's invariants); returns it without the password."""
     values = _checked(new, password_required=True)
     if conn.execute(select(interfaces.c.id).where(interfaces.c.name == values["name"])).first():
@@ -162,11 +172,16 @@ def create_interface(conn: Connection, new: NewInterface, now: datetime) -> Inte
     values["password"] = encrypt_password(values["password"])
     now = as_utc(now)
     try:
-        return view_of(InterfaceView, conn.execute(
+        created = view_of(InterfaceView, conn.execute(
             insert(interfaces).values(**values, created_at=now, updated_at=now).returning(*PUBLIC_COLUMNS)
         ).mappings().one())
     except IntegrityError as exc:
         raise _name_taken(values["name"]) from exc
+    changes = audit.diff(None, _audited(created))
+    changes["password"] = [None, audit.SECRET]
+    audit.record(conn, actor=actor, action=audit.Action.CREATE, object_type=audit.ObjectType.INTERFACE,
+                 object_id=created.id, changes=changes, at=now)
+    return created
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -180,7 +195,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
 
 
-def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime) -> InterfaceView:
+def update_interface(conn: Connection, interface_id: int, new: NewInterface, now: datetime, *,
+                     actor: str) -> InterfaceView:
     """Replace an interface's settings; a None password keeps the stored one, unless the URL's scheme,
     host or port changes: 422 PASSWORD_REQUIRED (see the module's invariants). A new URL or login
     resets the feedback's feed in the same transaction (O1, W11)."""
@@ -199,14 +215,23 @@ def update_interface(conn: Connection, interface_id: int, new: NewInterface, now
         interfaces.c.name == values["name"], interfaces.c.id != interface_id)).first()
     if other:
         raise _name_taken(values["name"])
-    reset_if_moved(conn, interface_id, (before.url, before.login), (values["url"], values["login"]))
+    reset = reset_if_moved(conn, interface_id, (before.url, before.login), (values["url"], values["login"]))
     try:
-        return view_of(InterfaceView, conn.execute(
+        after = view_of(InterfaceView, conn.execute(
             update(interfaces).where(interfaces.c.id == interface_id)
             .values(**values, updated_at=as_utc(now)).returning(*PUBLIC_COLUMNS)
         ).mappings().one())
     except IntegrityError as exc:
         raise _name_taken(values["name"]) from exc
+    changes = audit.diff(_audited(before), _audited(after))
+    if "password" in values:
+        changes["password"] = [audit.SECRET, audit.SECRET]
+    if reset:
+        changes["feedReset"] = [False, True]  # the feedback's position, cleared with the move (O1)
+    if changes:
+        audit.record(conn, actor=actor, action=audit.Action.UPDATE, object_type=audit.ObjectType.INTERFACE,
+                     object_id=interface_id, changes=changes, at=now)
+    return after
 
 
 def get_interface(conn: Connection, interface_id: int) -> InterfaceView:

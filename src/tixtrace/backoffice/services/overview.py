@@ -3,7 +3,8 @@ page. Is the back office behind the wallet (each schedule's state, O4)? What fai
 ERROR in the last 24 hours)? What is waiting (parked records, pending transfers)?
 
 It must answer in well under 100 ms with a million tickets, so it reads indexes only, never a table
-scan: every interface and schedule (a handful), their states in two queries
+scan: every interface and schedule (a handful; a deleted schedule is left out, a paused one shown
+PAUSED), their states in two queries
 (`services.schedule_state`), the pending lines through ``distribution_lines (status, id)`` and the
 recent errors through ``executions (status, started_at)``. The two lists show their first
 `OVERVIEW_ITEMS` entries (pending transfers oldest first, errors newest first) with the full count.
@@ -88,7 +89,8 @@ def _feature_active(custom_parameters: str) -> bool:
 def _interfaces(conn: Connection, now: datetime) -> list[InterfaceOverview]:
     views, _ = list_interfaces(conn, limit=MAX_INTERFACES)
     ids = [view.id for view in views]
-    rows = list(conn.execute(select(schedules).where(schedules.c.interface_id.in_(ids))
+    rows = list(conn.execute(select(schedules).where(schedules.c.interface_id.in_(ids),
+                                                     schedules.c.deleted_at.is_(None))  # O1: deleted, gone
                              .order_by(schedules.c.interface_id, schedules.c.id)).mappings()) if ids else []
     by_interface: dict[int, list[ScheduleWithState]] = {interface_id: [] for interface_id in ids}
     for item in with_states(conn, [view_of(ScheduleView, row) for row in rows], now):

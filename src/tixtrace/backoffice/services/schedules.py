@@ -10,6 +10,12 @@ Invariants:
   with two pagination keys.
 - Only a RETRIEVE_TICKET_STATUS schedule has a feed to reset (O1); the caller holds its run lock
   (``runner.reset_feed``), so no run of it can write its old position back afterwards.
+- O1: a schedule is edited (every field but its interface and function), paused (``active=false``:
+  the scheduler never starts it; Run now still does) and deleted. A deleted schedule is kept with
+  ``deleted_at`` so its executions, logs and parked records stay readable; every other read
+  (`get_schedule`, `list_schedules`, the scheduler, Run now) treats it as gone (404). The caller of
+  `delete_schedule` holds the schedule's run lock (``runner.remove_schedule``): never while it runs.
+- Every change writes its audit entry (O2, `services/audit.py`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from tixtrace.backoffice.db.tables import schedules
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.events import events_by_code
 from tixtrace.backoffice.services.feed_state import FEEDBACK, reset_feed_state
 from tixtrace.backoffice.services.interfaces import get_interface
@@ -80,6 +87,18 @@ class ScheduleView:
     event_codes: list[str]
     created_at: datetime
     updated_at: datetime
+    active: bool
+    deleted_at: datetime | None
+
+
+#: the fields an edit may change (PATCH /api/schedules/{id}), by their service names; the API's
+#: camelCase name of each is `FIELD_NAMES`'s value
+EDITABLE = ("launch", "frequency_minutes", "starts_at", "ends_at", "batch_size", "skip_ticket_numbers",
+            "event_codes", "active")
+FIELD_NAMES = {"function": "function", "launch": "launch", "frequency_minutes": "frequencyMinutes",
+               "starts_at": "startsAt", "ends_at": "endsAt", "batch_size": "batchSize",
+               "skip_ticket_numbers": "skipTicketNumbers", "event_codes": "eventCodes", "active": "active",
+               "pagination_key": "paginationKey", "last_record_id": "lastRecordId"}
 
 
 def _choice(checker: Checker, name: str, value: str | None, choices: type[StrEnum]) -> str | None:
@@ -133,21 +152,31 @@ def schedule_values(new: NewSchedule, checker: Checker) -> dict[str, Any]:
     }
 
 
-def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: datetime) -> ScheduleView:
+def _check_events_known(conn: Connection, codes: list[str]) -> None:
+    known = events_by_code(conn, codes)
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise refuse([FieldProblem("eventCodes", unknown, f"eventCodes {unknown} are not known events")],
+                     code=BackofficeCode.UNKNOWN_REFERENCE)
+
+
+def _audited(view: ScheduleView) -> dict[str, Any]:
+    """The fields an audit entry compares, by their API names."""
+    return {FIELD_NAMES[name]: getattr(view, name) for name in ("function", *EDITABLE, "pagination_key")}
+
+
+def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: datetime, *,
+                    actor: str) -> ScheduleView:
     """Add a schedule to an interface: 404 unknown interface, 422 bad fields or unknown event codes,
     409 SCHEDULE_ALREADY_EXISTS for a second RETRIEVE_TICKET_STATUS on the interface."""
     get_interface(conn, interface_id)
     checker = Checker()
     values = schedule_values(new, checker)
     checker.raise_if_any()
-    known = events_by_code(conn, values["event_codes"])
-    unknown = [code for code in values["event_codes"] if code not in known]
-    if unknown:
-        raise refuse([FieldProblem("eventCodes", unknown, f"eventCodes {unknown} are not known events")],
-                     code=BackofficeCode.UNKNOWN_REFERENCE)
+    _check_events_known(conn, values["event_codes"])
     if values["function"] == ScheduleFunction.RETRIEVE_TICKET_STATUS:
         existing = conn.execute(select(schedules.c.id).where(
-            schedules.c.interface_id == interface_id,
+            schedules.c.interface_id == interface_id, schedules.c.deleted_at.is_(None),
             schedules.c.function == ScheduleFunction.RETRIEVE_TICKET_STATUS.value)).scalar()
         if existing is not None:
             raise Conflict(
@@ -157,20 +186,82 @@ def create_schedule(conn: Connection, interface_id: int, new: NewSchedule, now: 
                 details={"interfaceId": interface_id, "scheduleId": existing},
             )
     now = as_utc(now)
-    return view_of(ScheduleView, conn.execute(
-        insert(schedules).values(interface_id=interface_id, pagination_key=None, **values, created_at=now,
-                                 updated_at=now).returning(*schedules.c)).mappings().one())
+    created = view_of(ScheduleView, conn.execute(
+        insert(schedules).values(interface_id=interface_id, pagination_key=None, **values, active=True,
+                                 created_at=now, updated_at=now).returning(*schedules.c)).mappings().one())
+    audit.record(conn, actor=actor, action=audit.Action.CREATE, object_type=audit.ObjectType.SCHEDULE,
+                 object_id=created.id, changes=audit.diff(None, {"interfaceId": interface_id, **_audited(created)}),
+                 at=now)
+    return created
 
 
-def get_schedule(conn: Connection, schedule_id: int) -> ScheduleView:
+def get_schedule(conn: Connection, schedule_id: int, *, deleted: bool = False) -> ScheduleView:
+    """A schedule; 404 SCHEDULE_NOT_FOUND, also for a deleted one unless ``deleted`` (the pages of
+    its executions, which stay readable)."""
     row = conn.execute(select(schedules).where(schedules.c.id == schedule_id)).mappings().first()
-    if row is None:
+    if row is None or (row["deleted_at"] is not None and not deleted):
         raise NotFound(f"schedule {schedule_id} does not exist", code=BackofficeCode.SCHEDULE_NOT_FOUND,
                        details={"scheduleId": schedule_id})
     return view_of(ScheduleView, row)
 
 
-def reset_schedule_feed(conn: Connection, schedule_id: int) -> ScheduleView:
+def update_schedule(conn: Connection, schedule_id: int, changes: dict[str, Any], now: datetime, *,
+                    actor: str) -> ScheduleView:
+    """O1: change some of a schedule's `EDITABLE` fields (``changes``: service names to new values; a
+    field left out keeps its value). The result is checked as a whole, as on creation (an end before
+    the start is refused even when only one of them changes): 422 naming each bad field, 422
+    UNKNOWN_REFERENCE for unknown event codes, 404 unknown (or deleted) schedule. Pausing
+    (``active=false``) does not stop a run in progress; the scheduler starts it no more."""
+    current = get_schedule(conn, schedule_id)
+    checker = Checker()
+    unknown_fields = sorted(set(changes) - set(EDITABLE))
+    for name in unknown_fields:
+        checker.fail(FIELD_NAMES.get(name, name), None, f"{FIELD_NAMES.get(name, name)} cannot be changed")
+    merged = {name: changes[name] if name in changes else getattr(current, name) for name in EDITABLE}
+    for name in ("starts_at", "ends_at"):  # stored times read back naive on SQLite: they are UTC
+        if name not in changes and merged[name] is not None:
+            merged[name] = as_utc(merged[name])
+    active = merged["active"]
+    if not isinstance(active, bool):
+        checker.fail("active", active, f"active must be true or false, got {active!r}")
+    values = schedule_values(NewSchedule(
+        function=current.function, launch=merged["launch"], frequency_minutes=merged["frequency_minutes"],
+        batch_size=merged["batch_size"], starts_at=merged["starts_at"], ends_at=merged["ends_at"],
+        skip_ticket_numbers=list(merged["skip_ticket_numbers"] or []),
+        event_codes=list(merged["event_codes"] or [])), checker)
+    checker.raise_if_any()
+    _check_events_known(conn, values["event_codes"])
+    del values["function"]
+    now = as_utc(now)
+    updated = view_of(ScheduleView, conn.execute(
+        update(schedules).where(schedules.c.id == schedule_id)
+        .values(**values, active=active, updated_at=now).returning(*schedules.c)).mappings().one())
+    found = audit.diff(_audited(current), _audited(updated))
+    if found:
+        action = audit.Action.UPDATE
+        if set(found) == {"active"}:
+            action = audit.Action.RESUME if updated.active else audit.Action.PAUSE
+        audit.record(conn, actor=actor, action=action, object_type=audit.ObjectType.SCHEDULE,
+                     object_id=schedule_id, changes=found, at=now)
+    return updated
+
+
+def delete_schedule(conn: Connection, schedule_id: int, now: datetime, *, actor: str) -> ScheduleView:
+    """O1: delete a schedule: it disappears from its interface and is never run again; its executions,
+    logs and parked records stay readable (docs/decisions.md). The caller holds its run lock (409
+    while it runs). 404 unknown or already deleted."""
+    current = get_schedule(conn, schedule_id)
+    now = as_utc(now)
+    deleted = view_of(ScheduleView, conn.execute(
+        update(schedules).where(schedules.c.id == schedule_id)
+        .values(deleted_at=now, active=False, updated_at=now).returning(*schedules.c)).mappings().one())
+    audit.record(conn, actor=actor, action=audit.Action.DELETE, object_type=audit.ObjectType.SCHEDULE,
+                 object_id=schedule_id, changes=audit.diff({"interfaceId": current.interface_id, **_audited(current)},
+                                                           None), at=now)
+    return deleted
+
+
+def reset_schedule_feed(conn: Connection, schedule_id: int, now: datetime, *, actor: str) -> ScheduleView:
     """O1: clear a feedback schedule's pagination key and last applied recordId, so that its next run
     reads the wallet's whole feed again (F11: what was applied stays as it is). 404 unknown schedule,
     422 RESET_NOT_FEEDBACK for a schedule of another function. Returns the schedule."""
@@ -180,13 +271,18 @@ def reset_schedule_feed(conn: Connection, schedule_id: int) -> ScheduleView:
                        "schedule reads a feed that can be reset", code=BackofficeCode.RESET_NOT_FEEDBACK,
                        details={"scheduleId": schedule_id, "function": schedule.function})
     reset_feed_state(conn, schedule_id)
+    audit.record(conn, actor=actor, action=audit.Action.RESET_FEED, object_type=audit.ObjectType.SCHEDULE,
+                 object_id=schedule_id,
+                 changes={"paginationKey": [schedule.pagination_key, None],
+                          "lastRecordId": [schedule.last_record_id, None]}, at=now)
     return get_schedule(conn, schedule_id)
 
 
 def list_schedules(conn: Connection, interface_id: int, *, after_id: int = 0,
                    limit: int = 100) -> tuple[list[ScheduleView], int | None]:
     get_interface(conn, interface_id)
-    query = (select(schedules).where(schedules.c.interface_id == interface_id, schedules.c.id > after_id)
+    query = (select(schedules).where(schedules.c.interface_id == interface_id, schedules.c.id > after_id,
+                                     schedules.c.deleted_at.is_(None))
              .order_by(schedules.c.id).limit(limit + 1))
     rows = list(conn.execute(query).mappings())
     more = len(rows) > limit

@@ -24,15 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tixtrace.backoffice.db.tables import distribution_lines, ticket_actions, tickets
+from tixtrace.backoffice.db.tables import distribution_lines, events, ticket_actions, tickets
 from tixtrace.backoffice.domain.contacts import ContactKind
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.contacts import ContactView, get_contacts
 from tixtrace.backoffice.services.events import event_codes, events_by_code
+from tixtrace.backoffice.services.search import MAX_QUERY, matching_tickets
 from tixtrace.backoffice.services.validation import Checker, FieldProblem, refuse
 from tixtrace.backoffice.services.views import view_of
 from tixtrace.kernel.bulk import bulk_insert, one_of
@@ -219,22 +221,46 @@ def get_ticket(conn: Connection, ticket_id: int) -> TicketRecord:
     return view_of(TicketRecord, row)
 
 
-def list_tickets(conn: Connection, *, number: str | None = None, status: str | None = None,
-                 after_id: int = 0, limit: int = 100) -> tuple[list[TicketRecord], int | None]:
-    """A page of tickets in id order, filtered by number or status, and the last id if there are more."""
+def ticket_conditions(conn: Connection, *, number: str | None = None, status: str | None = None,
+                      q: str | None = None, event_code: str | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE of a ticket list: exact `number`, `status`, free text `q` (services/search.py: number
+    or barcode prefix, cultural contact, owner, pending recipient) and `event_code`; 422 on bad values."""
     checker = Checker()
-    query = select(tickets).where(tickets.c.id > after_id)
+    conditions: list[ColumnElement[bool]] = []
     if number is not None:
-        query = query.where(tickets.c.number == checker.text("number", number, max_length=50))
+        conditions.append(tickets.c.number == checker.text("number", number, max_length=50))
     if status is not None:
         if status not in {s.value for s in TicketStatus}:
             checker.fail("status", status, f"status {status!r} must be one of {', '.join(TicketStatus)}")
-        query = query.where(tickets.c.status == status)
+        conditions.append(tickets.c.status == status)
+    if q is not None:
+        text = checker.text("q", q, max_length=MAX_QUERY)
+        if text:
+            conditions.append(matching_tickets(conn, text))
+    if event_code is not None:
+        code = checker.text("eventCode", event_code, max_length=50)
+        conditions.append(tickets.c.event_id.in_(select(events.c.id).where(events.c.code == code)))
     checker.raise_if_any()
+    return conditions
+
+
+def list_tickets(conn: Connection, *, number: str | None = None, status: str | None = None, q: str | None = None,
+                 event_code: str | None = None, after_id: int = 0,
+                 limit: int = 100) -> tuple[list[TicketRecord], int | None]:
+    """A page of tickets in id order, filtered (`ticket_conditions`), and the last id if there are more."""
+    conditions = ticket_conditions(conn, number=number, status=status, q=q, event_code=event_code)
+    query = select(tickets).where(tickets.c.id > after_id, *conditions)
     rows = list(conn.execute(query.order_by(tickets.c.id).limit(limit + 1)).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
     return [view_of(TicketRecord, row) for row in rows], (rows[-1]["id"] if more else None)
+
+
+def count_tickets(conn: Connection, *, number: str | None = None, status: str | None = None, q: str | None = None,
+                  event_code: str | None = None) -> int:
+    """How many tickets `list_tickets` would list over all its pages."""
+    conditions = ticket_conditions(conn, number=number, status=status, q=q, event_code=event_code)
+    return int(conn.execute(select(func.count()).select_from(tickets).where(*conditions)).scalar_one())
 
 
 def ticket_views(conn: Connection, records: Iterable[TicketRecord]) -> list[TicketView]:
@@ -292,8 +318,10 @@ def move_tickets(conn: Connection, ticket_ids: Sequence[int], action: TicketActi
 
 
 def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: datetime, *,
-                 actor: str | None = None) -> TicketRecord:
+                 actor: str) -> TicketRecord:
     """Move one ticket by an operator's `action`; the ticket as it is now, or for REPRINT the new ticket.
+    The move writes its audit entry (O2) in the same transaction: the status before and after, and
+    for REPRINT the new ticket's id.
 
     404 TICKET_NOT_FOUND, 409 INVALID_TICKET_TRANSITION (details: ticketId, status, action, allowedFrom).
     """
@@ -309,6 +337,11 @@ def apply_action(conn: Connection, ticket_id: int, action: TicketAction, now: da
             details={"ticketId": ticket_id, "status": current.status, "action": action.value,
                      "allowedFrom": allowed},
         )
+    changes: dict[str, list[Any]] = {"status": [moves.moved[ticket_id].value, TRANSITIONS[action].to.value]}
+    if ticket_id in moves.replacements:
+        changes["replacedByTicketId"] = [None, moves.replacements[ticket_id]]
+    audit.record(conn, actor=actor, action=audit.Action(action.value), object_type=audit.ObjectType.TICKET,
+                 object_id=ticket_id, changes=changes, at=now)
     return get_ticket(conn, moves.replacements.get(ticket_id, ticket_id))
 
 
@@ -325,6 +358,35 @@ def _reprint(conn: Connection, old_ids: list[int], now: datetime) -> dict[int, i
              "updated_at": now} for old in olds]
     created = conn.execute(insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True), rows).scalars()
     return {old["id"]: new_id for old, new_id in zip(olds, created, strict=True)}
+
+
+# --- action history ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketActionView:
+    """One ``ticket_actions`` row: who moved the ticket (None: injection, or before actors were kept),
+    what, when, and for a reprint the new ticket."""
+
+    id: int
+    action: str
+    from_status: str
+    to_status: str
+    actor: str | None
+    at: datetime
+    related_ticket_id: int | None
+    related_ticket_number: str | None
+
+
+def action_history(conn: Connection, ticket_id: int) -> list[TicketActionView]:
+    """The ticket's status moves, oldest first, in one query. Unpaged: a ticket has at most two (PRINT,
+    then one move to a final status; domain/tickets.py). 404 TICKET_NOT_FOUND."""
+    get_ticket(conn, ticket_id)
+    related = tickets.alias("related")
+    query = (select(ticket_actions, related.c.number.label("related_ticket_number"))
+             .select_from(ticket_actions.outerjoin(related, related.c.id == ticket_actions.c.related_ticket_id))
+             .where(ticket_actions.c.ticket_id == ticket_id).order_by(ticket_actions.c.id))
+    return [view_of(TicketActionView, row) for row in conn.execute(query).mappings()]
 
 
 # --- distribution history ---------------------------------------------------------------------

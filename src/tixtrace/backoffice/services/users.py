@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tixtrace.backoffice.db.tables import users
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.sessions import end_user_sessions
 from tixtrace.backoffice.services.validation import Checker, unstorable
 from tixtrace.kernel.clock import as_utc
@@ -46,6 +47,7 @@ class UserView:
     id: int
     name: str
     created_at: datetime
+    disabled_at: datetime | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -80,8 +82,9 @@ def check_password(password: str) -> None:
                        code=BackofficeCode.INVALID_PASSWORD, details={"field": "password"})
 
 
-def create_user(conn: Connection, name: str, password: str, now: datetime) -> UserView:
-    """Create a user; 422 for a bad name or password, 409 USER_EXISTS."""
+def create_user(conn: Connection, name: str, password: str, now: datetime, *, actor: str) -> UserView:
+    """Create a user; 422 for a bad name or password, 409 USER_EXISTS. Audited (O2), the password as
+    set, never its value."""
     checker = Checker()
     cleaned = checker.text("name", name, max_length=100, required=True)
     if cleaned is not None and (":" in cleaned or any(c.isspace() for c in cleaned)):
@@ -96,10 +99,24 @@ def create_user(conn: Connection, name: str, password: str, now: datetime) -> Us
                 insert(users).values(name=cleaned, password_hash=hash_password(password), created_at=as_utc(now))
                 .returning(users.c.id, users.c.name, users.c.created_at)
             ).one()
-            return UserView(id=row.id, name=row.name, created_at=row.created_at)
         except IntegrityError:
             pass
+        else:
+            audit.record(conn, actor=actor, action=audit.Action.CREATE, object_type=audit.ObjectType.USER,
+                         object_id=row.id, changes={"name": [None, row.name], "password": [None, audit.SECRET]},
+                         at=now)
+            return UserView(id=row.id, name=row.name, created_at=row.created_at)
     raise Conflict(f"user {cleaned!r} already exists", code=BackofficeCode.USER_EXISTS, details={"name": cleaned})
+
+
+def get_user(conn: Connection, user_id: int) -> UserView:
+    """A user by id (the user page); 404 USER_NOT_FOUND."""
+    row = conn.execute(select(users.c.id, users.c.name, users.c.created_at, users.c.disabled_at)
+                       .where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"user {user_id} does not exist", code=BackofficeCode.USER_NOT_FOUND,
+                       details={"userId": user_id})
+    return UserView(id=row.id, name=row.name, created_at=row.created_at, disabled_at=row.disabled_at)
 
 
 def _user_id(conn: Connection, name: str) -> int:
@@ -109,20 +126,27 @@ def _user_id(conn: Connection, name: str) -> int:
     return int(found)
 
 
-def disable_user(conn: Connection, name: str, now: datetime) -> int:
+def disable_user(conn: Connection, name: str, now: datetime, *, actor: str) -> int:
     """Disable a user: no sign-in from now on, and every session ends at once. Returns how many
-    sessions were ended. Disabling a disabled user changes nothing but ending sessions (there are none)."""
+    sessions were ended. Disabling a disabled user changes nothing but ending sessions (there are none,
+    and no audit entry)."""
     user_id = _user_id(conn, name)
-    conn.execute(update(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))
-                 .values(disabled_at=as_utc(now)))
+    disabled = conn.execute(update(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))
+                            .values(disabled_at=as_utc(now)).returning(users.c.disabled_at)).scalar()
+    if disabled is not None:
+        audit.record(conn, actor=actor, action=audit.Action.DISABLE, object_type=audit.ObjectType.USER,
+                     object_id=user_id, changes=audit.diff({"disabledAt": None}, {"disabledAt": disabled}), at=now)
     return end_user_sessions(conn, user_id)
 
 
-def set_password(conn: Connection, name: str, password: str) -> int:
-    """Give a user a new password and end every session of the user; returns how many were ended."""
+def set_password(conn: Connection, name: str, password: str, now: datetime, *, actor: str) -> int:
+    """Give a user a new password and end every session of the user; returns how many were ended.
+    Audited as changed, without the value (O2)."""
     check_password(password)
     user_id = _user_id(conn, name)
     conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(password)))
+    audit.record(conn, actor=actor, action=audit.Action.SET_PASSWORD, object_type=audit.ObjectType.USER,
+                 object_id=user_id, changes={"password": [audit.SECRET, audit.SECRET]}, at=now)
     return end_user_sessions(conn, user_id)
 
 

@@ -8,6 +8,7 @@ is never even selected).
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import cache
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import RowMapping
@@ -20,4 +21,11 @@ V = TypeVar("V", bound="DataclassInstance")
 
 def view_of(cls: type[V], row: RowMapping) -> V:
     """A `cls` holding the row's columns of the same names as its fields."""
-    return cls(**{field.name: row[field.name] for field in fields(cls)})
+    return cls(**{name: row[name] for name in _names(cls)})
+
+
+@cache
+def _names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    """The field names of a view class, looked up once (``fields`` costs more than the copy: the
+    holders export builds 200,000 contact views for 100,000 tickets)."""
+    return tuple(field.name for field in fields(cls))

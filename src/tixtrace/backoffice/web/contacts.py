@@ -11,7 +11,6 @@ from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.contacts import get_contact
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
-from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,17 +20,21 @@ Text = Annotated[str | None, Query(max_length=500)]
 
 @router.get("/contacts")
 def contact_list(request: Request, backend: BackendDep, user: WebUser, q: Text = None, temporary: Text = None,
-                 cursor: Text = None) -> Response:
+                 sort: Text = None, cursor: Text = None) -> Response:
     text = query_text(q, "search", 320)
     temporary_only = temporary in ("1", "on", "true")
+    chosen = queries.parse_sort(sort, queries.CONTACT_SORTS)
     with backend.read() as conn:
-        rows, last = queries.search_contacts(conn, text=text, temporary_only=temporary_only,
-                                             after_id=decode_int_cursor(cursor), limit=PAGE)
+        listing = queries.search_contacts(conn, text=text, temporary_only=temporary_only, sort=chosen,
+                                          cursor=cursor, limit=PAGE)
     filters = {"q": text, "temporary": "1" if temporary_only else None}
     return render(request, "contacts/list.html", {
-        "nav": "contacts", "contacts": rows, "q": text or "", "temporary_only": temporary_only,
-        "next_url": with_query("/contacts", **filters, cursor=encode_cursor(last)) if last is not None else None,
-        "first_url": with_query("/contacts", **filters) if cursor else None,
+        "nav": "contacts", "contacts": listing.rows, "total": listing.total, "q": text or "",
+        "temporary_only": temporary_only, "sort": chosen,
+        "sort_url": lambda key: with_query("/contacts", **filters, sort=f"-{key}" if chosen == key else key),
+        "next_url": with_query("/contacts", **filters, sort=chosen, cursor=listing.next_cursor)
+        if listing.next_cursor else None,
+        "first_url": with_query("/contacts", **filters, sort=chosen) if cursor else None,
     })
 
 

@@ -28,6 +28,7 @@ from tixtrace.backoffice.domain.parameters import (
     ParsedParameters,
     parse_parameters,
 )
+from tixtrace.backoffice.services.audit import ObjectType
 from tixtrace.backoffice.services.interfaces import (
     INTERFACE_TYPES,
     InterfaceView,
@@ -50,7 +51,9 @@ from tixtrace.backoffice.services.schedules import (
     list_schedules,
 )
 from tixtrace.backoffice.web import queries
+from tixtrace.backoffice.web.audit import object_entries
 from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, path_id, redirect, render
+from tixtrace.backoffice.web.schedules import form_time, labelled
 from tixtrace.kernel.errors import BadInput, Conflict
 from tixtrace.kernel.flash import Flash
 
@@ -163,7 +166,7 @@ def _field_errors(exc: BadInput | Conflict) -> dict[str, str]:
 def _schedule_defaults() -> dict[str, Any]:
     return {"function": ScheduleFunction.RETRIEVE_TICKET_STATUS.value, "launch": Launch.MANUAL.value,
             "frequency_minutes": str(DEFAULT_FREQUENCY_MINUTES), "batch_size": str(DEFAULT_BATCH_SIZE),
-            "skip_ticket_numbers": "", "event_codes": ""}
+            "starts_at": "", "ends_at": "", "skip_ticket_numbers": "", "event_codes": ""}
 
 
 def _page(request: Request, backend: BackendDep, interface_id: int | None, values: dict[str, Any], *,
@@ -174,6 +177,7 @@ def _page(request: Request, backend: BackendDep, interface_id: int | None, value
     states: dict[int, ScheduleState] = {}
     parked: list[Any] = []
     parked_count = 0
+    entries: dict[str, Any] = {}
     if interface_id is not None:
         with backend.read() as conn:
             interface = get_interface(conn, interface_id)
@@ -184,13 +188,14 @@ def _page(request: Request, backend: BackendDep, interface_id: int | None, value
                     rows, count = queries.parked_for_schedule(conn, schedule.id)
                     parked += [{"schedule_id": schedule.id, **row} for row in rows]
                     parked_count += count
+            entries = object_entries(conn, ObjectType.INTERFACE, interface_id)
     return render(request, "interfaces/detail.html", {
         "nav": "interfaces", "interface": interface, "values": values, "errors": errors or {},
         "panel": parameters_panel(values["custom_parameters"]), "types": INTERFACE_TYPES,
         "schedules": schedules, "states": states, "parked": parked, "parked_count": parked_count,
         "schedule_values": schedule_values or _schedule_defaults(),
         "schedule_errors": schedule_errors or {}, "functions": [f.value for f in ScheduleFunction],
-        "launches": [launch.value for launch in Launch],
+        "launches": [launch.value for launch in Launch], **entries,
     }, status=status)
 
 
@@ -217,14 +222,14 @@ def new_interface_page(request: Request, backend: BackendDep, user: WebUser) -> 
 
 
 @router.post("/interfaces/new")
-def create_interface_form(request: Request, backend: BackendDep, form: PostedForm) -> Response:
+def create_interface_form(request: Request, backend: BackendDep, form: PostedForm, user: WebUser) -> Response:
     values = _interface_values(form)
     new = NewInterface(name=values["name"], type=values["type"], url=values["url"], login=values["login"],
                        password=form.get("password"), notification_emails=_split(values["notification_emails"]),
                        custom_parameters=values["custom_parameters"])
     try:
         with backend.write() as conn:
-            row = create_interface(conn, new, backend.clock.now())
+            row = create_interface(conn, new, backend.clock.now(), actor=user)
     except (BadInput, Conflict) as exc:
         return _page(request, backend, None, values, errors=_field_errors(exc), status=422)
     return redirect(request, f"/interfaces/{row.id}", flash=Flash("success", f"Interface {row.name} created."))
@@ -246,7 +251,8 @@ def interface_page(request: Request, interface_id: str, backend: BackendDep, use
 
 
 @router.post("/interfaces/{interface_id}")
-def update_interface_form(request: Request, interface_id: str, backend: BackendDep, form: PostedForm) -> Response:
+def update_interface_form(request: Request, interface_id: str, backend: BackendDep, form: PostedForm,
+                          user: WebUser) -> Response:
     iid = path_id(interface_id, "interface")
     with backend.read() as conn:
         get_interface(conn, iid)  # 404 page before anything else
@@ -257,7 +263,7 @@ def update_interface_form(request: Request, interface_id: str, backend: BackendD
                        custom_parameters=values["custom_parameters"])
     try:
         with backend.write() as conn:
-            row = update_interface(conn, iid, new, backend.clock.now())
+            row = update_interface(conn, iid, new, backend.clock.now(), actor=user)
     except (BadInput, Conflict) as exc:
         return _page(request, backend, iid, values, errors=_field_errors(exc), status=422)
     return redirect(request, f"/interfaces/{iid}", flash=Flash("success", f"Interface {row.name} saved."))
@@ -274,7 +280,7 @@ def _number(form: Form, name: str, label: str, errors: dict[str, str]) -> int | 
 
 
 @router.post("/interfaces/{interface_id}/schedules")
-def add_schedule(request: Request, interface_id: str, backend: BackendDep, form: PostedForm) -> Response:
+def add_schedule(request: Request, interface_id: str, backend: BackendDep, form: PostedForm, user: WebUser) -> Response:
     iid = path_id(interface_id, "interface")
     with backend.read() as conn:
         stored = _stored_values(get_interface(conn, iid))
@@ -284,15 +290,17 @@ def add_schedule(request: Request, interface_id: str, backend: BackendDep, form:
         function=form.get("function"), launch=form.get("launch"),
         frequency_minutes=_number(form, "frequency_minutes", "frequencyMinutes", errors),
         batch_size=_number(form, "batch_size", "batchSize", errors),
+        starts_at=form_time(typed["starts_at"], "startsAt", errors),
+        ends_at=form_time(typed["ends_at"], "endsAt", errors),
         skip_ticket_numbers=_split(typed["skip_ticket_numbers"]), event_codes=_split(typed["event_codes"]),
     )
     if not errors:
         try:
             with backend.write() as conn:
-                row = create_schedule(conn, iid, new, backend.clock.now())
+                row = create_schedule(conn, iid, new, backend.clock.now(), actor=user)
         except (BadInput, Conflict) as exc:
             errors = _field_errors(exc) if isinstance(exc, BadInput) else {"form": exc.message}
         else:
             added = f"Schedule {row.id} ({row.function.replace('_', ' ')}) added."
             return redirect(request, f"/interfaces/{iid}", flash=Flash("success", added))
-    return _page(request, backend, iid, stored, schedule_values=typed, schedule_errors=errors, status=422)
+    return _page(request, backend, iid, stored, schedule_values=typed, schedule_errors=labelled(errors), status=422)

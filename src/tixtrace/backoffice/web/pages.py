@@ -135,9 +135,21 @@ def _yes_no(value: object) -> str:
     return "—" if value is None else ("yes" if value else "no")
 
 
+def _audit_value(value: object) -> str:
+    """One side of an audit change: ``—`` for none, lists joined, the rest as JSON would show it."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "(empty)"
+    text = str(value)
+    return text if text else "(empty)"
+
+
 templates = template_environment(HERE / "templates")
 templates.filters.update(when=_when, when_short=_when_short, tone=_tone, person=_person, yes_no=_yes_no,
-                         duration=_duration)
+                         duration=_duration, audit_value=_audit_value)
 templates.globals["static_version"] = _static_version()
 
 #: scripts and styles from this site only (the vendored htmx)

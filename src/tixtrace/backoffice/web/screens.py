@@ -9,7 +9,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from tixtrace.backoffice.web import auth, contacts, executions, interfaces, overview, schedules, tickets
+from tixtrace.backoffice.web import (
+    audit,
+    auth,
+    contacts,
+    events,
+    executions,
+    interfaces,
+    overview,
+    schedules,
+    ticket_actions,
+    tickets,
+    users,
+)
 from tixtrace.backoffice.web.pages import STATIC, install_error_pages
 
 
@@ -18,7 +30,8 @@ def install_web(app: FastAPI) -> None:
     `tixtrace.backoffice.security.install_security` (which gives the secret signing sessions and tokens).
     """
     install_error_pages(app)
-    for module in (auth, overview, tickets, contacts, interfaces, schedules, executions):
+    for module in (auth, overview, tickets, ticket_actions, events, contacts, interfaces, schedules, executions,
+                   audit, users):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -64,7 +64,7 @@ def transfer(view: TransferView) -> dict[str, Any]:
         "initiatedBy": view.initiated_by, "status": view.status, "senderEmail": view.sender_email,
         "recipientEmail": view.recipient_email, "createdAt": isoformat(view.created_at),
         "expiresAt": isoformat(view.expires_at), "resolvedAt": isoformat(view.resolved_at),
-        "failureReason": view.failure_reason, "role": view.role,
+        "failureReason": view.failure_reason, "role": view.role, "event": view.event,
     }
 
 

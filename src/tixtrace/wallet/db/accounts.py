@@ -72,10 +72,12 @@ def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, RowMapping]:
     return {row["id"]: row for row in rows}
 
 
-def ensure(conn: Connection, profiles: Mapping[str, Mapping[str, Any] | None], now: datetime) -> dict[str, RowMapping]:
+def ensure(conn: Connection, profiles: Mapping[str, Mapping[str, Any] | None], now: datetime, *,
+           prefilled_by: int | None = None) -> dict[str, RowMapping]:
     """The accounts of these (normalized) e-mails, creating the missing ones with the given profile.
 
-    An existing account keeps its profile: injection only fills a profile on first sight (W1).
+    An existing account keeps its profile: injection only pre-fills a profile on first sight (W1), and
+    marks it ``prefilled_by`` the injecting organizer (W10: not the spectator's word until they save it).
     Concurrent creators of one e-mail both succeed (ON CONFLICT DO NOTHING, then re-read).
     """
     found = by_emails(conn, profiles)
@@ -86,7 +88,7 @@ def ensure(conn: Connection, profiles: Mapping[str, Mapping[str, Any] | None], n
             row: dict[str, Any] = {column: None for column in PROFILE_COLUMNS.values()}
             row.update(allow_promo_email=None, allow_third_party_email=None)
             row.update(columns_from_profile(profiles[email] or {}))
-            row.update(email=email, created_at=now)
+            row.update(email=email, created_at=now, prefilled_by=prefilled_by if profiles[email] else None)
             rows.append(row)
         bulk_insert(conn, accounts, rows, suffix="ON CONFLICT (email) DO NOTHING")
         found.update(by_emails(conn, missing))

@@ -1,8 +1,10 @@
 """The status log: one lifecycle record per status change, appended in the transaction of the change.
 
 Each record's body is serialized once, here, at write time; the diff feed then returns the stored
-bodies untouched. Appends must be preceded by ``lock_organizer_log`` (see database.py) so that the
-record ids of one organizer become visible in id order.
+bodies untouched. The people in a record are the organizer's views of them at write time (W10,
+``organizer_profiles.views``): a record never carries more than its organizer was given. Appends
+must be preceded by ``lock_organizer_log`` (see database.py) so that the record ids of one organizer
+become visible in id order.
 """
 
 from __future__ import annotations
@@ -15,39 +17,44 @@ from sqlalchemy import Connection, func, select
 
 from tixtrace.kernel.bulk import bulk_insert, reserve_ids
 from tixtrace.kernel.clock import isoformat
-from tixtrace.wallet.db.accounts import profile_of
+from tixtrace.wallet.db.organizer_profiles import email_only
 from tixtrace.wallet.db.tables import status_log
 from tixtrace.wallet.domain.tickets import Change, Transfer
 
 
-def transfer_body(transfer: Transfer, profiles: Mapping[str, Any]) -> dict[str, Any]:
+def _person(views: Mapping[str, dict[str, Any]], email: str) -> dict[str, Any]:
+    return views.get(email) or email_only(email)
+
+
+def transfer_body(transfer: Transfer, views: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "transferId": transfer.transfer_id,
         "direction": transfer.direction.value,
         "initiatedBy": transfer.initiated_by.value,
-        "sender": profile_of(profiles.get(transfer.sender), transfer.sender),
-        "recipient": profile_of(profiles.get(transfer.recipient), transfer.recipient),
+        "sender": _person(views, transfer.sender),
+        "recipient": _person(views, transfer.recipient),
         "expiresAt": isoformat(transfer.expires_at),
         "failureReason": transfer.failure_reason.value if transfer.failure_reason else None,
         "reason": transfer.reason,  # the organizer's reason of a W7 transfer (F10), else null
     }
 
 
-def record_body(change: Change, profiles: Mapping[str, Any]) -> dict[str, Any]:
+def record_body(change: Change, views: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "ticketId": change.ticket_id,
         "status": change.status.value,
         "occurredAt": isoformat(change.occurred_at),
         "transferLevel": change.transfer_level,
-        "walletOwner": profile_of(profiles.get(change.owner), change.owner),
+        "walletOwner": _person(views, change.owner),
         "ticketHolder": change.holder,
-        "transfer": transfer_body(change.transfer, profiles) if change.transfer else None,
+        "transfer": transfer_body(change.transfer, views) if change.transfer else None,
     }
 
 
 def append(conn: Connection, organizer_id: int, entries: Sequence[tuple[int, Change]],
-           profiles: Mapping[str, Any]) -> None:
-    """Append one record per (ticket pk, change), in order."""
+           views: Mapping[str, dict[str, Any]]) -> None:
+    """Append one record per (ticket pk, change), in order; ``views``: e-mail → the organizer's view of
+    that person (W10); a person not in it appears as an e-mail only."""
     if not entries:
         return
     record_ids = reserve_ids(conn, status_log, len(entries), "record_id")  # ascending: the order of entries
@@ -58,7 +65,7 @@ def append(conn: Connection, organizer_id: int, entries: Sequence[tuple[int, Cha
             "ticket_pk": ticket_pk,
             "status": change.status.value,
             "occurred_at": change.occurred_at,
-            "body": orjson.dumps(record_body(change, profiles)).decode(),
+            "body": orjson.dumps(record_body(change, views)).decode(),
         }
         for record_id, (ticket_pk, change) in zip(record_ids, entries, strict=True)
     ])

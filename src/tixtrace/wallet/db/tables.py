@@ -57,7 +57,24 @@ accounts = Table(
     Column("allow_promo_email", Boolean),
     Column("allow_third_party_email", Boolean),
     Column("created_at", Time, nullable=False),
+    # W10: the organizer whose injection created the account and pre-filled its profile for the app;
+    # NULL once the spectator saved the profile (or when nothing pre-filled it). A pre-filled profile is
+    # shared with no other organizer until the spectator makes it theirs.
+    Column("prefilled_by", Integer),
     sqlite_autoincrement=True,
+)
+
+#: W10: what each organizer may see of each account: the spectatorDetails it injected itself (INJECTED)
+#: or the profile the spectator shared with it by opening one of its tickets (SHARED). No row: an e-mail
+#: only. ``profile`` is the wire profile without the e-mail (the account's identity, read from accounts).
+organizer_profiles = Table(
+    "organizer_profiles", metadata,
+    Column("organizer_id", Integer, ForeignKey("organizers.id"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("profile", JSON, nullable=False),
+    Column("source", String(10), nullable=False),
+    Column("updated_at", Time, nullable=False),
+    Index("ix_organizer_profiles_account_id", "account_id"),
 )
 
 sessions = Table(

@@ -2,7 +2,8 @@
 
 ``load`` reads the tickets, the accounts they reference and their pending transfers in three
 queries whatever the number of tickets; ``save`` writes the new ticket states, the transfers the
-changes touched and one status-log record per change. Callers lock the organizer's log first.
+changes touched and one status-log record per change, whose people are the organizer's views of them
+(W10). Callers lock the organizer's log first.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from tixtrace.kernel.clock import as_utc
 from tixtrace.wallet.db import accounts as accounts_repo
-from tixtrace.wallet.db import status_log
+from tixtrace.wallet.db import organizer_profiles, status_log
 from tixtrace.wallet.db.tables import tickets, transfers
 from tixtrace.wallet.domain.tickets import (
     Change,
@@ -135,7 +136,8 @@ def save(conn: Connection, organizer_id: int, entries: Sequence[tuple[Stored, Se
     )
     _save_transfers(conn, organizer_id, touched, ids)
     status_log.append(conn, organizer_id,
-                      [(stored.pk, change) for stored, changes in entries for change in changes], accounts)
+                      [(stored.pk, change) for stored, changes in entries for change in changes],
+                      organizer_profiles.views(conn, organizer_id, accounts))
 
 
 def _save_transfers(conn: Connection, organizer_id: int, touched: dict[str, tuple[int, Transfer]],

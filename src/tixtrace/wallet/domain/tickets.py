@@ -188,10 +188,14 @@ class Ticket:
     # -- W2, W3 ------------------------------------------------------------------------------
 
     def sync(self, now: datetime) -> list[Change]:
-        """The owner's app lists its tickets (W2, W8): INJECTED → DOWNLOADED, DELETION_PENDING → DELETED."""
+        """The owner's app lists its tickets (W2, W8): INJECTED → DOWNLOADED, DELETION_PENDING → DELETED,
+        and a ticket received by transfer (TRANSFERRED, not yet on the new owner's phone) → DOWNLOADED:
+        opening it is what shares the new owner's profile with the organizer (W10), and this record is
+        the first to carry it (docs/decisions.md, Privacy)."""
         changes = self.expire_if_due(now)
+        opened = not self.downloaded
         self.downloaded = True
-        if self.status is Status.INJECTED:
+        if self.status is Status.INJECTED or (opened and self.status is Status.TRANSFERRED):
             changes.append(self._change(Status.DOWNLOADED, now))
         elif self.status is Status.DELETION_PENDING:
             changes.append(self._change(Status.DELETED, now))

@@ -2,7 +2,9 @@
 
 A batch (up to 10,000) costs a handful of statements whatever its size: one to find the ticket ids
 already injected, one to find or create the owners' accounts, one insert for the tickets and one for
-their INJECTED records. Re-injecting a ticket id is idempotent: ALREADY_INJECTED, nothing changes.
+their INJECTED records, one to record the organizer's view of the owners (W10). Re-injecting a ticket
+id is idempotent: ALREADY_INJECTED, nothing changes. An account created here is pre-filled from this
+organizer's details for its owner's app; it is never what another organizer sees (W10).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from tixtrace.kernel.bulk import bulk_insert, one_of, reserve_ids
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.emails import normalize_email
 from tixtrace.wallet.db import accounts as accounts_repo
-from tixtrace.wallet.db import status_log
+from tixtrace.wallet.db import organizer_profiles, status_log
 from tixtrace.wallet.db.tables import tickets
 from tixtrace.wallet.domain.tickets import Change, Status
 from tixtrace.wallet.services.tickets import begin_write
@@ -54,7 +56,11 @@ def inject(conn: Connection, clock: Clock, organizer_id: int, batch: list[NewTic
     profiles: dict[str, dict[str, Any]] = {}
     for item in fresh:
         profiles.setdefault(normalize_email(item.spectator["email"]), item.spectator)
-    owners = accounts_repo.ensure(conn, profiles, now)
+    owners = accounts_repo.ensure(conn, profiles, now, prefilled_by=organizer_id)
+    # W10 (a): the organizer's own details are its view (the last given for an e-mail in the batch)
+    organizer_profiles.record_injected(
+        conn, organizer_id,
+        {owners[normalize_email(item.spectator["email"])]["id"]: item.spectator for item in fresh}, now)
     inserted = reserve_ids(conn, tickets, len(fresh))
     bulk_insert(
         conn, tickets,
@@ -75,5 +81,5 @@ def inject(conn: Connection, clock: Clock, organizer_id: int, batch: list[NewTic
     for pk, item in zip(inserted, fresh, strict=True):
         owner = normalize_email(item.spectator["email"])
         entries.append((pk, Change(item.ticket_id, Status.INJECTED, now, owner, None, 0)))
-    status_log.append(conn, organizer_id, entries, owners)
+    status_log.append(conn, organizer_id, entries, organizer_profiles.views(conn, organizer_id, owners))
     return results

@@ -25,6 +25,7 @@ from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import Conflict, NotFound, Unauthorized
 from tixtrace.wallet.db import accounts as accounts_repo
+from tixtrace.wallet.db import organizer_profiles
 from tixtrace.wallet.db import tickets as tickets_repo
 from tixtrace.wallet.db.tables import accounts, sessions, tickets, transfers
 from tixtrace.wallet.domain.errors import WalletCode
@@ -191,24 +192,38 @@ def get_profile(conn: Connection, account: Account) -> Profile:
 def update_profile(conn: Connection, account: Account, profile: dict[str, Any]) -> Profile:
     """Replace the given fields of the profile (wire names; the e-mail is the account's identity: not changed)."""
     values = accounts_repo.columns_from_profile({k: v for k, v in profile.items() if k != "email"})
-    if values:
-        conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))
+    # W10: once saved by the spectator, the whole profile (pre-filled fields kept included) is theirs
+    # and may be shared with the organizers whose tickets they open; it reaches no organizer now
+    conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values, prefilled_by=None))
     return get_profile(conn, account)
 
 
+#: the tickets the app shows (a deleted one only if the organizer said so)
+_VISIBLE = or_(tickets.c.status != Status.DELETED.value, tickets.c.show_deleted.is_(True))
+
+
 def _sync_my_tickets(conn: Connection, clock: Clock, account: Account) -> None:
-    """W2/W8: listing is the app syncing; apply what syncing changes, organizer by organizer (in id
-    order, so two listers never wait for each other's organizer locks in a cycle)."""
+    """W2/W8/W10: listing is the app syncing and opening its tickets; apply what syncing changes and
+    share the spectator's profile with the organizers of the tickets they hold (W10 (b)), organizer by
+    organizer (in id order, so two listers never wait for each other's organizer locks in a cycle). The
+    profile is shared before that organizer's records are written, under its log lock: the DOWNLOADED
+    record of a ticket received by transfer is the first to carry the new owner's profile."""
+    me = accounts_repo.by_ids(conn, [account.id])[account.id]
+    held = conn.scalars(select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, _VISIBLE).distinct())
+    sharing = set(organizer_profiles.to_share(conn, me, held))
     needs_sync = or_(
         tickets.c.status.in_([Status.INJECTED.value, Status.DELETION_PENDING.value]),
         tickets.c.downloaded.is_(False),
         tickets.c.id.in_(select(transfers.c.ticket_pk).where(
             transfers.c.state == TransferState.PENDING.value, transfers.c.expires_at <= clock.now())),
     )
-    organizer_ids = sorted(set(conn.scalars(
-        select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, needs_sync))))
-    for organizer_id in organizer_ids:
+    syncing = set(conn.scalars(select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, needs_sync)))
+    for organizer_id in sorted(syncing | sharing):
         now = begin_write(conn, clock, organizer_id)
+        if organizer_id in sharing:
+            organizer_profiles.share(conn, organizer_id, me, now)
+        if organizer_id not in syncing:
+            continue
         batch = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id,
                                              tickets.c.organizer_id == organizer_id, needs_sync))
         entries = [(s, s.ticket.sync(now)) for s in batch]
@@ -226,8 +241,7 @@ def list_tickets(conn: Connection, clock: Clock, account: Account, cursor: str |
     """My tickets, syncing them first (W2). Writes: the caller's unit of work is a writing one."""
     after = decode_int_cursor(cursor)  # first: a refused request must not sync (nothing half-done)
     _sync_my_tickets(conn, clock, account)
-    visible = or_(tickets.c.status != Status.DELETED.value, tickets.c.show_deleted.is_(True))
-    page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, visible),
+    page = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id, tickets.c.id > after, _VISIBLE),
                              limit=limit + 1)
     items = []
     for stored in page[:limit]:

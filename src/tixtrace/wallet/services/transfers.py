@@ -41,6 +41,7 @@ class TransferView:
     resolved_at: datetime | None
     failure_reason: str | None
     role: str  # INCOMING | OUTGOING
+    event: dict[str, Any]  # the ticket's event as injected: the recipient sees what they are offered
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,12 @@ def _view(row: Any, account: Account, now: datetime | None = None) -> TransferVi
         resolved_at=as_utc(row.resolved_at) if row.resolved_at else None,
         failure_reason=row.failure_reason or ("TIMEOUT" if state == TransferState.EXPIRED.value else None),
         role="OUTGOING" if row.sender_email == account.email else "INCOMING",
+        event=dict(row.event or {}),
     )
 
 
 def _joined():  # type: ignore[no-untyped-def]
-    return (select(transfers, tickets.c.ticket_id, accounts.c.email.label("sender_email"))
+    return (select(transfers, tickets.c.ticket_id, tickets.c.event, accounts.c.email.label("sender_email"))
             .join(tickets, tickets.c.id == transfers.c.ticket_pk)
             .join(accounts, accounts.c.id == transfers.c.sender_id))
 

@@ -83,15 +83,29 @@ def person(profile: dict[str, Any] | None) -> str:
     return " ".join(str(part) for part in (profile.get("firstName"), profile.get("lastName")) if part)
 
 
+@dataclass(frozen=True)
+class EventLine:
+    """What a card says of a ticket's event: its name, its start, and where."""
+
+    name: str
+    when: str
+    venue: str
+
+
+def event_line(event: dict[str, Any] | None) -> EventLine:
+    event = event or {}
+    address = event.get("address") or {}
+    return EventLine(name=event.get("name") or event.get("id") or "Event", when=when(event.get("startTime")),
+                     venue=", ".join(part for part in (address.get("site"), address.get("city")) if part))
+
+
 @dataclass
 class TicketCard:
     wallet_ticket_id: str  # what the card's forms send: names this ticket even if another organizer's shares its id
     ticket_id: str
     status: str
     status_label: str
-    event_name: str
-    event_when: str
-    venue: str
+    event: EventLine
     holder: str
     active: bool
     pending: spectators.PendingTransfer | None = None
@@ -106,6 +120,7 @@ class TransferRow:
     status: str
     other: str  # the other party's e-mail
     when: str
+    event: EventLine
     outcome: str = ""
     left: TimeLeft | None = None
 
@@ -114,7 +129,6 @@ class TransferRow:
 class WalletView:
     tickets: list[TicketCard] = field(default_factory=list)
     incoming: list[TransferRow] = field(default_factory=list)
-    outgoing: list[TransferRow] = field(default_factory=list)
     past: list[TransferRow] = field(default_factory=list)
     past_hidden: int = 0
     profile_complete: bool = True
@@ -145,15 +159,12 @@ def _all_transfers(conn: Connection, clock: Clock, me: Account) -> list[Transfer
 
 
 def ticket_card(item: MyTicket, now: datetime) -> TicketCard:
-    event = item.event or {}
-    address = event.get("address") or {}
+    event = event_line(item.event)
     pending = item.pending
     status = item.status.value
     return TicketCard(
         wallet_ticket_id=item.wallet_ticket_id, ticket_id=item.ticket_id, status=status,
-        status_label=STATUS_LABELS.get(status, status),
-        event_name=event.get("name") or event.get("id") or "Event", event_when=when(event.get("startTime")),
-        venue=", ".join(part for part in (address.get("site"), address.get("city")) if part),
+        status_label=STATUS_LABELS.get(status, status), event=event,
         holder=person(item.holder), active=status in ACTIVE, pending=pending,
         pending_left=time_left(isoformat(pending.expires_at), now) if pending else None,
     )
@@ -183,7 +194,7 @@ def transfer_row(item: TransferView, now: datetime) -> TransferRow:
     row = TransferRow(
         transfer_id=item.transfer_id, ticket_id=item.ticket_id, role=item.role, status=item.status,
         other=item.sender_email if incoming else item.recipient_email,
-        when=when(isoformat(item.resolved_at or item.expires_at or item.created_at)),
+        when=when(isoformat(item.resolved_at or item.expires_at or item.created_at)), event=event_line(item.event),
     )
     if item.status == "PENDING":
         row.left = time_left(isoformat(item.expires_at), now)
@@ -195,8 +206,8 @@ def transfer_row(item: TransferView, now: datetime) -> TransferRow:
 
 
 def wallet_view(conn: Connection, clock: Clock, me: Account) -> WalletView:
-    """Tickets (syncing them first, W2: the caller's unit of work writes), then transfers in, out and
-    past, then the profile check."""
+    """Tickets (syncing them first, W2: the caller's unit of work writes), then transfers in and past,
+    then the profile check."""
     items = _all_tickets(conn, clock, me)
     now = clock.now()
     view = WalletView(tickets=[ticket_card(item, now) for item in items])
@@ -207,8 +218,7 @@ def wallet_view(conn: Connection, clock: Clock, me: Account) -> WalletView:
             past.append(row)
         elif row.role == "INCOMING":
             view.incoming.append(row)
-        else:
-            view.outgoing.append(row)
+        # a pending transfer I sent shows once, on its ticket's card (the sender keeps the ticket, W4)
     past.reverse()  # most recent first
     view.past, view.past_hidden = past[:PAST_SHOWN], max(0, len(past) - PAST_SHOWN)
     if view.incoming:

@@ -4,7 +4,9 @@ Built from an interface's URL (ending in ``/organizer/tickets``), login and pass
 that may pass (5xx, 429 with ``Retry-After``, timeouts, cut connections, a body that is not JSON) are
 retried with exponential backoff and jitter, bounded in attempts and in total time; what remains is
 raised as ``WalletUnavailable`` (transient: run again later). A refusal (other 4xx) is raised at
-once as ``WalletRefused`` with the wallet's own error code. Every call the wallet accepted is safe
+once as ``WalletRefused`` with the wallet's own error code. Both messages name the URL called and
+say what to check (the interface's URL, its credentials, the wallet's health): they are what an
+execution's log and ``tixtrace backoffice run`` show. Every call the wallet accepted is safe
 to repeat: injection, delete and control are idempotent by ticket id, and the feed is read by key.
 """
 
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -141,16 +143,17 @@ class TixngoClient:
             self.dump.add(f"> {method} {path or '/'} {params or ''} {content.decode() if content else ''}")
         started = time.monotonic()
         problem = ""
+        fault: Exception | None = None  # the last transport or decoding error, None after an HTTP status
         for attempt in range(1, self.max_attempts + 1):
             self.attempts_made += 1
             wait: float | None = None
             try:
                 response = self._http.request(method, url, content=content, params=params)
                 if response.status_code in RETRY_STATUSES:
-                    problem = f"HTTP {response.status_code}"
+                    problem, fault = f"HTTP {response.status_code}", None
                     wait = _retry_after(response)
                 elif response.status_code >= 400:
-                    raise _refusal(method, path, response)
+                    raise _refusal(method, shown_url(url), response)
                 else:
                     body = orjson.loads(response.content)
                     if not isinstance(body, dict):
@@ -160,18 +163,21 @@ class TixngoClient:
                     invalid = check(body) if check is not None else None
                     if invalid is None:
                         return body
-                    problem = invalid
+                    problem, fault = invalid, None
             except (httpx.TransportError, orjson.JSONDecodeError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"[:300]
+                fault = exc
             if attempt == self.max_attempts:
                 break
             delay = wait if wait is not None else self.backoff_seconds * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
             if time.monotonic() - started + delay > self.max_total_seconds:
                 break
             self.sleep(delay)
+        where = shown_url(url)
         raise WalletUnavailable(
-            f"wallet {method} {path or '/'} failed after {attempt} attempts in {time.monotonic() - started:.1f} s "
-            f"(last problem: {problem})", details={"attempts": attempt, "problem": problem})
+            f"wallet {method} {where} failed after {attempt} attempts in {time.monotonic() - started:.1f} s "
+            f"(last problem: {problem}); {_unavailable_hint(fault, problem)}",
+            details={"attempts": attempt, "problem": problem, "url": where})
 
 
 def _stalled(requested_key: str, body: dict[str, Any]) -> str | None:
@@ -193,12 +199,48 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _refusal(method: str, path: str, response: httpx.Response) -> WalletRefused:
+def shown_url(url: str) -> str:
+    """The URL a message names: scheme, host, port and path, never user info (a password could be
+    written there) nor the query (a pagination key says nothing to an operator)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _unavailable_hint(fault: Exception | None, problem: str) -> str:
+    """What an operator should check when the wallet could not be reached or kept failing."""
+    if isinstance(fault, httpx.TimeoutException):
+        return ("the wallet did not answer in time: check that it is up and not overloaded, and the network "
+                "between the back office and it; then run again")
+    if isinstance(fault, httpx.ConnectError):
+        return ("nothing answered there: check the interface's URL (host and port, ending in "
+                "/organizer/tickets) and that the wallet is running")
+    if isinstance(fault, httpx.TransportError):
+        return "the connection to the wallet broke: check the wallet and the network (proxy, TLS), then run again"
+    if problem.startswith("HTTP 429"):
+        return "the wallet is throttling the back office: lower the schedule's frequency or batch size, or wait"
+    if problem.startswith("HTTP 5"):
+        return "the wallet itself is failing: check the wallet's logs and health (GET /health), then run again"
+    return ("the wallet's answers were not what the organizer API sends: check that the interface's URL points "
+            "at the wallet's /organizer/tickets and not at another site or a proxy page")
+
+
+_REFUSAL_HINTS = {
+    401: "the wallet refused the credentials: check the interface's Login (the organizer admin e-mail) and "
+         "Password (its API key; `tixtrace wallet rotate-key` issues a new one)",
+    403: "the wallet refused this organizer: check the interface's Login and Password",
+    404: "the wallet has no such page: check that the interface's URL ends in /organizer/tickets",
+    405: "the wallet has no such page: check that the interface's URL ends in /organizer/tickets",
+}
+
+
+def _refusal(method: str, url: str, response: httpx.Response) -> WalletRefused:
     code, message = f"HTTP_{response.status_code}", response.text[:300]
     try:
         error = orjson.loads(response.content)["error"]
         code, message = str(error["code"]), str(error["message"])
     except (orjson.JSONDecodeError, KeyError, TypeError):
         pass
-    return WalletRefused(f"wallet refused {method} {path or '/'}: {code}: {message}",
-                         details={"status": response.status_code, "walletCode": code})
+    hint = _REFUSAL_HINTS.get(response.status_code)
+    return WalletRefused(f"wallet refused {method} {url}: {code}: {message}" + (f"; {hint}" if hint else ""),
+                         details={"status": response.status_code, "walletCode": code, "url": url})

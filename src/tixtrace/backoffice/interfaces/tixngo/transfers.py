@@ -29,11 +29,13 @@ from tixtrace.backoffice.db.tables import interfaces, schedules
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.parameters import InvalidParameters, parse_parameters
 from tixtrace.backoffice.interfaces.tixngo.client import TixngoClient, WalletRefused, WalletUnavailable
+from tixtrace.backoffice.services import audit
 from tixtrace.backoffice.services.events import get_event
 from tixtrace.backoffice.services.interfaces import interface_credentials
 from tixtrace.backoffice.services.schedules import ScheduleFunction
 from tixtrace.backoffice.services.tickets import TicketStatus, get_ticket
 from tixtrace.backoffice.services.validation import Checker
+from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound, TixtraceError, Unavailable
 
@@ -103,11 +105,14 @@ def _feature_active(text: str) -> bool:
         return False
 
 
-def transfer_ticket(engine: Engine, ticket_id: int, recipient_email: Any, reason: Any, *,
+def transfer_ticket(engine: Engine, ticket_id: int, recipient_email: Any, reason: Any, *, actor: str, clock: Clock,
                     transport: httpx.BaseTransport | None = None,
                     client_options: dict[str, Any] | None = None) -> OrganizerTransfer:
     """W7 through the ticket's interface. Reads in one unit of work, then calls the wallet outside any
-    transaction (house rule 4); nothing is written here (the feedback records the outcome)."""
+    transaction (house rule 4); the ticket itself is not written here (the feedback records the
+    outcome). Once the wallet has accepted, the audit entry (O2: who asked, the recipient, the reason,
+    the wallet's transferId) is written in a unit of its own: there is no back-office change to share
+    a transaction with, and a refused transfer leaves no entry."""
     email, text = checked_request(recipient_email, reason)
     with unit_of_work(engine, write=False) as conn:
         number, interface_id = ticket_interface(conn, ticket_id)
@@ -124,8 +129,13 @@ def transfer_ticket(engine: Engine, ticket_id: int, recipient_email: Any, reason
                           "back office; check the ticket's distribution history after the next feedback before "
                           "trying again", code=BackofficeCode.WALLET_UNAVAILABLE,
                           details={"ticketNumber": number, "interfaceId": interface_id}) from None
-    return OrganizerTransfer(ticket_id, number, interface_id, email, text, str(body.get("transferId")),
+    done = OrganizerTransfer(ticket_id, number, interface_id, email, text, str(body.get("transferId")),
                              str(body.get("status")), str(body.get("direction")), body.get("resolvedAt"))
+    with unit_of_work(engine) as conn:
+        audit.record(conn, actor=actor, action=audit.Action.TRANSFER, object_type=audit.ObjectType.TICKET,
+                     object_id=ticket_id, changes={"recipientEmail": [None, email], "reason": [None, text],
+                                                   "transferId": [None, done.transfer_id]}, at=clock.now())
+    return done
 
 
 def _refusal(exc: WalletRefused, number: str, interface_id: int) -> TixtraceError:

@@ -1,7 +1,7 @@
 """O4, the state of each schedule at a glance, and the overview that gathers them.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02
 
 - ``schedules.caught_up_at``: the start of the schedule's latest run that did all its work (the
@@ -18,15 +18,15 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("schedules") as batch_op:
-        batch_op.add_column(sa.Column("caught_up_at", sa.DateTime(timezone=True), nullable=True))
+    # plain ADD COLUMN, as in 0012: a batch that rebuilt the table on SQLite would lose its AUTOINCREMENT (C4)
+    op.add_column("schedules", sa.Column("caught_up_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_executions_schedule_id_status_id", "executions", ["schedule_id", "status", "id"])
     op.create_index("ix_executions_status_started_at", "executions", ["status", "started_at"])
     op.drop_index("ix_distribution_lines_status", table_name="distribution_lines")
@@ -40,5 +40,5 @@ def downgrade() -> None:
     op.create_index("ix_distribution_lines_status", "distribution_lines", ["status"])
     op.drop_index("ix_executions_status_started_at", table_name="executions")
     op.drop_index("ix_executions_schedule_id_status_id", table_name="executions")
-    with op.batch_alter_table("schedules") as batch_op:
+    with op.batch_alter_table("schedules", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_column("caught_up_at")
