@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import users
-from tixtrace.backoffice.interfaces.scheduler import Scheduler
+from tixtrace.backoffice.interfaces.local_urls import misdirected_interfaces
+from tixtrace.backoffice.interfaces.scheduler import Scheduler, automatic_schedules_found
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.demo import data_paths
 from tixtrace.kernel.clock import SystemClock
@@ -42,6 +43,8 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
             create_user(conn, "admin", password, datetime.now(UTC))
             console.print(f"first start: back-office user [bold]admin[/bold], password [bold]{password}[/bold] "
                           "(shown once; add users with tixtrace backoffice create-user)")
+    for warning in misdirected_interfaces(backoffice, host=host, wallet_port=wallet_port):
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     stop = threading.Event()
     scheduler = threading.Thread(target=Scheduler(backoffice, SystemClock()).run_forever, args=(stop,),
                                  name="scheduler", daemon=True)
@@ -51,7 +54,7 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
             console.print(f"wallet      {wallet_base}  (API docs {wallet_base}/docs"
                           + (f", spectator app {wallet_base}/app, sandbox clock" if sandbox else "") + ")")
             console.print(f"back office http://{host}:{port}  (screens /tickets, API docs /docs)")
-            console.print("scheduler   running AUTOMATIC schedules; Ctrl-C stops everything")
+            console.print(f"scheduler   running: {automatic_schedules_found(backoffice)}; Ctrl-C stops everything")
             uvicorn.run(create_backoffice_app(backoffice), host=host, port=port, log_level="warning",
                         access_log=False)
     finally:

@@ -160,6 +160,7 @@ class Counters(ApiResponse):
 class LogLineOut(ApiResponse):
     level: str
     ticket_number: str | None
+    contact_id: int | None
     message: str
 
 

@@ -168,6 +168,7 @@ def _execute(engine: Engine, clock: Clock, schedule: ScheduleView, interface: In
         run.log(LogLevel.ERROR, f"unexpected error: {describe(exc)}")
     finally:
         client.close()
+    run.close_log()
     try:
         with unit_of_work(engine) as conn:
             run.flush(conn)
