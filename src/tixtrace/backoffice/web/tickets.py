@@ -10,6 +10,7 @@ comes back to the distribution tab with the wallet's answer or its refusal.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -21,7 +22,7 @@ from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TicketStatus
 from tixtrace.backoffice.interfaces.tixngo.transfers import REASON_MAX, transfer_ticket
 from tixtrace.backoffice.services.events import get_event
-from tixtrace.backoffice.services.tickets import distribution_history, get_ticket, ticket_views
+from tixtrace.backoffice.services.tickets import distribution_history, get_ticket, pending_line, ticket_views
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.pages import PostedForm, WebUser, path_id, query_text, redirect, render, with_query
 from tixtrace.kernel.cursors import decode_int_cursor, decode_position_cursor, encode_cursor, encode_position_cursor
@@ -56,7 +57,7 @@ def ticket_list(request: Request, backend: BackendDep, user: WebUser, number: Te
     })
 
 
-def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None) -> dict[str, Any]:
+def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None, now: datetime) -> dict[str, Any]:
     ticket = get_ticket(conn, ticket_id)
     view = ticket_views(conn, [ticket])[0]
     context: dict[str, Any] = {
@@ -67,6 +68,7 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None)
         "replaced_by": queries.replaced_by(conn, ticket_id),
         "lines": [], "history_next": None, "reason_max": REASON_MAX,
         "transferable": ticket.status == TicketStatus.PRINTED.value and ticket.injected_at is not None,
+        "now": now, "pending": pending_line(conn, ticket_id) if tab == "mobile" else None,
     }
     if tab == "distribution":
         lines, last = distribution_history(conn, ticket_id, after=decode_position_cursor(cursor), limit=HISTORY_PAGE)
@@ -82,7 +84,7 @@ def ticket_page(request: Request, ticket_id: str, backend: BackendDep, user: Web
                 cursor: Text = None) -> Response:
     tid = path_id(ticket_id, "ticket")
     with backend.read() as conn:
-        context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
+        context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor, backend.clock.now())
     return render(request, "tickets/detail.html", context)
 
 
@@ -107,5 +109,5 @@ def ticket_tab(request: Request, ticket_id: str, tab: str, backend: BackendDep, 
     if tab not in TABS:
         raise NotFound(f"a ticket has no tab {tab!r}", code=BackofficeCode.TAB_NOT_FOUND)
     with backend.read() as conn:
-        context = _tab_context(conn, tid, tab, cursor)
+        context = _tab_context(conn, tid, tab, cursor, backend.clock.now())
     return render(request, "tickets/_tabs.html", context, partial=True)
