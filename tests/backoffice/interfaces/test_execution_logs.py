@@ -29,6 +29,7 @@ from tests.support.feedback import (
     send,
 )
 from tests.support.system import FEATURE, System
+from tixtrace.backoffice.domain.executions import LogLevel
 from tixtrace.backoffice.interfaces.tixngo import run as run_module
 
 
@@ -144,3 +145,24 @@ def test_pushes_log_each_ticket_they_change_in_the_wallet(system: System, bo: Te
                      "call(s) of up to 1000"),
     ]
     assert kept["number"] not in {line["ticketNumber"] for line in execution["log"]}
+
+
+def test_the_cap_counts_only_what_was_done_and_a_rolled_back_page_gives_its_place_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_module, "DETAIL_LINES", 2)
+    ctx = run_module.Run(*([None] * 8))  # type: ignore[arg-type]
+    ctx.detail("a", "T1")
+    before = ctx.report()
+    ctx.detail("b", "T2")
+    ctx.detail("c", "T3")
+    ctx.restore(before)  # that page was rolled back: its lines, and their place under the cap, are gone
+    ctx.detail("d", "T4", 7)
+    ctx.detail("e", "T5")
+    ctx.log(LogLevel.WARNING, "never dropped", "T6")
+    ctx.close_log()
+    assert [(line.level, line.message, line.ticket_number, line.contact_id) for line in ctx.lines] == [
+        (LogLevel.INFO, "a", "T1", None), (LogLevel.INFO, "d", "T4", 7),
+        (LogLevel.WARNING, "never dropped", "T6", None),
+        (LogLevel.INFO, "... and 1 more line(s) of what this execution did, not logged (the first 2 are; the "
+                        "counters count everything)", None, None),
+    ]

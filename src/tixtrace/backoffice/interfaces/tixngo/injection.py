@@ -128,10 +128,11 @@ def run(ctx: Run) -> None:
             if not rows:
                 return
             selected, calls, after = selected + len(rows), calls + 1, rows[-1].id
-    finally:  # written by the runner's last flush, whether the run ends OK or failed
+    finally:  # written by the runner's last flush, whether the run ends OK or failed; an idle run says nothing
         events = ", ".join(ctx.schedule.event_codes or ()) or "every event"
-        ctx.log(LogLevel.INFO, f"selected {selected} NOT_PRINTED ticket(s) of {events} in {calls} wallet call(s) "
-                               f"of up to {size}")
+        if selected:
+            ctx.log(LogLevel.INFO, f"selected {selected} NOT_PRINTED ticket(s) of {events} in {calls} wallet "
+                                   f"call(s) of up to {size}")
 
 
 def _inject_page(ctx: Run, after: int, size: int, *, overlay: bool) -> list[Any]:
@@ -157,6 +158,17 @@ def _inject_page(ctx: Run, after: int, size: int, *, overlay: bool) -> list[Any]
             refused.append(row.id)
             ctx.count("failed")
             ctx.log(LogLevel.WARNING, f"refused by the wallet: {result.get('error')}", row.number)
+    before = ctx.report()  # a write that fails takes its "printed" lines with it
+    try:
+        _mark_page(ctx, rows, accepted, refused, results)
+    except Exception:
+        ctx.restore(before)
+        raise
+    return rows
+
+
+def _mark_page(ctx: Run, rows: list[Any], accepted: list[Any], refused: list[int], results: dict[str, Any]) -> None:
+    """After the call: accepted tickets PRINTED (one line each, O3), refused ones no longer injected."""
     with unit_of_work(ctx.engine) as conn:
         now = ctx.clock.now()
         # PRINTED unless cancelled meanwhile (it stays injected: push cancelled deletes it)
@@ -173,7 +185,6 @@ def _inject_page(ctx: Run, after: int, size: int, *, overlay: bool) -> list[Any]
         ctx.count("records_read", len(rows))
         ctx.count("tickets_updated", len(accepted))
         ctx.flush(conn)
-    return rows
 
 
 def _set_injected_at(conn: Connection, ids: list[int], value: Any) -> None:

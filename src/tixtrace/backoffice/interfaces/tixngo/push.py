@@ -33,9 +33,10 @@ def _push(ctx: Run, statuses: tuple[TicketStatus, ...], marker: Column[Any],
             if not rows:
                 return
             selected, calls, after = selected + len(rows), calls + 1, rows[-1].id
-    finally:  # written by the runner's last flush, whether the run ends OK or failed
-        ctx.log(LogLevel.INFO, f"selected {selected} injected {' or '.join(statuses)} ticket(s) not yet {done_as} "
-                               f"in the wallet, in {calls} wallet call(s) of up to {size}")
+    finally:  # written by the runner's last flush, whether the run ends OK or failed; an idle run says nothing
+        if selected:
+            ctx.log(LogLevel.INFO, f"selected {selected} injected {' or '.join(statuses)} ticket(s) not yet "
+                                   f"{done_as} in the wallet, in {calls} wallet call(s) of up to {size}")
 
 
 def _push_page(ctx: Run, statuses: tuple[TicketStatus, ...], marker: Column[Any],
@@ -48,7 +49,7 @@ def _push_page(ctx: Run, statuses: tuple[TicketStatus, ...], marker: Column[Any]
     if not rows:
         return rows
     results = {r["ticketId"]: r for r in call([row.number for row in rows])}
-    done = []
+    done, changed = [], []
     for row in rows:
         result = results.get(row.number, {"result": "REFUSED", "error": "no result from the wallet"})
         if result["result"] == "REFUSED":
@@ -58,16 +59,23 @@ def _push_page(ctx: Run, statuses: tuple[TicketStatus, ...], marker: Column[Any]
         if result["result"] == "NOT_FOUND":
             ctx.log(LogLevel.WARNING, "the wallet does not know this ticket; marked processed", row.number)
         else:
-            ctx.detail(f"ticket {row.id} {done_as} in the wallet", row.number)
+            changed.append(row)
         done.append(row.id)
-    with unit_of_work(ctx.engine) as conn:
-        now = ctx.clock.now()
-        if done:
-            conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")),
-                         [{"b_id": pk, marker.name: now, "updated_at": now} for pk in done])
-        ctx.count("records_read", len(rows))
-        ctx.count("tickets_updated", len(done))
-        ctx.flush(conn)
+    before = ctx.report()  # a write that fails takes its lines with it
+    try:
+        with unit_of_work(ctx.engine) as conn:
+            now = ctx.clock.now()
+            if done:
+                conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")),
+                             [{"b_id": pk, marker.name: now, "updated_at": now} for pk in done])
+            for row in changed:
+                ctx.detail(f"ticket {row.id} {done_as} in the wallet", row.number)
+            ctx.count("records_read", len(rows))
+            ctx.count("tickets_updated", len(done))
+            ctx.flush(conn)
+    except Exception:
+        ctx.restore(before)
+        raise
     return rows
 
 
