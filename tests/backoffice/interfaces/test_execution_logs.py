@@ -166,3 +166,21 @@ def test_the_cap_counts_only_what_was_done_and_a_rolled_back_page_gives_its_plac
         (LogLevel.INFO, "... and 1 more line(s) of what this execution did, not logged (the first 2 are; the "
                         "counters count everything)", None, None),
     ]
+
+
+def test_the_feedback_past_the_cap_counts_the_rest_in_one_line(system: System, bo: TestClient,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_module, "DETAIL_LINES", 1)
+    ana = system.contact(ANA)
+    first, second = new_ticket(system, ana), new_ticket(system, ana)
+    injection, feedback = functions(system)
+    run_ok(system, injection)
+    send(system, ANA, first, BOB)
+    send(system, ANA, second, CARL)
+
+    execution = api_execution(bo, run_ok(system, feedback))
+
+    messages = [message for _, _, message in info(execution)]
+    assert [m for m in messages if " created (temporary) " in m] == [messages[0]]
+    assert messages[-1].startswith("... and 1 more line(s) of what this execution did, not logged (the first 1 are")
+    assert execution["counters"]["contactsCreated"] == 2

@@ -250,7 +250,9 @@ def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
 def _log_events(ctx: Run, events: Sequence[FoldEvent], stored: dict[int, int]) -> None:
     """O3: one line per thing the fold did. A contact is named by its stored id (``stored`` maps the
     page's new contacts); one created and removed within the same page was never stored and has none."""
-    for event in events:
+    for index, event in enumerate(events):
+        if ctx.details_full(len(events) - index):  # past the cap: counted, not built
+            return
         contact = stored.get(event.contact_id, event.contact_id) if event.contact_id is not None else None
         if contact is not None and contact < 0:
             contact = None

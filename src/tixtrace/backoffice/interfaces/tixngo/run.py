@@ -79,6 +79,14 @@ class Run:
         if level in (LogLevel.WARNING, LogLevel.ERROR) and self.status is ExecutionStatus.OK:
             self.status = ExecutionStatus.WARNING
 
+    def details_full(self, coming: int = 0) -> bool:
+        """True when the cap is reached: the ``coming`` detail lines are then only counted (a caller with
+        many lines to build skips building them)."""
+        if self.details_logged < DETAIL_LINES:
+            return False
+        self.details_omitted += coming
+        return True
+
     def detail(self, message: str, ticket_number: str | None = None, contact_id: int | None = None) -> None:
         """O3: one INFO line of what the run did; past ``DETAIL_LINES`` in the execution it is only counted."""
         if self.details_logged >= DETAIL_LINES:
