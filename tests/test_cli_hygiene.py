@@ -93,7 +93,7 @@ def test_main_runs_commands_and_passes_their_exit_codes(tmp_path: Path) -> None:
 def _interface(engine: Engine, name: str, url: str) -> int:
     with unit_of_work(engine) as conn:
         return int(create_interface(conn, NewInterface(name, "TIXNGO", url, "org@example.com", "api-key", [], ""),
-                                    START).id)
+                                    START, actor="test").id)
 
 
 def test_the_scheduler_says_how_many_automatic_schedules_it_found(engine: Engine, monkeypatch: pytest.MonkeyPatch,
@@ -101,7 +101,8 @@ def test_the_scheduler_says_how_many_automatic_schedules_it_found(engine: Engine
     assert automatic_schedules_found(engine).startswith("0 AUTOMATIC schedules found: nothing will run until")
     interface = _interface(engine, "tixngo", "http://wallet.example.com/organizer/tickets")
     with unit_of_work(engine) as conn:
-        ids = [create_schedule(conn, interface, NewSchedule(function, launch, frequency_minutes=5), START).id
+        ids = [create_schedule(conn, interface, NewSchedule(function, launch, frequency_minutes=5), START,
+                               actor="test").id
                for function, launch in (("RETRIEVE_TICKET_STATUS", "AUTOMATIC"), ("TICKETS_INJECTION", "MANUAL"),
                                         ("PUSH_CANCELLED", "AUTOMATIC"))]
     found = automatic_schedules_found(engine)

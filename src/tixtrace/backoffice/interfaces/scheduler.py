@@ -43,10 +43,13 @@ _STOP_CHECK_SECONDS = 0.2
 
 
 def automatic_schedules_found(engine: Engine) -> str:
-    """What a starting scheduler says it found: how many AUTOMATIC schedules, and which; with none, that
-    nothing will run until one is made AUTOMATIC (it is picked up at the next poll, no restart)."""
+    """What a starting scheduler says it found: how many active AUTOMATIC schedules (not paused, not
+    deleted: the ones it will start), and which; with none, that nothing will run until one is made
+    AUTOMATIC (it is picked up at the next poll, no restart)."""
     with unit_of_work(engine, write=False) as conn:
-        ids = list(conn.scalars(select(schedules.c.id).where(schedules.c.launch == "AUTOMATIC")
+        ids = list(conn.scalars(select(schedules.c.id).where(schedules.c.launch == "AUTOMATIC",
+                                                             schedules.c.active.is_(True),
+                                                             schedules.c.deleted_at.is_(None))
                                 .order_by(schedules.c.id)))
     if not ids:
         return ("0 AUTOMATIC schedules found: nothing will run until a schedule is made AUTOMATIC "
