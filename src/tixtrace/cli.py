@@ -1,7 +1,12 @@
-"""The ``tixtrace`` command: one Typer app with a sub-app per service (DESIGN section 7)."""
+"""The ``tixtrace`` command: one Typer app with a sub-app per service (DESIGN section 7).
+
+``main`` is the console script: a bad option value (a port out of range, a number that is not one
+...) is one line on stderr and exit 2, never a traceback nor a framed panel (DESIGN section 7).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -29,9 +34,11 @@ DataDir = Annotated[Path, typer.Option("--data-dir", help="Where the SQLite file
 @app.command()
 def demo(
     data_dir: DataDir = Path("tixtrace-data"),
-    tickets: Annotated[int, typer.Option("--tickets", help="Tickets in this round (1 to 100000).")] = 1000,
-    wallet_port: Annotated[int, typer.Option(help="Port of the wallet during the demo (keep 8001 to browse "
-                                                  "with tixtrace serve afterwards).")] = 8001,
+    tickets: Annotated[int, typer.Option("--tickets", min=1, max=100_000,
+                                         help="Tickets in this round (1 to 100000).")] = 1000,
+    wallet_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the wallet during the demo (keep "
+                                                                    "8001 to browse with tixtrace serve "
+                                                                    "afterwards).")] = 8001,
 ) -> None:
     """The main job on SQLite: inject tickets, play spectators' transfers, retrieve ticket status, report.
 
@@ -47,8 +54,8 @@ def demo(
 @app.command()
 def serve(
     data_dir: DataDir = Path("tixtrace-data"),
-    port: Annotated[int, typer.Option(help="Back-office port.")] = 8000,
-    wallet_port: Annotated[int, typer.Option(help="Wallet port.")] = 8001,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Back-office port.")] = 8000,
+    wallet_port: Annotated[int, typer.Option(min=1, max=65535, help="Wallet port.")] = 8001,
     host: Annotated[str, typer.Option(help="Address both services listen on.")] = "127.0.0.1",
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Wallet sandbox: test clock, passwordless "
                                                             "spectator sign-in and the spectator app page.")] = False,
@@ -68,5 +75,26 @@ def serve(
         raise typer.Exit(1) from exc
 
 
+def main(args: list[str] | None = None) -> None:
+    """Run the command line; a usage error is ``error: <what>`` in one line (with where to find help)."""
+    try:
+        code = app(args=args, prog_name="tixtrace", standalone_mode=False)
+    except typer.Abort:  # Ctrl-C or EOF at a prompt
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
+    except typer.TyperException as exc:  # Typer's (vendored) click exceptions: usage errors and the like
+        context = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:  # no_args_is_help: the help
+            text = context.get_help()  # Rich prints it itself and returns ""
+            if text.strip():
+                print(text, file=sys.stderr)
+        else:
+            message = " ".join(str(getattr(exc, "format_message", exc.__str__)()).split())
+            hint = f" (see {context.command_path} --help)" if context is not None else ""
+            print(f"error: {message}{hint}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -21,7 +21,8 @@ from tixtrace.backoffice.app import DATABASE_URL_VARIABLE as BACKOFFICE_URL_VARI
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import users
 from tixtrace.backoffice.domain.executions import CLI
-from tixtrace.backoffice.interfaces.scheduler import Scheduler
+from tixtrace.backoffice.interfaces.local_urls import misdirected_interfaces
+from tixtrace.backoffice.interfaces.scheduler import Scheduler, automatic_schedules_found
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.demo import data_paths
 from tixtrace.kernel.clock import SystemClock
@@ -50,6 +51,8 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
             create_user(conn, "admin", password, datetime.now(UTC), actor=CLI)
             console.print(f"first start: back-office user [bold]admin[/bold], password [bold]{password}[/bold] "
                           "(shown once; add users with tixtrace backoffice create-user)")
+    for warning in misdirected_interfaces(backoffice, host=host, wallet_port=wallet_port):
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     stop = threading.Event()
     scheduler = threading.Thread(target=Scheduler(backoffice, SystemClock()).run_forever, args=(stop,),
                                  name="scheduler", daemon=True)
@@ -60,7 +63,7 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
                           + (f", spectator app {wallet_base}/app, sandbox clock" if sandbox else "") + ")")
             console.print(f"back office http://{host}:{port}  (screens /tickets, API docs /docs)"
                           + (f"; {workers} worker processes each" if workers > 1 else ""))
-            console.print("scheduler   running AUTOMATIC schedules; Ctrl-C stops everything")
+            console.print(f"scheduler   running: {automatic_schedules_found(backoffice)}; Ctrl-C stops everything")
             serve_factory("tixtrace.backoffice.app:backoffice_app_from_environment", host=host, port=port,
                           workers=workers,
                           environment={BACKOFFICE_URL_VARIABLE: backoffice_url or default_backoffice})

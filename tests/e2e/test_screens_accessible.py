@@ -47,11 +47,14 @@ def _scenario(system: System) -> dict[str, Any]:
 
 
 def _backoffice_pages(ids: dict[str, Any]) -> list[str]:
-    ticket = ids["ticket"]
-    return ["/tickets", f"/tickets/{ticket}", f"/tickets/{ticket}?tab=distribution",
-            f"/tickets/{ticket}?tab=mobile", f"/tickets/{ids['other']}?tab=distribution", "/contacts",
-            f"/contacts/{ids['contact']}", "/interfaces", "/interfaces/new", f"/interfaces/{ids['interface']}",
-            f"/schedules/{ids['schedule']}/executions", f"/executions/{ids['execution']}"]
+    ticket, schedule = ids["ticket"], ids["schedule"]
+    return ["/", "/tickets", "/tickets?event=WC26-M01", f"/tickets/{ticket}",
+            f"/tickets/{ticket}?tab=distribution", f"/tickets/{ticket}?tab=mobile", f"/tickets/{ticket}?tab=history",
+            f"/tickets/{ids['other']}?tab=distribution", f"/tickets/{ticket}/actions/cancel",
+            f"/tickets/{ticket}/actions/transfer", "/events", "/events/WC26-M01",
+            "/events/WC26-M01/edit", "/contacts", f"/contacts/{ids['contact']}", "/interfaces", "/interfaces/new",
+            f"/interfaces/{ids['interface']}", f"/schedules/{schedule}", f"/schedules/{schedule}/executions",
+            "/executions", f"/executions/{ids['execution']}", "/audit", "/users/1"]
 
 
 def _check(page: Any, url: str, name: str, failures: list[str]) -> None:

@@ -1,9 +1,11 @@
 """``tixtrace backoffice ...`` commands (DESIGN section 7): the only back-office module that speaks
 Typer and Rich.
 
-Every command that opens the database first migrates it to the latest revision, so a new SQLite file
-just works. ``--database-url`` may also come from ``TIXTRACE_BACKOFFICE_DATABASE_URL``. Exit codes: 0
-done, 1 refused (bad input, a file with bad rows, a database that cannot be opened), 2 usage error.
+Every command that opens the database first migrates it to the latest revision. Only migrate, serve
+and create-user may create a database; the others refuse a SQLite file that does not exist (exit 2,
+nothing created: a typo in the path must not start an empty back office). ``--database-url`` may
+also come from ``TIXTRACE_BACKOFFICE_DATABASE_URL``. Exit codes: 0 done, 1 refused (bad input, a
+file with bad rows, a database that cannot be opened), 2 usage error (a missing SQLite file too).
 """
 
 from __future__ import annotations
@@ -22,14 +24,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from tixtrace.backoffice.app import DATABASE_URL_VARIABLE
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.domain.executions import CLI, LogLevel
 from tixtrace.backoffice.interfaces.runner import reset_feed, run_schedule
-from tixtrace.backoffice.interfaces.scheduler import Scheduler
+from tixtrace.backoffice.interfaces.scheduler import Scheduler, automatic_schedules_found
 from tixtrace.backoffice.secret_key import SecretKeyTooShort, service_secret
 from tixtrace.backoffice.services.erasure import erase_contact
 from tixtrace.backoffice.services.executions import ExecutionRecord, LogEntry, execution_log
@@ -38,7 +39,7 @@ from tixtrace.backoffice.services.holders import HolderView, count_holders, even
 from tixtrace.backoffice.services.imports import COLUMNS, ImportKind, ImportReport, count_rows, import_csv
 from tixtrace.backoffice.services.users import create_user, disable_user, set_password
 from tixtrace.kernel.clock import SystemClock, isoformat
-from tixtrace.kernel.db import normalize_url, unit_of_work
+from tixtrace.kernel.db import missing_sqlite_file, unit_of_work
 from tixtrace.kernel.errors import TixtraceError
 from tixtrace.kernel.serving import serve_factory
 
@@ -77,16 +78,15 @@ def _open(url: str) -> Engine:
 
 
 def _open_existing(url: str) -> Engine:
-    """`_open` for the commands that may not create a database: a missing SQLite file is exit 2
-    (DESIGN section 7), rather than created empty and migrated."""
+    """`_open` for the commands that may not create a database (all but migrate, serve and create-user):
+    a missing SQLite file is exit 2 (DESIGN section 7), and neither it nor its directory is created."""
     try:
-        parsed = make_url(normalize_url(url))
+        missing = missing_sqlite_file(url)
     except TixtraceError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not Path(parsed.database).exists():
-        err.print(f"error: no back-office database at {parsed.database}; run migrate first")
+    if missing is not None:
+        err.print(f"error: no back-office database at {missing}; run migrate first")
         raise typer.Exit(2)
     return _open(url)
 
@@ -181,7 +181,7 @@ def erase_contact_command(
     unknown id, while a transfer involving the contact is pending, or while a parked feedback record
     holds its e-mail. Erasing an erased contact changes nothing (exit 0).
     """
-    engine = _open(database_url)
+    engine = _open_existing(database_url)
     try:
         with unit_of_work(engine) as conn:
             erasure = erase_contact(conn, contact_id, SystemClock().now())
@@ -302,7 +302,7 @@ def import_command(
     if not chosen:
         err.print("error: give at least one of --events, --contacts, --tickets")
         raise typer.Exit(2)
-    engine = _open(database_url)
+    engine = _open_existing(database_url)
     try:
         for kind, path in chosen:
             report = _import_one(engine, kind, path)
@@ -368,7 +368,7 @@ def run_command(
 ) -> None:
     """Run one execution of a schedule now and print its summary and its WARNING and ERROR log lines;
     exit code 1 if it ends ERROR."""
-    engine = _open(database_url)
+    engine = _open_existing(database_url)
     try:
         execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI)
         problems, more = _problems(engine, execution.id)
@@ -442,7 +442,7 @@ def upload_command(
     if not isinstance(records, list):
         run_out.print(f'[red]error:[/red] {file} must hold a list of records or {{"records": [...]}}')
         raise typer.Exit(1)
-    engine = _open(database_url)
+    engine = _open_existing(database_url)
     try:
         execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI, upload=records)
         problems, more = _problems(engine, execution.id)
@@ -461,14 +461,15 @@ def upload_command(
 @app.command("scheduler")
 def scheduler_command(
     database_url: DatabaseUrl,
-    poll_seconds: Annotated[float, typer.Option(help="How often to look for due schedules.")] = 1.0,
+    poll_seconds: Annotated[float, typer.Option(min=0.05, max=3600, help="How often to look for due schedules "
+                                                                         "(seconds).")] = 1.0,
 ) -> None:
     """Run the AUTOMATIC schedules when they are due, until interrupted (Ctrl-C or SIGTERM)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    engine = _open(database_url)
+    engine = _open_existing(database_url)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    run_out.print("scheduler running (Ctrl-C to stop)")
+    run_out.print(f"scheduler running: {automatic_schedules_found(engine)} (Ctrl-C to stop)")
     try:
         Scheduler(engine, SystemClock()).run_forever(stop, poll_seconds)
     except KeyboardInterrupt:

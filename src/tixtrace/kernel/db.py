@@ -64,6 +64,17 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of the SQLite file ``url`` names when it does not exist; None when it exists, is in
+    memory, or ``url`` is PostgreSQL. Commands that may not create a database (DESIGN section 7) ask
+    this before opening one: opening would create the file, and its directory, empty. BadInput
+    INVALID_DATABASE_URL for a URL that is not one."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return None if Path(parsed.database).exists() else str(parsed.database)
+
+
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 

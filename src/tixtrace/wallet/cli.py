@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import make_url
 
 from tixtrace.kernel.clock import SystemClock
-from tixtrace.kernel.db import normalize_url, unit_of_work
+from tixtrace.kernel.db import missing_sqlite_file, unit_of_work
 from tixtrace.kernel.errors import TixtraceError
 from tixtrace.kernel.serving import serve_factory
 from tixtrace.wallet.app import DATABASE_URL_VARIABLE, SANDBOX_VARIABLE
@@ -75,12 +73,11 @@ def rotate_key(
     """Give an organizer a new API key and print it once; the old key stops working at once."""
 
     try:
-        parsed = make_url(normalize_url(database_url))
+        missing = missing_sqlite_file(database_url)
     except TixtraceError:
-        parsed = None  # _open says what is wrong with it
-    if parsed is not None and parsed.get_backend_name() == "sqlite" \
-            and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
-        console.print(f"[red]error:[/red] no wallet database at {parsed.database}; run migrate first")
+        missing = None  # _open says what is wrong with it
+    if missing is not None:  # DESIGN section 7: only migrate, serve and create-organizer create a database
+        console.print(f"[red]error:[/red] no wallet database at {missing}; run migrate first")
         raise typer.Exit(2)
     engine = _open(database_url)
     try:
@@ -101,7 +98,7 @@ def rotate_key(
 @app.command()
 def serve(
     database_url: DatabaseUrl,
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8001,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")] = 8001,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     sandbox: Annotated[bool, typer.Option(
         "--sandbox", help="Add the test clock (/sandbox/clock) and passwordless spectator sign-in.")] = False,

@@ -164,8 +164,9 @@ def test_execution_counters_and_log(api: TestClient, engine: Engine) -> None:
     assert execution["counters"] == {"recordsRead": 5, "ticketsUpdated": 0, "contactsCreated": 0,
                                      "contactsCompleted": 0, "contactsRemoved": 0, "linesCreated": 2,
                                      "linesUpdated": 0, "skipped": 1, "failed": 0, "parked": 0}
-    assert execution["log"] == [{"level": "INFO", "ticketNumber": None, "message": "3 records read"},
-                                {"level": "WARNING", "ticketNumber": "T-9", "message": "unknown ticket, skipped"}]
+    assert execution["log"] == [
+        {"level": "INFO", "ticketNumber": None, "contactId": None, "message": "3 records read"},
+        {"level": "WARNING", "ticketNumber": "T-9", "contactId": None, "message": "unknown ticket, skipped"}]
     page = api.get(f"/api/executions/{eid}/log", params={"limit": 1}).json()
     rest = api.get(f"/api/executions/{eid}/log", params={"cursor": page["nextCursor"]}).json()
     assert [x["message"] for x in page["items"] + rest["items"]] == ["3 records read", "unknown ticket, skipped"]

@@ -1,4 +1,4 @@
-"""Migration 0014 (O4, the overview's indexes): a schedule from before it has no lag yet (NULL
+"""Migration 0015 (O4, the overview's indexes): a schedule from before it has no lag yet (NULL
 ``caught_up_at``), its indexes exist afterwards, and it goes down and up again (on SQLite the
 schedules table keeps its AUTOINCREMENT)."""
 
@@ -25,8 +25,8 @@ def _config() -> Config:
     return config
 
 
-#: the revision 0014 follows (whatever the chain became)
-BEFORE = str(ScriptDirectory.from_config(_config()).get_revision("0014").down_revision)
+#: the revision 0015 follows (whatever the chain became)
+BEFORE = str(ScriptDirectory.from_config(_config()).get_revision("0015").down_revision)
 
 
 def _indexes(engine: Engine, table: str) -> set[str]:

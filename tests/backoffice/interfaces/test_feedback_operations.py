@@ -101,7 +101,8 @@ def test_parked_records_are_retried_first_on_the_next_run(system: System, bo: Te
 
     execution = api_execution(bo, run_ok(system, feedback, "WARNING"))
 
-    assert execution["log"][0] == {"level": "INFO", "ticketNumber": None, "message": "retrying 2 parked record(s)"}
+    assert execution["log"][0] == {"level": "INFO", "ticketNumber": None, "contactId": None,
+                                   "message": "retrying 2 parked record(s)"}
     assert execution["counters"]["parked"] == 2  # the bad one again (not stored twice), the new one behind it
     newest = system.wallet.all_records()[-1]
     assert newest["ticketId"] == first["number"] and newest["status"] == "PENDING_TRANSFER"

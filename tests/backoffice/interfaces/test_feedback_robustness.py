@@ -27,8 +27,9 @@ def test_an_unknown_ticket_with_a_long_id_is_skipped_not_fatal(system: System) -
     execution = system.run(feedback)
     assert execution["status"] == "OK" and execution["skipped"] == 1
     with unit_of_work(system.engine, write=False) as conn:
-        numbers = list(conn.scalars(select(execution_logs.c.ticket_number)))
-    assert numbers == ["X" * 50]
+        numbers = list(conn.scalars(select(execution_logs.c.ticket_number)
+                                    .where(execution_logs.c.ticket_number.is_not(None))))
+    assert numbers == ["X" * 50]  # (and the line of what the run read, which names no ticket: O3)
 
 
 class CancelDuringInjection(httpx.BaseTransport):

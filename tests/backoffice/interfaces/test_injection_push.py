@@ -290,7 +290,8 @@ def test_i2_reprint_to_a_last_owner_without_a_name_falls_back_to_the_cultural_co
 
     execution = api_execution(bo, run_ok(system, injection))
 
-    [info] = [line for line in log_of(execution, "INFO") if line["ticketNumber"] == reprint["number"]]
+    [info, printed] = [line for line in log_of(execution, "INFO") if line["ticketNumber"] == reprint["number"]]
+    assert printed["message"] == f"ticket {reprint['id']} printed: injected"  # O3
     assert "cultural contact" in info["message"] and BOB not in info["message"] and "Ana" not in info["message"]
     assert in_wallet(system, reprint)["walletOwner"]["email"] == ANA
 

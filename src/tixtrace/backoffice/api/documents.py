@@ -197,6 +197,7 @@ class Counters(ApiResponse):
 class LogLineOut(ApiResponse):
     level: str
     ticket_number: str | None
+    contact_id: int | None
     message: str
 
 

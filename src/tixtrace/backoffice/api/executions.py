@@ -7,14 +7,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from tixtrace.backoffice.api.deps import MAX_SMALL_ID, Cursor, ExecutionId, Limit, User, after_id, next_cursor
 from tixtrace.backoffice.api.documents import ExecutionOut, ExecutionPage, LogPage
 from tixtrace.backoffice.api.schemas import execution_json, execution_view_json, log_json, page
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.executions import ExecutionStatus
+from tixtrace.backoffice.interfaces.tixngo.client import dumped_calls
 from tixtrace.backoffice.services.executions import (
     ExecutionFilter,
+    dumped_calls_text,
     execution_log,
     get_execution,
     list_all_executions,
@@ -89,3 +92,13 @@ def get_log(execution_id: ExecutionId, backend: BackendDep, _user: User, cursor:
         get_execution(conn, execution_id)
         rows, last = execution_log(conn, execution_id, after_id=start, limit=limit)
     return page([log_json(row) for row in rows], next_cursor(last))
+
+
+@router.get("/{execution_id}/dumps", summary="The payloads the execution exchanged with the wallet (kept per "
+            "maxLengthDumpedCallsInKbs), as a JSON file: {executionId, calls: [request | response]}",
+            response_class=JSONResponse)
+def get_dumps(execution_id: ExecutionId, backend: BackendDep, _user: User) -> JSONResponse:
+    with backend.read() as conn:
+        text = dumped_calls_text(conn, execution_id)
+    return JSONResponse({"executionId": execution_id, "calls": dumped_calls(text)},
+                        headers={"Content-Disposition": f'attachment; filename="execution-{execution_id}-dumps.json"'})

@@ -397,7 +397,8 @@ def _camel(name: str) -> str:
 
 
 def log_json(row: LogEntry) -> dict[str, Any]:
-    return {"level": row.level, "ticketNumber": row.ticket_number, "message": row.message}
+    return {"level": row.level, "ticketNumber": row.ticket_number, "contactId": row.contact_id,
+            "message": row.message}
 
 
 def execution_json(row: ExecutionRecord, log: list[LogEntry] | None = None, log_count: int | None = None

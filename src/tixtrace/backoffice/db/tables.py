@@ -296,6 +296,7 @@ execution_logs = Table(
     Column("execution_id", BigId, ForeignKey("executions.id", ondelete="CASCADE"), nullable=False),
     Column("level", String(10), nullable=False),  # INFO | WARNING | ERROR
     Column("ticket_number", String(50)),
+    Column("contact_id", BigInteger),  # the contact the line names (no foreign key: a removed one stays named)
     Column("message", Text, nullable=False),
     Column("logged_at", Time, nullable=False),
     Index("ix_execution_logs_execution_id_id", "execution_id", "id"),

@@ -123,6 +123,29 @@ class LineState:
     dirty: bool = False
 
 
+class Happening(StrEnum):
+    """What the fold did that an execution's log names, one INFO line each (O3)."""
+
+    CONTACT_CREATED = "CONTACT_CREATED"
+    CONTACT_COMPLETED = "CONTACT_COMPLETED"
+    CONTACT_REMOVED = "CONTACT_REMOVED"
+    LINE_CONFIRMED = "LINE_CONFIRMED"
+    LINE_CANCELLED = "LINE_CANCELLED"
+
+
+@dataclass(frozen=True)
+class FoldEvent:
+    """One thing the fold did, in fold order. ``contact_id`` is the working-set id: negative for a
+    contact created in this page until the writer gives it its real id. ``detail``: the failure reason
+    of a cancelled line; for a created contact, "temporary" or "complete". No e-mail, no name (section 10)."""
+
+    happening: Happening
+    ticket_number: str
+    contact_id: int | None = None
+    transfer_id: str | None = None
+    detail: str | None = None
+
+
 @dataclass
 class Counters:
     records_read: int = 0
@@ -153,6 +176,7 @@ class DistributionFold:
             self._index(contact)
         self.refs = dict(refs)
         self.counters = Counters()
+        self.events: list[FoldEvent] = []  # what the log says, in fold order (O3)
         self._next_new_id = -1
 
     # -- contacts (C1, C2, C3) -----------------------------------------------------------------
@@ -168,7 +192,7 @@ class DistributionFold:
         chosen = best_match(c.candidate() for c in candidates)
         return self.contacts[chosen.id] if chosen else None
 
-    def _create(self, person: Person, *, temporary: bool) -> ContactState:
+    def _create(self, person: Person, *, temporary: bool, ticket: TicketState, transfer_id: str) -> ContactState:
         if temporary:
             fields = {"email": person.email, "first_name": TEMPORARY_FIRST_NAME, "last_name": TEMPORARY_LAST_NAME}
         else:
@@ -178,9 +202,11 @@ class DistributionFold:
         self._next_new_id -= 1
         self._index(contact)
         self.counters.contacts_created += 1
+        self.events.append(FoldEvent(Happening.CONTACT_CREATED, ticket.number, contact.id, transfer_id,
+                                     "temporary" if temporary else "complete"))
         return contact
 
-    def _complete(self, contact: ContactState, person: Person) -> bool:
+    def _complete(self, contact: ContactState, person: Person, ticket: TicketState) -> bool:
         """C3: a temporary contact takes the profile and an internet account; others are never touched."""
         if not contact.is_temporary or not person.complete:
             return False
@@ -190,6 +216,7 @@ class DistributionFold:
         if not contact.created:
             contact.completed = True
         self.counters.contacts_completed += 1
+        self.events.append(FoldEvent(Happening.CONTACT_COMPLETED, ticket.number, contact.id))
         return True
 
     def _add_line(self, line: LineState) -> None:
@@ -201,7 +228,7 @@ class DistributionFold:
         if contact_id is not None:
             self.refs[contact_id] = self.refs.get(contact_id, 0) + delta
 
-    def _release(self, contact_id: int | None) -> None:
+    def _release(self, contact_id: int | None, ticket: TicketState, transfer_id: str) -> None:
         """F5: delete a temporary contact that nothing holds any more."""
         if contact_id is None:
             return
@@ -210,6 +237,7 @@ class DistributionFold:
             return
         contact.deleted = True
         self.counters.contacts_removed += 1
+        self.events.append(FoldEvent(Happening.CONTACT_REMOVED, ticket.number, contact_id, transfer_id))
         for line in self._lines_of_contact.pop(contact_id, ()):
             if line.new_contact_id == contact_id:
                 line.new_contact_id = None
@@ -235,7 +263,7 @@ class DistributionFold:
         if record.wallet_owner is not None:  # off: only a temporary contact a line started (F9, W10)
             owner_contact = self.match(record.wallet_owner.email_key)
             if owner_contact is not None and (self.feature_active or owner_contact.is_temporary) \
-                    and self._complete(owner_contact, record.wallet_owner):
+                    and self._complete(owner_contact, record.wallet_owner, ticket):
                 self._completed_by_its_holder(ticket, owner_contact.id)
         # F2: every record refreshes the mobile status, wallet owner and ticket holder
         ticket.mobile_status = record.status
@@ -278,23 +306,29 @@ class DistributionFold:
                 self.counters.lines_updated += 1
             else:
                 return  # stale or repeated
+            self.events.append(FoldEvent(Happening.LINE_CONFIRMED, ticket.number, line.new_contact_id,
+                                         line.transfer_id, line.action.value))
             contact = self.contacts[line.new_contact_id] if line.new_contact_id is not None else None
-            if contact is not None and self._complete(contact, transfer.recipient):
+            if contact is not None and self._complete(contact, transfer.recipient, ticket):
                 line.contact_match = ContactMatch.COMPLETED
                 line.dirty = True
             self._hand_over(ticket, line.new_contact_id)
         elif record.failed:
             if line is None:
-                self._new_line(ticket, record, LineStatus.CANCELLED, create=False)
+                line = self._new_line(ticket, record, LineStatus.CANCELLED, create=False)
+                self.events.append(FoldEvent(Happening.LINE_CANCELLED, ticket.number, line.new_contact_id,
+                                             line.transfer_id, transfer.failure_reason))
             elif line.status is LineStatus.PENDING:
                 line.status = LineStatus.CANCELLED
                 line.reason = transfer.failure_reason
                 line.resolved_at = record.occurred_at
                 line.dirty = True
                 self.counters.lines_updated += 1
+                self.events.append(FoldEvent(Happening.LINE_CANCELLED, ticket.number, line.new_contact_id,
+                                             line.transfer_id, transfer.failure_reason))
                 self._ref(line.old_contact_id, -1)
                 self._ref(line.new_contact_id, -1)
-                self._release(line.new_contact_id)
+                self._release(line.new_contact_id, ticket, line.transfer_id)
 
     def _new_line(self, ticket: TicketState, record: Record, status: LineStatus, *, create: bool) -> LineState:
         """A line for a transfer seen for the first time. ``create``: make the contact if none matches
@@ -306,7 +340,7 @@ class DistributionFold:
         how: ContactMatch | None = ContactMatch.EXISTING if contact else None
         if contact is None and create:
             temporary = status is LineStatus.PENDING or not recipient.complete
-            contact = self._create(recipient, temporary=temporary)
+            contact = self._create(recipient, temporary=temporary, ticket=ticket, transfer_id=transfer.transfer_id)
             how = ContactMatch.CREATED_TEMPORARY if temporary else ContactMatch.CREATED
         sender = self.match(transfer.sender.email_key) if transfer.sender is not None else None
         line = LineState(

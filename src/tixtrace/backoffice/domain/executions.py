@@ -42,11 +42,13 @@ class LogLevel(StrEnum):
 
 @dataclass(frozen=True)
 class LogLine:
-    """One line of an execution's log: ticket numbers and ids only, never e-mails or names (section 10)."""
+    """One line of an execution's log: ticket numbers and ids only, never e-mails or names (section 10).
+    ``contact_id``: the contact the line is about (created, completed, confirmed ...), for a link."""
 
     level: LogLevel
     message: str
     ticket_number: str | None = None
+    contact_id: int | None = None
 
 
 def unknown_counters(counts: Mapping[str, int]) -> list[str]:

@@ -278,6 +278,7 @@ def _execute(started: StartedRun) -> ExecutionRecord:
         run.log(LogLevel.ERROR, f"unexpected error: {describe(exc)}")
     finally:
         client.close()
+    run.close_log()
     try:
         with unit_of_work(engine) as conn:
             run.flush(conn)

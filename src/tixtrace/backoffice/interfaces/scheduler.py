@@ -42,6 +42,22 @@ ERROR_PAUSE_SECONDS = 30.0
 _STOP_CHECK_SECONDS = 0.2
 
 
+def automatic_schedules_found(engine: Engine) -> str:
+    """What a starting scheduler says it found: how many active AUTOMATIC schedules (not paused, not
+    deleted: the ones it will start), and which; with none, that nothing will run until one is made
+    AUTOMATIC (it is picked up at the next poll, no restart)."""
+    with unit_of_work(engine, write=False) as conn:
+        ids = list(conn.scalars(select(schedules.c.id).where(schedules.c.launch == "AUTOMATIC",
+                                                             schedules.c.active.is_(True),
+                                                             schedules.c.deleted_at.is_(None))
+                                .order_by(schedules.c.id)))
+    if not ids:
+        return ("0 AUTOMATIC schedules found: nothing will run until a schedule is made AUTOMATIC "
+                "(picked up without a restart)")
+    shown = ", ".join(str(schedule_id) for schedule_id in ids[:20]) + (" ..." if len(ids) > 20 else "")
+    return f"{len(ids)} AUTOMATIC schedule{'s' if len(ids) != 1 else ''} found (ids {shown})"
+
+
 class Scheduler:
     def __init__(self, engine: Engine, clock: Clock, *, idle_pause_seconds: float = IDLE_PAUSE_SECONDS,
                  error_pause_seconds: float = ERROR_PAUSE_SECONDS) -> None:

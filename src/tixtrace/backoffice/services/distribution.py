@@ -158,8 +158,10 @@ def _references(conn: Connection, contact_ids: list[int]) -> dict[int, int]:
     return {row[0]: row[1] for row in rows}
 
 
-def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
-    """Write what the fold changed. Raises ContactClaimLost when C2's claim was taken concurrently."""
+def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> dict[int, int]:
+    """Write what the fold changed. Raises ContactClaimLost when C2's claim was taken concurrently.
+    Returns the real id of each contact the page inserted, by its working-set (negative) id, so that
+    the execution's log names contacts by the ids they are stored under (O3)."""
     # Deletions first: a page may remove an e-mail's temporary contact (F5) and then create a new one
     # for the same e-mail; the removed contact's claim (contact_emails, ON DELETE CASCADE) must be gone
     # before the new contact claims the e-mail, or the page would always "lose" its own claim.
@@ -200,6 +202,7 @@ def write_fold(conn: Connection, fold: DistributionFold, now: datetime) -> None:
         {**wallet_side[t.id], "cultural_contact_id": real(t.cultural_contact_id, t.cultural_contact_id),
          "owner_contact_id": real(t.owner_id, t.owner_id)}
         for t in changed if t.handed_over], constants=synced)
+    return ids
 
 
 def _line_values(line: LineState, real: Any) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class LogEntry:
     execution_id: int
     level: str
     ticket_number: str | None
+    contact_id: int | None
     message: str
     logged_at: datetime
 
@@ -109,7 +110,7 @@ def add_counts(conn: Connection, execution_id: int, counts: Mapping[str, int]) -
 
 def append_log(conn: Connection, execution_id: int, lines: Iterable[LogLine], now: datetime) -> None:
     rows = [{"execution_id": execution_id, "level": line.level.value, "ticket_number": line.ticket_number,
-             "message": line.message, "logged_at": as_utc(now)} for line in lines]
+             "contact_id": line.contact_id, "message": line.message, "logged_at": as_utc(now)} for line in lines]
     if rows:
         conn.execute(insert(execution_logs), rows)
 
@@ -177,6 +178,16 @@ def get_execution(conn: Connection, execution_id: int) -> ExecutionView:
     count = conn.execute(select(func.count()).select_from(execution_logs)
                          .where(execution_logs.c.execution_id == execution_id)).scalar_one()
     return ExecutionView(view_of(ExecutionRecord, row), log, count)
+
+
+def dumped_calls_text(conn: Connection, execution_id: int) -> str | None:
+    """The payloads the execution exchanged with the wallet, as stored (None: dumps were off);
+    404 EXECUTION_NOT_FOUND. Read alone: the execution's log is not needed to download them."""
+    row = conn.execute(select(executions.c.dumped_calls).where(executions.c.id == execution_id)).first()
+    if row is None:
+        raise NotFound(f"execution {execution_id} does not exist", code=BackofficeCode.EXECUTION_NOT_FOUND,
+                       details={"executionId": execution_id})
+    return row.dumped_calls  # type: ignore[no-any-return]
 
 
 def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0, limit: int = 100,

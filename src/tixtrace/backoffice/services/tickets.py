@@ -413,3 +413,13 @@ def distribution_history(conn: Connection, ticket_id: int, *, after: tuple[int, 
                       people.get(row["new_contact_id"]) if row["new_contact_id"] else None) for row in rows]
     last = rows[-1] if more else None
     return views, ((last["opened_record_id"], last["id"]) if last else None)
+
+
+def pending_line(conn: Connection, ticket_id: int) -> LineRecord | None:
+    """The ticket's transfer waiting for its recipient (its PENDING line), None when there is none. The
+    wallet allows one pending transfer per ticket (W4); should two lines be PENDING, the latest opened
+    is the one shown. One indexed query (ticket_id, opened_record_id)."""
+    lines = distribution_lines.c
+    row = conn.execute(select(distribution_lines).where(lines.ticket_id == ticket_id, lines.status == "PENDING")
+                       .order_by(lines.opened_record_id.desc(), lines.id.desc()).limit(1)).mappings().first()
+    return view_of(LineRecord, row) if row is not None else None

@@ -97,6 +97,25 @@ def _when_short(value: datetime | None) -> str:
     return "—" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _time_left(expires_at: datetime | None, now: datetime) -> str:
+    """How long a pending transfer has left, by the back office's clock (W6: expiry is a function of
+    expiresAt and now, so an overdue one is already failed in the wallet; the next Retrieve ticket status
+    cancels its line)."""
+    if expires_at is None:
+        return "no expiry"
+    seconds = int((as_utc(expires_at) - as_utc(now)).total_seconds())
+    if seconds <= 0:
+        return "expired: the next Retrieve ticket status run cancels it"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h left"
+    if hours:
+        return f"{hours} h {minutes:02d} min left"
+    return f"{minutes} min {seconds:02d} s left" if minutes else f"{seconds} s left"
+
+
 def _tone(value: object) -> str:
     return _TONES.get(str(value), "grey")
 
@@ -149,7 +168,7 @@ def _audit_value(value: object) -> str:
 
 templates = template_environment(HERE / "templates")
 templates.filters.update(when=_when, when_short=_when_short, tone=_tone, person=_person, yes_no=_yes_no,
-                         duration=_duration, audit_value=_audit_value)
+                         duration=_duration, audit_value=_audit_value, time_left=_time_left)
 templates.globals["static_version"] = _static_version()
 
 #: scripts and styles from this site only (the vendored htmx)

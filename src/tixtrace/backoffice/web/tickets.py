@@ -12,6 +12,7 @@ ticket's status allows) and its confirmation pages are `web/ticket_actions.py`'s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -24,7 +25,13 @@ from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.domain.tickets import TicketStatus
 from tixtrace.backoffice.services.audit import ObjectType
 from tixtrace.backoffice.services.events import get_event
-from tixtrace.backoffice.services.tickets import action_history, distribution_history, get_ticket, ticket_views
+from tixtrace.backoffice.services.tickets import (
+    action_history,
+    distribution_history,
+    get_ticket,
+    pending_line,
+    ticket_views,
+)
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.audit import object_entries
 from tixtrace.backoffice.web.pages import WebUser, path_id, query_text, render, with_query
@@ -72,7 +79,7 @@ def _toggle(current: str | None, key: str) -> str:
     return f"-{key}" if current == key else key
 
 
-def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None) -> dict[str, Any]:
+def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None, now: datetime) -> dict[str, Any]:
     ticket = get_ticket(conn, ticket_id)
     view = ticket_views(conn, [ticket])[0]
     context: dict[str, Any] = {
@@ -83,6 +90,7 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None)
         "replaced_by": queries.replaced_by(conn, ticket_id),
         "parked": queries.parked_for_ticket(conn, ticket.number),
         "lines": [], "history_next": None, "actions": action_bar(ticket), "moves": [],
+        "now": now, "pending": pending_line(conn, ticket_id) if tab == "mobile" else None,
     }
     if tab == "history":
         context["moves"] = action_history(conn, ticket_id)
@@ -100,7 +108,7 @@ def ticket_page(request: Request, ticket_id: str, backend: BackendDep, user: Web
                 cursor: Text = None) -> Response:
     tid = path_id(ticket_id, "ticket")
     with backend.read() as conn:
-        context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor)
+        context = _tab_context(conn, tid, tab if tab in TABS else "general", cursor, backend.clock.now())
         context.update(object_entries(conn, ObjectType.TICKET, tid))
     return render(request, "tickets/detail.html", context)
 
@@ -113,5 +121,5 @@ def ticket_tab(request: Request, ticket_id: str, tab: str, backend: BackendDep, 
     if tab not in TABS:
         raise NotFound(f"a ticket has no tab {tab!r}", code=BackofficeCode.TAB_NOT_FOUND)
     with backend.read() as conn:
-        context = _tab_context(conn, tid, tab, cursor)
+        context = _tab_context(conn, tid, tab, cursor, backend.clock.now())
     return render(request, "tickets/_tabs.html", context, partial=True)

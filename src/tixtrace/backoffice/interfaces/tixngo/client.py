@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -69,6 +70,36 @@ class CallDump:
 
     def text(self) -> str:
         return "\n".join(self.parts)
+
+
+_PART = re.compile(r"\n(?=[<>] )")
+
+
+def dumped_calls(text: str | None) -> list[dict[str, Any]]:
+    """The stored text of a ``CallDump`` as JSON-ready exchanges, in order: ``{"direction": "request",
+    "method", "path", "body"}`` and ``{"direction": "response", "status", "body"}``. A body that is JSON
+    is given as its value; one cut by the size limit stays text (with ``"truncated": true``)."""
+    calls: list[dict[str, Any]] = []
+    for part in _PART.split(text or ""):
+        arrow, _, rest = part.partition(" ")
+        if arrow == ">":
+            method, _, rest = rest.partition(" ")
+            path, _, body = rest.partition(" ")
+            calls.append({"direction": "request", "method": method, "path": path, **_body(body)})
+        elif arrow == "<":
+            status, _, body = rest.partition(" ")
+            calls.append({"direction": "response", "status": int(status) if status.isdigit() else None,
+                          **_body(body)})
+    return calls
+
+
+def _body(text: str) -> dict[str, Any]:
+    if not text.strip():
+        return {"body": None}
+    try:
+        return {"body": orjson.loads(text)}
+    except orjson.JSONDecodeError:
+        return {"body": text, "truncated": True}
 
 
 @dataclass(frozen=True)
@@ -140,7 +171,8 @@ class TixngoClient:
         url = self.url + path
         content = orjson.dumps(payload) if payload is not None else None
         if self.dump is not None:
-            self.dump.add(f"> {method} {path or '/'} {params or ''} {content.decode() if content else ''}")
+            query = f"?{urlencode(params)}" if params else ""
+            self.dump.add(f"> {method} {path or '/'}{query} {content.decode() if content else ''}")
         started = time.monotonic()
         problem = ""
         fault: Exception | None = None  # the last transport or decoding error, None after an HTTP status

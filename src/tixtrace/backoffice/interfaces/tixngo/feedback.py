@@ -16,17 +16,22 @@ releases a ticket parked behind them or a feed stopped on one.
   after a crash or a refusal changes nothing (F6, invariant 6).
 - A record that cannot be applied: parked with later records of its ticket behind it (WARNING), or,
   by default, the run stops just before it, keeping what came before (ERROR).
+- O3: the log says what the run read (one line: pages, records, recordIds, pagination keys) and one
+  line per contact created, completed or removed and per line confirmed or cancelled, naming the
+  ticket, the transfer and the contact by their ids (never an e-mail or a name), from the fold's
+  events of each page, written with the page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from tixtrace.backoffice.domain.distribution import DistributionFold
+from tixtrace.backoffice.domain.distribution import DistributionFold, FoldEvent, Happening
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel
 from tixtrace.backoffice.domain.triage import Action, Decision, Mode, triage
 from tixtrace.backoffice.interfaces.tixngo.client import WalletRefused
@@ -89,22 +94,54 @@ def key_refused(schedule_id: int, exc: WalletRefused) -> WalletRefused:
         f'{{"confirm": true}}', code=KernelCode.INVALID_CURSOR, details={**exc.details, "scheduleId": schedule_id})
 
 
+@dataclass
+class _Reading:
+    """What a run read from the feed, for its one "read" line (O3)."""
+
+    first_key: str | None
+    last_key: str | None
+    pages: int = 0
+    records: int = 0
+    lowest: int | None = None
+    highest: int | None = None
+
+    def add(self, records: Sequence[Any], key: str) -> None:
+        self.pages += 1
+        self.records += len(records)
+        self.last_key = key
+        ids = [raw["recordId"] for raw in records if isinstance(raw, dict) and isinstance(raw.get("recordId"), int)]
+        if ids:
+            self.lowest = min(ids) if self.lowest is None else min(self.lowest, *ids)
+            self.highest = max(ids) if self.highest is None else max(self.highest, *ids)
+
+    def line(self) -> str:
+        ids = f" (recordIds {self.lowest} to {self.highest})" if self.lowest is not None else ""
+        return (f"read {self.records} record(s) in {self.pages} page(s) of the wallet's feed{ids}; pagination key "
+                f"{self.first_key or '(none: from the start)'} -> {self.last_key or '(none)'}")
+
+
 def _read_feed(ctx: Run) -> None:
     batch_size = int(ctx.schedule.batch_size)
     with unit_of_work(ctx.engine, write=False) as conn:
         key = load_feed_state(conn, ctx.schedule.id).pagination_key
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-prefetch") as prefetch:
-        pending = prefetch.submit(ctx.client.diff, key, batch_size)
-        while True:
-            page = pending.result()
-            if page.has_more:
-                pending = prefetch.submit(ctx.client.diff, page.pagination_key, batch_size)
-            if page.records or page.pagination_key != key:  # nothing new: nothing to write
-                _apply(ctx, page.records, new_key=page.pagination_key)
-            if not page.has_more:  # read to its end: nothing the wallet wrote before the run is missing (O4)
-                ctx.caught_up = True
-                return
-            key = page.pagination_key
+    reading = _Reading(key, key)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-prefetch") as prefetch:
+            pending = prefetch.submit(ctx.client.diff, key, batch_size)
+            while True:
+                page = pending.result()
+                reading.add(page.records, page.pagination_key)
+                if page.has_more:
+                    pending = prefetch.submit(ctx.client.diff, page.pagination_key, batch_size)
+                if page.records or page.pagination_key != key:  # nothing new: nothing to write
+                    _apply(ctx, page.records, new_key=page.pagination_key)
+                if not page.has_more:  # read to its end: nothing the wallet wrote before the run is missing (O4)
+                    ctx.caught_up = True
+                    return
+                key = page.pagination_key
+    finally:  # written by the runner's last flush, whether the run ends OK, stopped or failed
+        if reading.records or reading.last_key != reading.first_key:  # an idle run says nothing (O4 collapses)
+            ctx.log(LogLevel.INFO, reading.line())
 
 
 def _retry_parked(ctx: Run) -> None:
@@ -130,7 +167,7 @@ def _replace_parked(ctx: Run, raw_records: Sequence[Any]) -> list[Any]:
 
 def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode = Mode.FEED) -> None:
     """Apply a page; a page that fails is rolled back, and so is what it had reported (counters, log)."""
-    counts, lines = dict(ctx.counts), list(ctx.lines)
+    before = ctx.report()
     for attempt in range(_CLAIM_RETRIES):
         try:
             _apply_once(ctx, raw_records, new_key=new_key, mode=mode)
@@ -138,11 +175,11 @@ def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: M
         except _Stop:
             raise  # committed: what it reported is written
         except ContactClaimLost:
-            ctx.counts, ctx.lines = dict(counts), list(lines)
+            ctx.restore(before)
             if attempt == _CLAIM_RETRIES - 1:
                 raise
         except Exception:
-            ctx.counts, ctx.lines = dict(counts), list(lines)
+            ctx.restore(before)
             raise
 
 
@@ -169,8 +206,9 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
             if not fold.apply(record):
                 ctx.log(LogLevel.INFO, f"record {record.record_id} skipped: ticket unknown to the back office",
                         record.ticket_number)
-        write_fold(conn, fold, now)
+        stored = write_fold(conn, fold, now)
         _count_fold(ctx, fold)
+        _log_events(ctx, fold.events, stored)
         if mode is Mode.FEED:
             moved = page.stop is None and new_key is not None
             save_feed_state(conn, schedule_id, FeedState(new_key if moved else state.pagination_key, page.newest))
@@ -208,6 +246,35 @@ def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
         if action is Action.PARK:
             ctx.log(LogLevel.WARNING, f"record {record_id} parked: {decision.error}", ticket)
     # APPLY goes to the fold; KEEP_PARKED changes nothing
+
+
+def _log_events(ctx: Run, events: Sequence[FoldEvent], stored: dict[int, int]) -> None:
+    """O3: one line per thing the fold did. A contact is named by its stored id (``stored`` maps the
+    page's new contacts); one created and removed within the same page was never stored and has none."""
+    for index, event in enumerate(events):
+        if ctx.details_full(len(events) - index):  # past the cap: counted, not built
+            return
+        contact = stored.get(event.contact_id, event.contact_id) if event.contact_id is not None else None
+        if contact is not None and contact < 0:
+            contact = None
+        named = f"contact {contact}" if contact is not None else "a contact never stored (created and removed " \
+                                                                  "within the same page)"
+        transfer = f"transfer {event.transfer_id}"
+        link = contact
+        if event.happening is Happening.CONTACT_CREATED:
+            message = f"{named} created ({event.detail}) as the recipient of {transfer}"
+        elif event.happening is Happening.CONTACT_COMPLETED:
+            message = f"{named} completed from the wallet profile: no longer temporary, internet account"
+        elif event.happening is Happening.CONTACT_REMOVED:
+            message = f"temporary {named} removed: {transfer} failed and nothing else holds it"
+            link = None  # it no longer exists
+        elif event.happening is Happening.LINE_CONFIRMED:
+            to = f": {named} is the ticket's cultural contact and owner" if contact is not None else ""
+            message = f"line of {transfer} confirmed ({event.detail}){to}"
+        else:  # the recipient's contact, if any, is not the ticket's: the line names none
+            message = f"line of {transfer} cancelled: {event.detail or 'no reason given'}"
+            link = None
+        ctx.detail(message, event.ticket_number, link)
 
 
 def _count_fold(ctx: Run, fold: DistributionFold) -> None:

@@ -8,6 +8,9 @@ wallet's reason. I2: with the feature active and overlaySpectatorDetailsWithLast
 execution warns (as the feedback does); a reprint whose last wallet owner has no name falls back to
 the cultural contact with an INFO line naming the ticket. Re-running never injects twice: the wallet is idempotent by
 ``ticketId`` and the selection only sees NOT_PRINTED tickets.
+
+O3: the log says what was selected (one line: tickets, wallet calls, event filter) and one line per
+ticket printed (or injected but cancelled meanwhile), by its number.
 """
 
 from __future__ import annotations
@@ -118,39 +121,71 @@ def run(ctx: Run) -> None:
                                   "overlaySpectatorDetailsWithLastOwner is not true: add "
                                   "overlaySpectatorDetailsWithLastOwner=true so that injected and reprinted "
                                   "tickets go to their cultural contact")
-    after = 0
-    while True:
-        with unit_of_work(ctx.engine) as conn:
-            rows = _page(conn, ctx, after, size)
-            # sent, maybe: marked before the call, so a crash after the wallet took the tickets, or a
-            # cancel racing this run, still leaves them to push cancelled (which tolerates NOT_FOUND)
-            _set_injected_at(conn, [row.id for row in rows], ctx.clock.now())
-        if not rows:
-            ctx.caught_up = True
-            return
-        after = rows[-1].id
-        for row in rows:  # no personal data in the log (DESIGN section 10): the ticket number says which
-            if falls_back_to_the_cultural_contact(row, overlay=overlay):
-                ctx.log(LogLevel.INFO, "reprint: the last wallet owner of the replaced ticket has no name or "
-                                       "e-mail; spectatorDetails taken from the cultural contact", row.number)
-        results = {r["ticketId"]: r for r in ctx.client.inject([payload(row, overlay=overlay) for row in rows])}
-        accepted, refused = [], []
-        for row in rows:
-            result = results.get(row.number, {"result": "REJECTED", "error": "no result from the wallet"})
-            if result["result"] in ("INJECTED", "ALREADY_INJECTED"):
-                accepted.append(row.id)
+    after, selected, calls = 0, 0, 0
+    try:
+        while True:
+            rows = _inject_page(ctx, after, size, overlay=overlay)
+            if not rows:  # went through every ticket it selected (O4)
+                ctx.caught_up = True
+                return
+            selected, calls, after = selected + len(rows), calls + 1, rows[-1].id
+    finally:  # written by the runner's last flush, whether the run ends OK or failed; an idle run says nothing
+        events = ", ".join(ctx.schedule.event_codes or ()) or "every event"
+        if selected:
+            ctx.log(LogLevel.INFO, f"selected {selected} NOT_PRINTED ticket(s) of {events} in {calls} wallet "
+                                   f"call(s) of up to {size}")
+
+
+def _inject_page(ctx: Run, after: int, size: int, *, overlay: bool) -> list[Any]:
+    """Inject the next page of NOT_PRINTED tickets after id ``after``; returns the page (empty: done)."""
+    with unit_of_work(ctx.engine) as conn:
+        rows = _page(conn, ctx, after, size)
+        # sent, maybe: marked before the call, so a crash after the wallet took the tickets, or a
+        # cancel racing this run, still leaves them to push cancelled (which tolerates NOT_FOUND)
+        _set_injected_at(conn, [row.id for row in rows], ctx.clock.now())
+    if not rows:
+        return rows
+    for row in rows:  # no personal data in the log (DESIGN section 10): the ticket number says which
+        if falls_back_to_the_cultural_contact(row, overlay=overlay):
+            ctx.log(LogLevel.INFO, "reprint: the last wallet owner of the replaced ticket has no name or "
+                                   "e-mail; spectatorDetails taken from the cultural contact", row.number)
+    results = {r["ticketId"]: r for r in ctx.client.inject([payload(row, overlay=overlay) for row in rows])}
+    accepted, refused = [], []
+    for row in rows:
+        result = results.get(row.number, {"result": "REJECTED", "error": "no result from the wallet"})
+        if result["result"] in ("INJECTED", "ALREADY_INJECTED"):
+            accepted.append(row)
+        else:
+            refused.append(row.id)
+            ctx.count("failed")
+            ctx.log(LogLevel.WARNING, f"refused by the wallet: {result.get('error')}", row.number)
+    before = ctx.report()  # a write that fails takes its "printed" lines with it
+    try:
+        _mark_page(ctx, rows, accepted, refused, results)
+    except Exception:
+        ctx.restore(before)
+        raise
+    return rows
+
+
+def _mark_page(ctx: Run, rows: list[Any], accepted: list[Any], refused: list[int], results: dict[str, Any]) -> None:
+    """After the call: accepted tickets PRINTED (one line each, O3), refused ones no longer injected."""
+    with unit_of_work(ctx.engine) as conn:
+        now = ctx.clock.now()
+        # PRINTED unless cancelled meanwhile (it stays injected: push cancelled deletes it)
+        moves = move_tickets(conn, [row.id for row in accepted], TicketAction.PRINT, now,
+                             actor=f"execution {ctx.execution_id}")
+        _set_injected_at(conn, refused, None)  # never reached the wallet
+        for row in accepted:
+            how = "already in the wallet" if results[row.number]["result"] == "ALREADY_INJECTED" else "injected"
+            if row.id in moves.moved:
+                ctx.detail(f"ticket {row.id} printed: {how}", row.number)
             else:
-                refused.append(row.id)
-                ctx.count("failed")
-                ctx.log(LogLevel.WARNING, f"refused by the wallet: {result.get('error')}", row.number)
-        with unit_of_work(ctx.engine) as conn:
-            now = ctx.clock.now()
-            # PRINTED unless cancelled meanwhile (it stays injected: push cancelled deletes it)
-            move_tickets(conn, accepted, TicketAction.PRINT, now, actor=f"execution {ctx.execution_id}")
-            _set_injected_at(conn, refused, None)  # never reached the wallet
-            ctx.count("records_read", len(rows))
-            ctx.count("tickets_updated", len(accepted))
-            ctx.flush(conn)
+                ctx.detail(f"ticket {row.id} {how} but no longer NOT_PRINTED (cancelled meanwhile): push cancelled "
+                           "deletes it from the wallet", row.number)
+        ctx.count("records_read", len(rows))
+        ctx.count("tickets_updated", len(accepted))
+        ctx.flush(conn)
 
 
 def _set_injected_at(conn: Connection, ids: list[int], value: Any) -> None:

@@ -1,7 +1,7 @@
 """O4, the state of each schedule at a glance, and the overview that gathers them.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02
 
 - ``schedules.caught_up_at``: the start of the schedule's latest run that did all its work (the
@@ -18,8 +18,8 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
