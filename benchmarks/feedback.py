@@ -36,6 +36,7 @@ from sqlalchemy import func, insert, select
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, events, interfaces, schedules, tickets
 from tixtrace.backoffice.interfaces.runner import run_schedule
+from tixtrace.backoffice.secret_key import encrypt_password
 from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db import accounts as accounts_repo
@@ -151,7 +152,7 @@ def seed_backoffice(url: str, n: int, wallet_base: str, api_key: str, progress: 
     with unit_of_work(engine) as conn:
         interface_id = conn.execute(insert(interfaces).values(
             name="tixngo", type="TIXNGO", url=f"{wallet_base}/organizer/tickets", login="bench@organizer.example",
-            password=api_key, notification_emails=[], custom_parameters=parameters, parameters={}, warnings=[],
+            password=encrypt_password(api_key), notification_emails=[], custom_parameters=parameters, parameters={}, warnings=[],
             created_at=now, updated_at=now).returning(interfaces.c.id)).scalar_one()
         schedule_id = conn.execute(insert(schedules).values(
             interface_id=interface_id, function="RETRIEVE_TICKET_STATUS", launch="MANUAL", frequency_minutes=5,

@@ -41,6 +41,7 @@ from sqlalchemy import Engine, func, insert, select
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, executions, interfaces, schedules
 from tixtrace.backoffice.db.tables import tickets as bo_tickets
+from tixtrace.backoffice.secret_key import encrypt_password
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import status_log
@@ -102,7 +103,8 @@ def seed(wallet: httpx.Client, backoffice: Engine, tickets: int, base: str, auth
              "cultural_contact_id": ids[i % SENDERS], "owner_contact_id": ids[i % SENDERS], "injected_at": now,
              "created_at": now, "updated_at": now} for i in range(tickets)])
         interface_id = conn.execute(insert(interfaces).values(
-            name="tixngo", type="TIXNGO", url=f"{base}/organizer/tickets", login=auth[0], password=auth[1],
+            name="tixngo", type="TIXNGO", url=f"{base}/organizer/tickets", login=auth[0],
+            password=encrypt_password(auth[1]),
             notification_emails=[], custom_parameters=FEATURE,
             parameters={"TIXNGO_LIFECYCLE_MODE": "lifecycle", "enableTicketDistributionToCulturalContact": True,
                         "overlaySpectatorDetailsWithLastOwner": True},

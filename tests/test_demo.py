@@ -8,14 +8,16 @@ import sys
 import time
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contacts, distribution_lines, executions, tickets
 from tixtrace.cli import app
-from tixtrace.demo import data_paths
+from tixtrace.demo import data_paths, run_demo
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.kernel.errors import BadInput
 from tixtrace.kernel.serving import free_port
 
 
@@ -73,9 +75,11 @@ def test_demo_plays_a_round_and_a_second_run_adds_one(tmp_path):
 
 
 def test_demo_refuses_bad_input_clearly(tmp_path):
-    result = CliRunner().invoke(app, ["demo", "--data-dir", str(tmp_path), "--tickets", "0"])
-    assert result.exit_code == 1
-    assert "--tickets must be from 1 to 100000, got 0" in result.output
+    """The command line refuses it as a bad option value (tests/test_cli_hygiene.py); a caller of the
+    library gets the same limits by name, before anything is created."""
+    with pytest.raises(BadInput, match="--tickets must be from 1 to 100000, got 0"):
+        run_demo(tmp_path / "data", 0)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_runs_both_services_and_prints_the_first_admin(tmp_path):

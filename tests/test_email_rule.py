@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,3 +60,12 @@ def test_normalize_is_idempotent_and_keeps_a_clean_address_clean(value: str) -> 
     if email_defect(value) is None:
         assert email_defect(once) is None
         assert normalize_email(once) == once
+
+
+@given(st.text(max_size=40) | st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40))
+def test_the_printable_ascii_shortcut_agrees_with_the_full_scan(value: str) -> None:
+    """email_defect skips its scan for printable ASCII (issue 15: it ran for every profile of the feed
+    and every injected ticket); the scan itself must find nothing there either."""
+    scanned = next((char for char in unicodedata.normalize("NFKC", value).strip()
+                    if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}), None)
+    assert (email_defect(value) is None) == (scanned is None)

@@ -1,47 +1,28 @@
-"""Browser tests: a person uses the spectator app and the back-office screens in Chromium.
-
-Playwright drives the system's Chromium (Debian package; ``scripts/install-chromium.sh``), never a
-downloaded browser. Without Chromium these tests skip with the reason, unless
-``TIXTRACE_REQUIRE_BROWSER=1`` (CI), where they fail. Screenshots go to ``test-artifacts/``.
-"""
+"""Browser tests: a person uses the spectator app and the back-office screens in Chromium
+(tests/support/browser.py: the system's Chromium, skipped without it unless TIXTRACE_REQUIRE_BROWSER=1;
+screenshots in ``test-artifacts/``)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.browser import shot
 from tests.support.system import FEATURE, System
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.services.users import create_user
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.serving import BackgroundServer
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = os.environ.get("TIXTRACE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        reason = "no Chromium found (install it with scripts/install-chromium.sh)"
-        if os.environ.get("TIXTRACE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"TIXTRACE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
+def browser(chromium: Any) -> Any:
+    """The system's Chromium (tests/support/browser.py); the other browser tests import this name."""
+    return chromium
 
 
 @pytest.fixture
@@ -49,9 +30,7 @@ def backend() -> str:
     return "sqlite"  # the screens are the same on both databases; their queries are tested on both elsewhere
 
 
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+_shot = shot  # the name the other browser tests import
 
 
 def _spectator_signs_in(browser: Any, wallet_url: str, email: str) -> Any:

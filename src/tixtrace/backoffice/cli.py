@@ -368,9 +368,16 @@ def run_command(
 ) -> None:
     """Run one execution of a schedule now and print its summary and its WARNING and ERROR log lines;
     exit code 1 if it ends ERROR."""
+    _run_and_print(database_url, schedule_id, as_json=as_json)
+
+
+def _run_and_print(database_url: str, schedule_id: int, *, as_json: bool = False,
+                   upload: list[Any] | None = None) -> None:
+    """`run` and `upload`: one execution, then its summary table (or JSON) and its WARNING and ERROR log
+    lines; exit code 1 if it ends ERROR or its start is refused."""
     engine = _open_existing(database_url)
     try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI)
+        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI, upload=upload)
         problems, more = _problems(engine, execution.id)
     except TixtraceError as exc:
         run_out.print(f"[red]refused:[/red] {exc.message}")
@@ -384,7 +391,8 @@ def run_command(
         result["moreProblems"] = more
         print(json.dumps(result))
     else:
-        table = Table(title=f"execution {result['id']} of schedule {schedule_id}: {result['function']}")
+        what = "upload" if upload is not None else "execution"
+        table = Table(title=f"{what} {result['id']} of schedule {schedule_id}: {result['function']}")
         table.add_column("status / counter")
         table.add_column("value", justify="right")
         table.add_row("status", result["status"])
@@ -442,20 +450,7 @@ def upload_command(
     if not isinstance(records, list):
         run_out.print(f'[red]error:[/red] {file} must hold a list of records or {{"records": [...]}}')
         raise typer.Exit(1)
-    engine = _open_existing(database_url)
-    try:
-        execution = run_schedule(engine, schedule_id, clock=SystemClock(), launched_by=CLI, upload=records)
-        problems, more = _problems(engine, execution.id)
-    except TixtraceError as exc:
-        run_out.print(f"[red]refused:[/red] {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
-    result = _summary(execution)
-    run_out.print(f"execution {result['id']}: {result['status']} {result['counters']}", markup=False)
-    _print_problems(result["id"], problems, more)
-    if result["status"] == "ERROR":
-        raise typer.Exit(1)
+    _run_and_print(database_url, schedule_id, upload=records)
 
 
 @app.command("scheduler")

@@ -36,6 +36,8 @@ def email_defect(value: str) -> str | None:
     """Why `value` can never be an address (C1), or None; the reason names no character of it verbatim.
 
     Looks at the trimmed NFKC form (surrounding white space is trimmed away, not refused)."""
+    if value.isascii() and value.isprintable():
+        return None  # the usual address: printable ASCII is its own NFKC form and has no invisible category
     for char in unicodedata.normalize("NFKC", value).strip():
         category = unicodedata.category(char)
         if category in _INVISIBLE_CATEGORIES:

@@ -72,6 +72,8 @@ def test_upload_applies_records_without_moving_the_pagination_key(system, tmp_pa
     url = str(system.engine.url.render_as_string(hide_password=False))
     result = CliRunner().invoke(cli, ["backoffice", "upload", str(feedback), str(path), "--database-url", url])
     assert result.exit_code == 0, result.output
+    assert f"upload {result.output.split('upload ')[1].split()[0]} of schedule {feedback}" in result.output
+    assert "status / counter" in result.output and "launched by" in result.output  # the table `run` prints
     injection = system.schedule(interface, "PUSH_CANCELLED")
     result = CliRunner().invoke(cli, ["backoffice", "upload", str(injection), str(path), "--database-url", url])
     assert result.exit_code == 1 and "RETRIEVE_TICKET_STATUS" in result.output

@@ -72,6 +72,7 @@ def test_an_event_page_counts_tickets_by_status_and_mobile_status_and_transfers(
     assert _row(html, "data-mobile-status", "NONE") == 2 and _row(html, "data-mobile-status", "DELETED") == 0
     assert [_row(html, "data-transfer-status", s) for s in ("PENDING", "CONFIRMED", "CANCELLED")] == [1, 1, 1]
     assert 'id="event-downloads"' in html and 'href="/events/WC26-M01/edit"' in html
+    assert 'href="/api/events/WC26-M01/holders.csv" download' in html  # the stewards' list, one click away
     assert 'href="/events/WC26-M01"' in browser.get(f"/tickets/{world.t1}").text  # the ticket links its event
 
 
@@ -102,6 +103,8 @@ def test_a_refused_new_event_is_shown_again_with_each_problem_beside_its_field(b
     html = response.text
     assert 'id="error-startTime"' in html and "got &#39;tomorrow&#39;" in html
     assert 'id="error-code"' in html and 'id="error-venue-countryCode"' in html and 'id="error-maxTransfers"' in html
+    assert "Max transfers: " in html and "maxTransfers must" not in html  # labels, not the API's names
+    assert "Start (UTC): " in html and "Country code: " in html
     assert 'value="has space"' in html and "<details class=\"card\" id=\"new-event\" open>" in html
     taken = post_form(browser, "/events", "/events", {**FORM, "code": "WC26-M01"})
     assert taken.status_code == 422 and 'id="error-code"' in taken.text and "already exists" in taken.text

@@ -114,3 +114,16 @@ def test_the_contact_search_sorts_and_counts(browser: TestClient, world: World, 
 def test_a_forged_sort_cursor_is_a_422_page(browser: TestClient, world: World, value: object) -> None:
     from tixtrace.kernel.cursors import encode_cursor
     assert browser.get("/tickets", params={"sort": "number", "cursor": encode_cursor(value)}).status_code == 422
+
+
+def test_empty_lists_say_what_to_do_and_filtered_ones_how_to_go_back(browser: TestClient) -> None:
+    """A new back office: the lists name the commands that fill them; a search that finds nothing offers
+    the whole list again instead."""
+    tickets = browser.get("/tickets").text
+    assert "No tickets yet" in tickets and "tixtrace backoffice import --tickets FILE" in tickets
+    assert "tixtrace demo" in tickets
+    contacts = browser.get("/contacts").text
+    assert "No contacts yet" in contacts and "tixtrace backoffice import --contacts FILE" in contacts
+    searched = browser.get("/tickets", params={"number": "999"}).text
+    assert "No ticket matches these filters" in searched and "No tickets yet" not in searched
+    assert "No contact matches" in browser.get("/contacts", params={"q": "nobody"}).text

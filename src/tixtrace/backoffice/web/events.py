@@ -36,7 +36,7 @@ from tixtrace.backoffice.services.events import (
 )
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, redirect, render, with_query
+from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, labelled, redirect, render, with_query
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import BadInput, Conflict
@@ -50,7 +50,9 @@ Text = Annotated[str | None, Query(max_length=500)]
 FIELDS = {"code": "code", "name": "name", "start_time": "startTime", "end_time": "endTime",
           "venue_site": "venue.site", "venue_city": "venue.city", "venue_zip": "venue.zip",
           "venue_country_code": "venue.countryCode", "max_transfers": "maxTransfers"}
-_LABELS = {"startTime": "Start (UTC)", "endTime": "End (UTC)"}
+_LABELS = {"code": "Code", "name": "Name", "startTime": "Start (UTC)", "endTime": "End (UTC)", "venue.site": "Venue",
+           "venue.city": "City", "venue.zip": "ZIP code", "venue.countryCode": "Country code",
+           "maxTransfers": "Max transfers"}
 
 
 def _typed(form: Form) -> dict[str, str]:
@@ -74,7 +76,7 @@ def _time(text: str, field: str, errors: dict[str, str]) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        errors[field] = f"{_LABELS[field]} must be a date and time like 2026-06-11T19:00, got {text!r}"
+        errors[field] = f"{field} must be a date and time like 2026-06-11T19:00, got {text!r}"
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
@@ -114,7 +116,8 @@ def _list_page(request: Request, backend: BackendDep, cursor: str | None, *, val
         "nav": "events", "events": [(row, totals[row.id]) for row in rows],
         "next_url": with_query("/events", cursor=encode_cursor(last)) if last is not None else None,
         "first_url": "/events" if cursor else None,
-        "values": values or dict.fromkeys(FIELDS, ""), "errors": errors or {}, "creating": values is not None,
+        "values": values or dict.fromkeys(FIELDS, ""), "errors": labelled(errors or {}, _LABELS),
+        "creating": values is not None,
     }, status=status)
 
 
@@ -164,7 +167,7 @@ def event_page(request: Request, code: str, backend: BackendDep, user: WebUser) 
 def _edit_page(request: Request, event: EventView, values: dict[str, str], errors: dict[str, str],
                status: int = 200) -> Response:
     return render(request, "events/edit.html", {"nav": "events", "event": event, "values": values,
-                                                "errors": errors}, status=status)
+                                                "errors": labelled(errors, _LABELS)}, status=status)
 
 
 @router.get("/events/{code}/edit")

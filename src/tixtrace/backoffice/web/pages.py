@@ -400,3 +400,15 @@ def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(LoginRequired, _login)
     app.add_exception_handler(CsrfRefused, _csrf)
+
+
+def labelled(errors: Mapping[str, str], labels: Mapping[str, str]) -> dict[str, str]:
+    """Form errors for people: each introduced by its field's label rather than the API name the
+    service's message starts with (``batchSize must be ...`` shows as ``Batch size: must be ...``)."""
+    shown = {}
+    for field, message in errors.items():
+        label = labels.get(field)
+        if label is not None:
+            message = f"{label}: {message.removeprefix(f'{field} ')}"
+        shown[field] = message
+    return shown

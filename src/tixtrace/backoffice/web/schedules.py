@@ -37,6 +37,7 @@ from tixtrace.backoffice.services.schedules import (
     get_schedule,
     update_schedule,
 )
+from tixtrace.backoffice.web import pages
 from tixtrace.backoffice.web.audit import object_entries
 from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, is_htmx, path_id, redirect, render, with_query
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
@@ -134,8 +135,8 @@ class _Refused(Exception):
 
 
 def labelled(errors: dict[str, str]) -> dict[str, str]:
-    """Each error introduced by its field's label (the message names the API field)."""
-    return {api: f"{LABELS[api]}: {message}" if api in LABELS else message for api, message in errors.items()}
+    """The schedule form's errors under their fields' labels (`pages.labelled`)."""
+    return pages.labelled(errors, LABELS)
 
 
 def _service_errors(exc: BadInput) -> dict[str, str]:
