@@ -152,7 +152,8 @@ def seed_backoffice(url: str, n: int, wallet_base: str, api_key: str, progress: 
     with unit_of_work(engine) as conn:
         interface_id = conn.execute(insert(interfaces).values(
             name="tixngo", type="TIXNGO", url=f"{wallet_base}/organizer/tickets", login="bench@organizer.example",
-            password=encrypt_password(api_key), notification_emails=[], custom_parameters=parameters, parameters={}, warnings=[],
+            password=encrypt_password(api_key), notification_emails=[], custom_parameters=parameters, parameters={},
+            warnings=[],
             created_at=now, updated_at=now).returning(interfaces.c.id)).scalar_one()
         schedule_id = conn.execute(insert(schedules).values(
             interface_id=interface_id, function="RETRIEVE_TICKET_STATUS", launch="MANUAL", frequency_minutes=5,

@@ -26,7 +26,6 @@ BACKOFFICE_PUBLIC: dict[Endpoint, str] = {
     ("GET", "/health"): "liveness",
     ("GET", "/login"): "the login page",
     ("POST", "/login"): "the login form (checks the credentials it carries, with its own CSRF token)",
-    ("GET", "/"): "a bare redirect to /tickets, which itself needs a session",
     ("GET", "/openapi.json"): "the API schema: the public contract, no data",
     ("GET", "/docs"): "the schema's docs page",
     ("MOUNT", "/docs/static"): "the docs page's vendored Swagger UI and its licence",

@@ -14,7 +14,17 @@ import os
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from tixtrace.backoffice.api import audit, contacts, events, executions, exports, interfaces, schedules, tickets
+from tixtrace.backoffice.api import (
+    audit,
+    contacts,
+    events,
+    executions,
+    exports,
+    interfaces,
+    overview,
+    schedules,
+    tickets,
+)
 from tixtrace.backoffice.backend import Backend
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.domain.errors import BackofficeCode
@@ -51,7 +61,7 @@ def create_backoffice_app(engine: Engine, clock: Clock | None = None, *, limits:
     add_health_route(app)
     install_metrics(app)
     install_docs(app)
-    for module in (contacts, events, tickets, exports, interfaces, schedules, executions, audit):
+    for module in (contacts, events, tickets, exports, interfaces, schedules, executions, audit, overview):
         app.include_router(module.router)
     install_web(app)
     install_guards(app, limits or BodyLimits.from_environment("TIXTRACE_BACKOFFICE_"))

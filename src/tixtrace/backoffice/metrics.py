@@ -8,10 +8,10 @@ Figures of the database are computed at scrape time (right in every process, aft
 - ``tixtrace_backoffice_distribution_lines{status}``: PENDING, CONFIRMED, CANCELLED (all present);
 - ``tixtrace_backoffice_parked_records{schedule}``: records waiting to be retried, per feedback schedule;
 - ``tixtrace_backoffice_feedback_lag_seconds{schedule}``: how far behind the wallet the back office may
-  be, as an upper bound: now minus the start of the schedule's latest run that ended OK or WARNING.
-  Such a run read the feed to its end, so everything the wallet had recorded when it started is
-  applied. It grows between runs even when the wallet is quiet (the back office cannot know that
-  without calling the wallet, which a scrape never does); absent until a run completed;
+  be, as an upper bound: now minus the start of the schedule's latest run that read the feed to its
+  end (``schedules.caught_up_at``, the lag of the schedule's state, O4), so everything the wallet had
+  recorded when it started is applied. It grows between runs even when the wallet is quiet (the back
+  office cannot know that without calling the wallet, which a scrape never does); absent until such a run;
 - ``tixtrace_backoffice_feedback_last_record_id{schedule}``: the last wallet ``recordId`` applied.
 And in memory, since the process started: ``tixtrace_backoffice_http_request_duration_seconds`` by
 route template, method and status.
@@ -36,14 +36,11 @@ from tixtrace.backoffice.api.deps import User
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.db.tables import distribution_lines, executions, parked_records, schedules
 from tixtrace.backoffice.domain.distribution import LineStatus
-from tixtrace.backoffice.domain.executions import ExecutionStatus
 from tixtrace.backoffice.services.schedules import ScheduleFunction
 from tixtrace.kernel.clock import Clock, as_utc
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.metrics import Collectors, RequestMetrics, render, request_histogram
 from tixtrace.kernel.web import error_responses
-
-_COMPLETE = (ExecutionStatus.OK.value, ExecutionStatus.WARNING.value)
 
 
 class BackofficeFigures:
@@ -63,16 +60,11 @@ class BackofficeFigures:
                 .group_by(executions.c.schedule_id, executions.c.function, executions.c.status)).all()
             lines: dict[str, int] = dict(conn.execute(select(distribution_lines.c.status, func.count())
                                       .group_by(distribution_lines.c.status)).all())
-            feedbacks = conn.execute(select(schedules.c.id, schedules.c.last_record_id).where(
+            feedbacks = conn.execute(select(schedules.c.id, schedules.c.last_record_id, schedules.c.caught_up_at).where(
                 schedules.c.function == ScheduleFunction.RETRIEVE_TICKET_STATUS.value, schedules.c.deleted_at.is_(None))
                 .order_by(schedules.c.id)).all()
             parked: dict[int, int] = dict(conn.execute(select(parked_records.c.schedule_id, func.count())
                                        .group_by(parked_records.c.schedule_id)).all())
-            last_complete = {
-                schedule_id: conn.scalar(select(executions.c.started_at).where(
-                    executions.c.schedule_id == schedule_id, executions.c.status.in_(_COMPLETE))
-                    .order_by(executions.c.id.desc()).limit(1))
-                for schedule_id, _ in feedbacks}
 
         by_status = GaugeMetricFamily("tixtrace_backoffice_executions",
                                       "Executions by function and current status", labels=["function", "status"])
@@ -112,13 +104,12 @@ class BackofficeFigures:
                                 "of the latest feedback run that read the feed to its end", labels=["schedule"])
         last_record = GaugeMetricFamily("tixtrace_backoffice_feedback_last_record_id",
                                         "The last wallet recordId the schedule applied", labels=["schedule"])
-        for schedule_id, last_record_id in feedbacks:
+        for schedule_id, last_record_id, caught_up_at in feedbacks:
             label = [str(schedule_id)]
             parked_metric.add_metric(label, parked.get(schedule_id, 0))
             last_record.add_metric(label, last_record_id or 0)
-            started = last_complete[schedule_id]
-            if started is not None:
-                lag.add_metric(label, max(0.0, (now - as_utc(started)).total_seconds()))
+            if caught_up_at is not None:
+                lag.add_metric(label, max(0.0, (now - as_utc(caught_up_at)).total_seconds()))
         yield parked_metric
         yield lag
         yield last_record

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from tixtrace.backoffice.domain.schedules import next_run_at
+from tixtrace.backoffice.domain.schedules import behind_after_seconds, next_run_at, schedule_alerts
 
 NOW = datetime(2026, 6, 11, 18, 7, 30, tzinfo=UTC)
 
@@ -32,3 +32,23 @@ def test_start_and_end_bound_the_runs():
                        starts_at=later) == later
     assert next_run_at(frequency_minutes=5, stick_to_the_hour=False, last_started_at=NOW, now=NOW,
                        ends_at=NOW + timedelta(minutes=1)) is None
+
+
+def test_a_schedule_is_behind_after_twice_its_frequency_at_least_ten_minutes_and_an_hour_when_manual():
+    assert behind_after_seconds(launch="AUTOMATIC", frequency_minutes=30) == 3600
+    assert behind_after_seconds(launch="AUTOMATIC", frequency_minutes=0) == 600  # continuous mode
+    assert behind_after_seconds(launch="AUTOMATIC", frequency_minutes=1) == 600
+    assert behind_after_seconds(launch="MANUAL", frequency_minutes=5) == 3600
+
+
+def test_alerts_name_failing_behind_and_parked_in_that_order():
+    def alerts(lag, status=None, parked=0, launch="AUTOMATIC", frequency=5):
+        return schedule_alerts(launch=launch, frequency_minutes=frequency, lag_seconds=lag, last_status=status,
+                               parked_records=parked)
+
+    assert alerts(None) == [] and alerts(600) == []
+    assert alerts(601) == ["BEHIND"]
+    assert alerts(None, "ERROR", 2) == ["FAILING", "PARKED"]  # never caught up: no lag, so not "behind"
+    assert alerts(10_000, "ERROR", 1) == ["FAILING", "BEHIND", "PARKED"]
+    assert alerts(10_000, "WARNING") == ["BEHIND"]
+    assert alerts(3599, launch="MANUAL") == [] and alerts(3601, launch="MANUAL") == ["BEHIND"]

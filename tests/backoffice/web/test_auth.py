@@ -40,7 +40,7 @@ def test_signing_in_sets_an_httponly_samesite_lax_session_cookie_and_goes_to_nex
     assert "httponly" in flags and "samesite=lax" in flags and "path=/" in flags
     assert not any(flag == "secure" for flag in flags)  # plain http in tests; https adds Secure
     assert web.get("/tickets").status_code == 200
-    assert web.get("/login", follow_redirects=False).headers["location"] == "/tickets"  # already signed in
+    assert web.get("/login", follow_redirects=False).headers["location"] == "/"  # already signed in: the overview
 
 
 def test_a_wrong_password_or_unknown_user_is_refused_the_same_way(web: TestClient) -> None:
@@ -58,10 +58,7 @@ def test_screens_redirect_to_the_login_with_the_page_asked_for(web: TestClient, 
         response = web.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         location = response.headers["location"]
-        if path == "/":
-            assert location == "/tickets"
-        else:
-            assert location.startswith("/login?next="), (path, location)
+        assert location.startswith("/login?next="), (path, location)
     followed = web.get("/tickets?status=PRINTED")
     assert followed.url.path == "/login" and 'value="/tickets?status=PRINTED"' in followed.text
     htmx = web.get(f"/tickets/{world.t1}/tabs/mobile", headers={"HX-Request": "true",
@@ -72,10 +69,10 @@ def test_screens_redirect_to_the_login_with_the_page_asked_for(web: TestClient, 
 def test_next_only_goes_to_paths_of_this_site(web: TestClient) -> None:
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
                    "/tickets\r\nSet-Cookie: x=1", "/login?next=/login", "/logout"):
-        assert safe_next(target) == "/tickets", target
+        assert safe_next(target) == "/", target
     assert safe_next("/contacts/3?x=1") == "/contacts/3?x=1"
     response = sign_in(web, next_path="//evil.example/x")
-    assert response.headers["location"] == "/tickets"
+    assert response.headers["location"] == "/"
 
 
 def test_logout_ends_the_session(browser: TestClient) -> None:

@@ -213,7 +213,7 @@ def test_run_now_refused_while_the_feedback_runs_shows_a_flash(browser: TestClie
 
 def test_the_password_never_appears_on_any_page(browser: TestClient, world: World) -> None:
     post_form(browser, f"/interfaces/{world.interface}", f"/schedules/{world.push}/run", {})
-    paths = ["/tickets", f"/tickets/{world.t1}", f"/tickets/{world.t1}?tab=mobile",
+    paths = ["/", "/overview/panel", "/tickets", f"/tickets/{world.t1}", f"/tickets/{world.t1}?tab=mobile",
              f"/tickets/{world.t1}?tab=distribution", "/contacts", f"/contacts/{world.bruno}", "/interfaces",
              "/interfaces/new", f"/interfaces/{world.interface}", f"/schedules/{world.push}/executions",
              f"/schedules/{world.feedback}/executions", "/executions/1"]

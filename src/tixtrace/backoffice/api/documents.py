@@ -129,6 +129,23 @@ class InterfaceOut(ApiResponse):
     updated_at: datetime | None
 
 
+class LastExecutionOut(ApiResponse):
+    id: int
+    status: Literal["RUNNING", "OK", "WARNING", "ERROR"]
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class ScheduleStateOut(ApiResponse):
+    """O4: lagSeconds is now minus the start of the latest run that did all its work (the feedback: read
+    the feed to its end), null before the first; lastOkAt is the end of the latest OK execution."""
+
+    last_execution: LastExecutionOut | None
+    last_ok_at: datetime | None
+    lag_seconds: int | None
+    parked_records: int
+
+
 class ScheduleOut(ApiResponse):
     id: int
     interface_id: int
@@ -143,6 +160,7 @@ class ScheduleOut(ApiResponse):
     event_codes: list[str]
     active: bool
     created_at: datetime
+    state: ScheduleStateOut
 
 
 class AuditOut(ApiResponse):
@@ -249,6 +267,52 @@ class SchedulePage(ApiResponse):
 class LogPage(ApiResponse):
     items: list[LogLineOut]
     next_cursor: str | None
+
+
+class InterfaceOverviewOut(ApiResponse):
+    id: int
+    name: str
+    feature_active: bool
+    schedules: list[ScheduleOut]
+
+
+class OverviewPendingTransferOut(ApiResponse):
+    """A pending transfer as the overview lists it (the holders export has its own, shorter one)."""
+
+    id: int
+    ticket_id: int
+    ticket_number: str
+    recipient_email: str | None
+    initiated_by: str
+    initiated_at: datetime
+    expires_at: datetime | None
+
+
+class PendingTransfersOut(ApiResponse):
+    count: int
+    items: list[OverviewPendingTransferOut]
+
+
+class FailedExecutionOut(ApiResponse):
+    id: int
+    schedule_id: int
+    interface_id: int
+    function: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class ExecutionsInErrorOut(ApiResponse):
+    since: datetime
+    count: int
+    items: list[FailedExecutionOut]
+
+
+class OverviewOut(ApiResponse):
+    interfaces: list[InterfaceOverviewOut]
+    parked_records: int
+    pending_transfers: PendingTransfersOut
+    executions_in_error24h: ExecutionsInErrorOut = Field(alias="executionsInError24h")
 
 
 class PendingTransferOut(ApiResponse):

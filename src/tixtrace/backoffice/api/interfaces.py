@@ -14,7 +14,7 @@ from tixtrace.backoffice.api.schemas import (
     ScheduleIn,
     interface_json,
     page,
-    schedule_json,
+    schedules_json,
 )
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.services.interfaces import (
@@ -68,7 +68,7 @@ def post_schedule(interface_id: InterfaceId, body: ScheduleIn, backend: BackendD
     with backend.write() as conn:
         row = create_schedule(conn, interface_id, NewSchedule(**body.model_dump()), backend.clock.now(),
                               actor=user)
-        return schedule_json(row)
+        return schedules_json(conn, [row], backend.clock.now())[0]
 
 
 @router.get("/{interface_id}/schedules", summary="The interface's schedules", **documented(SchedulePage))
@@ -77,4 +77,4 @@ def get_schedules(interface_id: InterfaceId, backend: BackendDep, _user: User, c
     start = after_id(cursor, MAX_SMALL_ID)
     with backend.read() as conn:
         rows, last = list_schedules(conn, interface_id, after_id=start, limit=limit)
-    return page([schedule_json(row) for row in rows], next_cursor(last))
+        return page(schedules_json(conn, rows, backend.clock.now()), next_cursor(last))

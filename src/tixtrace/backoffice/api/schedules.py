@@ -10,7 +10,7 @@ from pydantic import Field, StrictBool
 
 from tixtrace.backoffice.api.deps import ScheduleId, User
 from tixtrace.backoffice.api.documents import ExecutionOut, ScheduleOut
-from tixtrace.backoffice.api.schemas import ScheduleUpdate, execution_view_json, schedule_json
+from tixtrace.backoffice.api.schemas import ScheduleUpdate, execution_view_json, schedules_json
 from tixtrace.backoffice.backend import BackendDep
 from tixtrace.backoffice.domain.errors import BackofficeCode
 from tixtrace.backoffice.interfaces.runner import remove_schedule, reset_feed, run_schedule, start_run
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=error_
 @router.get("/{schedule_id}", summary="One schedule", **documented(ScheduleOut))
 def get_one_schedule(schedule_id: ScheduleId, backend: BackendDep, _user: User) -> dict[str, Any]:
     with backend.read() as conn:
-        return schedule_json(get_schedule(conn, schedule_id))
+        return schedules_json(conn, [get_schedule(conn, schedule_id)], backend.clock.now())[0]
 
 
 @router.patch("/{schedule_id}", summary="Edit or pause a schedule (O1): the fields sent change",
@@ -36,8 +36,9 @@ def get_one_schedule(schedule_id: ScheduleId, backend: BackendDep, _user: User) 
               **documented(ScheduleOut))
 def patch_schedule(schedule_id: ScheduleId, body: ScheduleUpdate, backend: BackendDep, user: User) -> dict[str, Any]:
     with backend.write() as conn:
-        return schedule_json(update_schedule(conn, schedule_id, body.model_dump(exclude_unset=True),
-                                             backend.clock.now(), actor=user))
+        row = update_schedule(conn, schedule_id, body.model_dump(exclude_unset=True), backend.clock.now(),
+                              actor=user)
+        return schedules_json(conn, [row], backend.clock.now())[0]
 
 
 @router.delete("/{schedule_id}", summary="Delete a schedule (O1); 409 SCHEDULE_RUNNING while it runs",
@@ -111,4 +112,6 @@ def reset_schedule_feed(schedule_id: ScheduleId, body: ResetFeed, backend: Backe
         raise BadInput('resetting the feed makes the next run read the whole feed again: send {"confirm": true}',
                        code=BackofficeCode.CONFIRMATION_REQUIRED,
                        details={"parameter": "confirm", "value": body.confirm})
-    return schedule_json(reset_feed(backend.engine, schedule_id, clock=backend.clock, actor=user))
+    schedule = reset_feed(backend.engine, schedule_id, clock=backend.clock, actor=user)
+    with backend.read() as conn:
+        return schedules_json(conn, [schedule], backend.clock.now())[0]

@@ -9,16 +9,20 @@ field of the shapes of DESIGN section 7 is present, null when unknown; the inter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
+from sqlalchemy import Connection
 
 from tixtrace.backoffice.services.audit import AuditEntry
 from tixtrace.backoffice.services.contacts import ContactView
 from tixtrace.backoffice.services.events import EventView
 from tixtrace.backoffice.services.executions import ExecutionRecord, ExecutionView, LogEntry
 from tixtrace.backoffice.services.interfaces import InterfaceView
+from tixtrace.backoffice.services.overview import Overview
+from tixtrace.backoffice.services.schedule_state import LastExecution, ScheduleState, with_states
 from tixtrace.backoffice.services.schedules import ScheduleView
 from tixtrace.backoffice.services.tickets import LineView, TicketView
 from tixtrace.backoffice.services.validation import MAX_ID, cents_to_price
@@ -334,7 +338,24 @@ def interface_json(row: InterfaceView) -> dict[str, Any]:
     }
 
 
-def schedule_json(row: ScheduleView) -> dict[str, Any]:
+def last_execution_json(row: LastExecution | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"id": row.id, "status": row.status, "startedAt": isoformat(row.started_at),
+            "endedAt": isoformat(row.ended_at)}
+
+
+def schedule_state_json(state: ScheduleState) -> dict[str, Any]:
+    return {
+        "lastExecution": last_execution_json(state.last_execution),
+        "lastOkAt": isoformat(state.last_ok_at),
+        "lagSeconds": state.lag_seconds,
+        "parkedRecords": state.parked_records,
+    }
+
+
+def schedule_json(row: ScheduleView, state: ScheduleState) -> dict[str, Any]:
+    """A schedule with its state (O4); ``state`` comes from `services.schedule_state`, computed in bulk."""
     return {
         "id": row.id,
         "interfaceId": row.interface_id,
@@ -349,7 +370,13 @@ def schedule_json(row: ScheduleView) -> dict[str, Any]:
         "eventCodes": list(row.event_codes),
         "active": row.active,
         "createdAt": isoformat(row.created_at),
+        "state": schedule_state_json(state),
     }
+
+
+def schedules_json(conn: Connection, rows: Sequence[ScheduleView], now: datetime) -> list[dict[str, Any]]:
+    """Schedules with their states, computed in bulk (two queries however many schedules)."""
+    return [schedule_json(item.schedule, item.state) for item in with_states(conn, rows, now)]
 
 
 def audit_json(row: AuditEntry) -> dict[str, Any]:
@@ -394,3 +421,22 @@ def execution_json(row: ExecutionRecord, log: list[LogEntry] | None = None, log_
 
 def execution_view_json(view: ExecutionView) -> dict[str, Any]:
     return execution_json(view.execution, view.log, view.log_count)
+
+
+def overview_json(view: Overview) -> dict[str, Any]:
+    return {
+        "interfaces": [{
+            "id": interface.id, "name": interface.name, "featureActive": interface.feature_active,
+            "schedules": [schedule_json(item.schedule, item.state) for item in interface.schedules],
+        } for interface in view.interfaces],
+        "parkedRecords": view.parked_records,
+        "pendingTransfers": {"count": view.pending_transfers, "items": [{
+            "id": line.id, "ticketId": line.ticket_id, "ticketNumber": line.ticket_number,
+            "recipientEmail": line.recipient_email, "initiatedBy": line.initiated_by,
+            "initiatedAt": isoformat(line.initiated_at), "expiresAt": isoformat(line.expires_at),
+        } for line in view.pending_items]},
+        "executionsInError24h": {"since": isoformat(view.error_window_start), "count": view.errors_24h, "items": [{
+            "id": run.id, "scheduleId": run.schedule_id, "interfaceId": run.interface_id, "function": run.function,
+            "startedAt": isoformat(run.started_at), "endedAt": isoformat(run.ended_at),
+        } for run in view.error_items]},
+    }

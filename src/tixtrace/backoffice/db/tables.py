@@ -216,7 +216,8 @@ distribution_lines = Table(
     Index("ix_distribution_lines_ticket_id_opened_record_id", "ticket_id", "opened_record_id", "id"),
     Index("ix_distribution_lines_old_contact_id", "old_contact_id"),
     Index("ix_distribution_lines_new_contact_id", "new_contact_id"),
-    Index("ix_distribution_lines_status", "status"),  # GET /metrics: lines by status
+    # GET /metrics: lines by status; the overview: pending lines, oldest first
+    Index("ix_distribution_lines_status_id", "status", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -255,6 +256,8 @@ schedules = Table(
     Column("updated_at", Time, nullable=False),
     Column("active", Boolean, nullable=False, server_default=true()),  # O1: false = paused, never started
     Column("deleted_at", Time),  # O1: deleted (hidden, never run); kept so its executions stay readable
+    # O4: the start of the latest run that did all its work (feedback: read the feed to its end); the lag
+    Column("caught_up_at", Time),
     Index("ix_schedules_interface_id", "interface_id"),
     sqlite_autoincrement=True,
 )
@@ -280,6 +283,8 @@ executions = Table(
     Column("dumped_calls", Text),  # payloads exchanged, up to maxLengthDumpedCallsInKbs
     Column("launched_by", String(150)),  # O2: a user's name, "scheduler" or "cli"; NULL before migration 0011
     Index("ix_executions_schedule_id_id", "schedule_id", "id"),
+    Index("ix_executions_schedule_id_status_id", "schedule_id", "status", "id"),  # O4: the latest OK run
+    Index("ix_executions_status_started_at", "status", "started_at"),  # the overview: ERROR in the last 24 h
     Index("ix_executions_status_id", "status", "id"),
     Index("ix_executions_function_id", "function", "id"),
     sqlite_autoincrement=True,
@@ -309,6 +314,7 @@ parked_records = Table(
     Column("parked_at", Time, nullable=False),
     UniqueConstraint("schedule_id", "record_id"),
     Index("ix_parked_records_schedule_id_ticket_number", "schedule_id", "ticket_number"),
+    Index("ix_parked_records_ticket_number", "ticket_number"),  # a ticket's page
     sqlite_autoincrement=True,
 )
 

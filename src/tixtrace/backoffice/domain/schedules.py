@@ -1,4 +1,4 @@
-"""When an AUTOMATIC schedule runs next (DESIGN section 6, ``stickToTheHour``).
+"""When an AUTOMATIC schedule runs next (DESIGN section 6, ``stickToTheHour``), and when it is behind (O4).
 
 Pure: the scheduler asks ``next_run_at`` with the time the last execution started and now.
 - frequency 0: back to back, as soon as the previous run ends (continuous feedback);
@@ -33,3 +33,34 @@ def next_run_at(*, frequency_minutes: int, stick_to_the_hour: bool, last_started
     if ends_at is not None and candidate > ends_at:
         return None
     return candidate
+
+
+#: a MANUAL schedule is behind when nobody caught it up for this long (it has no frequency to go by)
+MANUAL_BEHIND_SECONDS = 3600
+#: an AUTOMATIC schedule is never called behind under this lag (continuous mode, frequency 0, included)
+MIN_BEHIND_SECONDS = 600
+
+
+def behind_after_seconds(*, launch: str, frequency_minutes: int) -> int:
+    """The lag (O4) over which a schedule is shown behind: twice its frequency when it is AUTOMATIC (it
+    missed a run, or its runs no longer reach the end of their work), at least `MIN_BEHIND_SECONDS`
+    (a run takes time; continuous mode has no interval); `MANUAL_BEHIND_SECONDS` when it is MANUAL."""
+    if launch != "AUTOMATIC":
+        return MANUAL_BEHIND_SECONDS
+    return max(2 * 60 * frequency_minutes, MIN_BEHIND_SECONDS)
+
+
+def schedule_alerts(*, launch: str, frequency_minutes: int, lag_seconds: int | None, last_status: str | None,
+                    parked_records: int) -> list[str]:
+    """What an operator must look at on a schedule, in this order: ``FAILING`` (its latest execution
+    ended ERROR), ``BEHIND`` (its lag is over `behind_after_seconds`; a schedule never caught up has no
+    lag and is not called behind, its state says "never"), ``PARKED`` (records wait to be retried)."""
+    alerts = []
+    if last_status == "ERROR":
+        alerts.append("FAILING")
+    if lag_seconds is not None and lag_seconds > behind_after_seconds(launch=launch,
+                                                                      frequency_minutes=frequency_minutes):
+        alerts.append("BEHIND")
+    if parked_records > 0:
+        alerts.append("PARKED")
+    return alerts

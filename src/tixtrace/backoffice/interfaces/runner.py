@@ -51,6 +51,7 @@ from tixtrace.backoffice.services.interfaces import (
     interface_credentials,
     interface_parameters,
 )
+from tixtrace.backoffice.services.schedule_state import mark_caught_up
 from tixtrace.backoffice.services.schedules import (
     Launch,
     ScheduleFunction,
@@ -285,6 +286,8 @@ def _execute(started: StartedRun) -> ExecutionRecord:
                 conn.execute(update(executions).where(executions.c.id == run.execution_id)
                              .values(dumped_calls=dump.text()))
             finished = finish_execution(conn, run.execution_id, run.status, clock.now())
+            if run.caught_up:
+                mark_caught_up(conn, schedule.id, execution.started_at)
             if is_continuous(schedule):
                 collapse_repeat(conn, finished)  # O4, in the transaction that ends it
     except Exception as exc:  # the report itself could not be written: still never leave it RUNNING

@@ -48,10 +48,12 @@ def reset_feed_state(conn: Connection, schedule_id: int) -> None:
 
 
 def reset_interface_feed(conn: Connection, interface_id: int) -> None:
-    """Reset the feed state of the interface's feedback schedule (there is at most one)."""
+    """Reset the feed state of the interface's feedback schedule (there is at most one). Its lag (O4)
+    starts again too: nothing of the feed it now names has been read. (A deliberate reset of the same
+    feed keeps it: what was read up to then is still applied, F11.)"""
     conn.execute(update(schedules).where(schedules.c.interface_id == interface_id,
                                          schedules.c.function == FEEDBACK)
-                 .values(pagination_key=None, last_record_id=None))
+                 .values(pagination_key=None, last_record_id=None, caught_up_at=None))
 
 
 def reset_if_moved(conn: Connection, interface_id: int, before: tuple[str, str], after: tuple[str, str]) -> bool:

@@ -36,11 +36,6 @@ router = APIRouter(include_in_schema=False)
 NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
 
 
-@router.get("/")
-def home(request: Request) -> Response:
-    return redirect(request, "/tickets")
-
-
 def _login_page(request: Request, next_path: str, *, error: str | None = None, user_name: str = "",
                 status: int = 200) -> Response:
     nonce = request.cookies.get(LOGIN_COOKIE)

@@ -39,6 +39,7 @@ from tixtrace.backoffice.services.interfaces import (
     parsed_parameters,
     update_interface,
 )
+from tixtrace.backoffice.services.schedule_state import ScheduleState, schedule_states
 from tixtrace.backoffice.services.schedules import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_FREQUENCY_MINUTES,
@@ -173,16 +174,26 @@ def _page(request: Request, backend: BackendDep, interface_id: int | None, value
           schedule_errors: dict[str, str] | None = None, status: int = 200) -> Response:
     interface = None
     schedules: list[ScheduleView] = []
+    states: dict[int, ScheduleState] = {}
+    parked: list[Any] = []
+    parked_count = 0
     entries: dict[str, Any] = {}
     if interface_id is not None:
         with backend.read() as conn:
             interface = get_interface(conn, interface_id)
             schedules, _ = list_schedules(conn, interface_id, limit=1000)
+            states = schedule_states(conn, [s.id for s in schedules], backend.clock.now())
+            for schedule in schedules:  # only the feedback parks: at most one schedule of an interface
+                if states[schedule.id].parked_records:
+                    rows, count = queries.parked_for_schedule(conn, schedule.id)
+                    parked += [{"schedule_id": schedule.id, **row} for row in rows]
+                    parked_count += count
             entries = object_entries(conn, ObjectType.INTERFACE, interface_id)
     return render(request, "interfaces/detail.html", {
         "nav": "interfaces", "interface": interface, "values": values, "errors": errors or {},
         "panel": parameters_panel(values["custom_parameters"]), "types": INTERFACE_TYPES,
-        "schedules": schedules, "schedule_values": schedule_values or _schedule_defaults(),
+        "schedules": schedules, "states": states, "parked": parked, "parked_count": parked_count,
+        "schedule_values": schedule_values or _schedule_defaults(),
         "schedule_errors": schedule_errors or {}, "functions": [f.value for f in ScheduleFunction],
         "launches": [launch.value for launch in Launch], **entries,
     }, status=status)

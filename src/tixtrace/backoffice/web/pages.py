@@ -72,6 +72,8 @@ _TONES = {
     "RUNNING": "blue", "OK": "green", "WARNING": "amber", "ERROR": "red", "INFO": "grey",
     # feature state
     "ACTIVE": "green", "NOT ACTIVE": "grey",
+    # schedule alerts (O4)
+    "FAILING": "red", "BEHIND": "amber", "PARKED": "amber",
 }
 
 
@@ -133,6 +135,21 @@ def _person(contact: ContactView | Mapping[str, Any] | None) -> str:
     return name or str(email or "—")
 
 
+def _duration(seconds: int | None) -> str:
+    """A lag for people: ``45 s``, ``12 min``, ``3 h 05 min``, ``2 d 4 h``; ``—`` when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
 def _yes_no(value: object) -> str:
     return "—" if value is None else ("yes" if value else "no")
 
@@ -151,7 +168,7 @@ def _audit_value(value: object) -> str:
 
 templates = template_environment(HERE / "templates")
 templates.filters.update(when=_when, when_short=_when_short, tone=_tone, person=_person, yes_no=_yes_no,
-                         audit_value=_audit_value, time_left=_time_left)
+                         duration=_duration, audit_value=_audit_value, time_left=_time_left)
 templates.globals["static_version"] = _static_version()
 
 #: scripts and styles from this site only (the vendored htmx)
@@ -201,7 +218,7 @@ def web_user(request: Request) -> str:
 WebUser = Annotated[str, Depends(web_user)]
 
 
-def safe_next(target: str | None, default: str = "/tickets") -> str:
+def safe_next(target: str | None, default: str = "/") -> str:
     """`target` if it is a path on this site (``/...``) other than the login itself, else `default`: never
     another host or scheme, so the login cannot be used to send someone elsewhere (open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -195,9 +195,11 @@ def ticket_number(conn: Connection, ticket_id: int) -> str | None:
 
 
 def parked_for_schedule(conn: Connection, schedule_id: int, *, limit: int = 200) -> tuple[list[RowMapping], int]:
-    """The records parked on a schedule now (oldest record first, at most `limit`) and how many in all."""
+    """The records parked on a schedule now (oldest record first, at most `limit`) and how many in all,
+    each with the id of its ticket (None for a ticket the back office does not know)."""
     query = (select(parked_records.c.record_id, parked_records.c.ticket_number, parked_records.c.error,
-                    parked_records.c.parked_at)
+                    parked_records.c.parked_at, tickets.c.id.label("ticket_id"))
+             .select_from(parked_records.outerjoin(tickets, tickets.c.number == parked_records.c.ticket_number))
              .where(parked_records.c.schedule_id == schedule_id)
              .order_by(parked_records.c.record_id).limit(limit))
     rows = list(conn.execute(query).mappings())
@@ -216,6 +218,16 @@ def schedule_counts(conn: Connection, interface_ids: list[int]) -> dict[int, int
              .where(schedules.c.interface_id.in_(interface_ids), schedules.c.deleted_at.is_(None))
              .group_by(schedules.c.interface_id))
     return {interface_id: int(count) for interface_id, count in conn.execute(query)}
+
+
+def parked_for_ticket(conn: Connection, ticket_number: str, *, limit: int = 100) -> list[RowMapping]:
+    """The records of a ticket parked now, on any schedule (oldest record first, at most `limit`)."""
+    query = (select(parked_records.c.schedule_id, parked_records.c.record_id, parked_records.c.error,
+                    parked_records.c.parked_at, schedules.c.interface_id)
+             .select_from(parked_records.join(schedules, schedules.c.id == parked_records.c.schedule_id))
+             .where(parked_records.c.ticket_number == ticket_number)
+             .order_by(parked_records.c.schedule_id, parked_records.c.record_id).limit(limit))
+    return list(conn.execute(query).mappings())
 
 
 def schedule_choices(conn: Connection) -> list[RowMapping]:

@@ -16,6 +16,7 @@ from tixtrace.backoffice.web import (
     events,
     executions,
     interfaces,
+    overview,
     schedules,
     ticket_actions,
     tickets,
@@ -29,7 +30,8 @@ def install_web(app: FastAPI) -> None:
     `tixtrace.backoffice.security.install_security` (which gives the secret signing sessions and tokens).
     """
     install_error_pages(app)
-    for module in (auth, tickets, ticket_actions, events, contacts, interfaces, schedules, executions, audit, users):
+    for module in (auth, overview, tickets, ticket_actions, events, contacts, interfaces, schedules, executions,
+                   audit, users):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

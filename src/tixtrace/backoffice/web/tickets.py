@@ -88,6 +88,7 @@ def _tab_context(conn: Connection, ticket_id: int, tab: str, cursor: str | None,
         "replaces_number": queries.ticket_number(conn, ticket.replaces_ticket_id)
         if ticket.replaces_ticket_id else None,
         "replaced_by": queries.replaced_by(conn, ticket_id),
+        "parked": queries.parked_for_ticket(conn, ticket.number),
         "lines": [], "history_next": None, "actions": action_bar(ticket), "moves": [],
         "now": now, "pending": pending_line(conn, ticket_id) if tab == "mobile" else None,
     }

@@ -135,7 +135,8 @@ def _read_feed(ctx: Run) -> None:
                     pending = prefetch.submit(ctx.client.diff, page.pagination_key, batch_size)
                 if page.records or page.pagination_key != key:  # nothing new: nothing to write
                     _apply(ctx, page.records, new_key=page.pagination_key)
-                if not page.has_more:
+                if not page.has_more:  # read to its end: nothing the wallet wrote before the run is missing (O4)
+                    ctx.caught_up = True
                     return
                 key = page.pagination_key
     finally:  # written by the runner's last flush, whether the run ends OK, stopped or failed

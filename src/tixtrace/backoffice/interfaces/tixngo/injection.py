@@ -125,7 +125,8 @@ def run(ctx: Run) -> None:
     try:
         while True:
             rows = _inject_page(ctx, after, size, overlay=overlay)
-            if not rows:
+            if not rows:  # went through every ticket it selected (O4)
+                ctx.caught_up = True
                 return
             selected, calls, after = selected + len(rows), calls + 1, rows[-1].id
     finally:  # written by the runner's last flush, whether the run ends OK or failed; an idle run says nothing

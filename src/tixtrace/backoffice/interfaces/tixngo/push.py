@@ -30,7 +30,8 @@ def _push(ctx: Run, statuses: tuple[TicketStatus, ...], marker: Column[Any],
     try:
         while True:
             rows = _push_page(ctx, statuses, marker, call, done_as, after, size)
-            if not rows:
+            if not rows:  # went through every ticket it selected (O4)
+                ctx.caught_up = True
                 return
             selected, calls, after = selected + len(rows), calls + 1, rows[-1].id
     finally:  # written by the runner's last flush, whether the run ends OK or failed; an idle run says nothing

@@ -64,6 +64,10 @@ class Run:
     counts: dict[str, int] = field(default_factory=dict)
     lines: list[LogLine] = field(default_factory=list)
     status: ExecutionStatus = ExecutionStatus.OK
+    #: the function did all its work (the feedback: read the feed to its end, ``hasMore`` false; an
+    #: injection or push: went through every ticket it selected): the runner records the run's start as
+    #: the schedule's ``caught_up_at`` (O4, its lag)
+    caught_up: bool = False
     details_logged: int = 0  # detail lines logged so far (committed or gathered)
     details_omitted: int = 0  # detail lines past DETAIL_LINES, only counted
 
