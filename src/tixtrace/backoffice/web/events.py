@@ -14,7 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -36,7 +36,16 @@ from tixtrace.backoffice.services.events import (
 )
 from tixtrace.backoffice.services.validation import Checker
 from tixtrace.backoffice.web import queries
-from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, labelled, redirect, render, with_query
+from tixtrace.backoffice.web.pages import (
+    Form,
+    PostedForm,
+    WebUser,
+    form_time,
+    labelled,
+    redirect,
+    render,
+    with_query,
+)
 from tixtrace.kernel.clock import as_utc
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import BadInput, Conflict
@@ -68,22 +77,10 @@ def _stored(event: EventView) -> dict[str, str]:
             "max_transfers": "" if event.max_transfers is None else str(event.max_transfers)}
 
 
-def _time(text: str, field: str, errors: dict[str, str]) -> datetime | None:
-    """A ``datetime-local`` value (UTC, as the label says) or an RFC 3339 time with its zone."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        errors[field] = f"{field} must be a date and time like 2026-06-11T19:00, got {text!r}"
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _new_event(typed: dict[str, str], errors: dict[str, str]) -> NewEvent:
-    return NewEvent(code=typed["code"], name=typed["name"], start_time=_time(typed["start_time"], "startTime", errors),
-                    end_time=_time(typed["end_time"], "endTime", errors), venue_site=typed["venue_site"],
+    return NewEvent(code=typed["code"], name=typed["name"],
+                    start_time=form_time(typed["start_time"], "startTime", errors),
+                    end_time=form_time(typed["end_time"], "endTime", errors), venue_site=typed["venue_site"],
                     venue_city=typed["venue_city"], venue_zip=typed["venue_zip"],
                     venue_country_code=typed["venue_country_code"], max_transfers=typed["max_transfers"])
 

@@ -52,8 +52,8 @@ from tixtrace.backoffice.services.schedules import (
 )
 from tixtrace.backoffice.web import queries
 from tixtrace.backoffice.web.audit import object_entries
-from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, path_id, redirect, render
-from tixtrace.backoffice.web.schedules import form_time, labelled
+from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, form_time, path_id, redirect, render
+from tixtrace.backoffice.web.schedules import labelled
 from tixtrace.kernel.errors import BadInput, Conflict
 from tixtrace.kernel.flash import Flash
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -412,3 +412,17 @@ def labelled(errors: Mapping[str, str], labels: Mapping[str, str]) -> dict[str, 
             message = f"{label}: {message.removeprefix(f'{field} ')}"
         shown[field] = message
     return shown
+
+
+def form_time(text: str, field: str, errors: dict[str, str]) -> datetime | None:
+    """A form's time: a ``datetime-local`` value (no zone: UTC, as the forms' labels say) or an RFC 3339
+    time with its zone; blank = none. One that does not read goes into ``errors`` under ``field``."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        errors[field] = f"{field} must be a date and time like 2026-06-11T19:00, got {text!r}"
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

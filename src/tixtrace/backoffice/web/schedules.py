@@ -39,7 +39,17 @@ from tixtrace.backoffice.services.schedules import (
 )
 from tixtrace.backoffice.web import pages
 from tixtrace.backoffice.web.audit import object_entries
-from tixtrace.backoffice.web.pages import Form, PostedForm, WebUser, is_htmx, path_id, redirect, render, with_query
+from tixtrace.backoffice.web.pages import (
+    Form,
+    PostedForm,
+    WebUser,
+    form_time,
+    is_htmx,
+    path_id,
+    redirect,
+    render,
+    with_query,
+)
 from tixtrace.kernel.cursors import decode_int_cursor, encode_cursor
 from tixtrace.kernel.errors import BadInput, Conflict, NotFound
 from tixtrace.kernel.flash import Flash
@@ -99,19 +109,6 @@ def _number(text: str) -> int | str | None:
     if text.isascii() and text.lstrip("-").isdigit() and len(text) <= 9:
         return int(text)
     return text
-
-
-def form_time(text: str, api: str, errors: dict[str, str]) -> datetime | None:
-    """A ``datetime-local`` value (no zone: read as UTC, as the label says) or an RFC 3339 time; blank = none."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        errors[api] = f"{api} {text!r} must be a date and time like 2026-06-11T18:00"
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _changes(typed: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
