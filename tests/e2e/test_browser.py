@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import shot
+from tests.support.browser import operator_signs_in, shot
 from tests.support.system import FEATURE, System
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.services.users import create_user
@@ -19,39 +19,22 @@ from tixtrace.kernel.serving import BackgroundServer
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 
 
-@pytest.fixture(scope="module")
-def browser(chromium: Any) -> Any:
-    """The system's Chromium (tests/support/browser.py); the other browser tests import this name."""
-    return chromium
-
-
 @pytest.fixture
 def backend() -> str:
     return "sqlite"  # the screens are the same on both databases; their queries are tested on both elsewhere
 
 
-_shot = shot  # the name the other browser tests import
 
 
-def _spectator_signs_in(browser: Any, wallet_url: str, email: str) -> Any:
-    page = browser.new_context().new_page()
+def _spectator_signs_in(chromium: Any, wallet_url: str, email: str) -> Any:
+    page = chromium.new_context().new_page()
     page.goto(f"{wallet_url}/app/login")
     page.fill("#app-email", email)
     page.click("#app-signin")
     return page
 
 
-def _operator_logs_in(browser: Any, backoffice_url: str) -> Any:
-    page = browser.new_context().new_page()
-    page.goto(f"{backoffice_url}/login")
-    page.fill("#login-user", "operator")
-    page.fill("#login-password", "correct horse battery")
-    page.click("#login-submit")
-    page.wait_for_url(f"{backoffice_url}/")  # the overview
-    return page
-
-
-def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: System, browser: Any) -> None:
+def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: System, chromium: Any) -> None:
     with unit_of_work(system.engine) as conn:
         create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     ana = system.contact("ana@example.com", "Ana", "Lima")
@@ -61,45 +44,45 @@ def test_transfer_accepted_in_the_app_shows_in_the_distribution_history(system: 
     feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
 
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
-        sender = _spectator_signs_in(browser, system.base_url, "ana@example.com")
+        sender = _spectator_signs_in(chromium, system.base_url, "ana@example.com")
         form = sender.locator(f"form[data-transfer-ticket='{ticket['number']}']")
         form.locator("input[name=recipientEmail]").fill("bob@example.com")
         form.locator("button[type=submit]").click()
         sender.wait_for_selector("[data-cancel-transfer]")
-        _shot(sender, "01-sender-pending-transfer")
+        shot(sender, "01-sender-pending-transfer")
 
-        recipient = _spectator_signs_in(browser, system.base_url, "bob@example.com")
+        recipient = _spectator_signs_in(chromium, system.base_url, "bob@example.com")
         recipient.goto(f"{system.base_url}/app/profile")
         recipient.fill("#profile-first-name", "Bob")
         recipient.fill("#profile-last-name", "Ross")
         recipient.click("#profile-save")
         recipient.locator("[data-accept-transfer]").first.click()
         recipient.wait_for_selector(f"form[data-transfer-ticket='{ticket['number']}']")
-        _shot(recipient, "02-recipient-accepted")
+        shot(recipient, "02-recipient-accepted")
 
-        operator = _operator_logs_in(browser, backoffice_url)
+        operator = operator_signs_in(chromium, backoffice_url)
         operator.goto(f"{backoffice_url}/interfaces/{interface}")
         operator.click(f"button[data-run-schedule='{feedback}']")
         operator.wait_for_url("**/executions/**")
         operator.wait_for_selector("#execution-status[data-status='OK']", timeout=30_000)  # runs in the background
-        _shot(operator, "03-feedback-execution")
+        shot(operator, "03-feedback-execution")
 
         operator.goto(f"{backoffice_url}/tickets/{ticket['id']}?tab=distribution")
         line = operator.locator("#distribution-history tr.line")
         assert line.count() == 1
         assert line.first.get_attribute("data-status") == "CONFIRMED"
-        _shot(operator, "04-distribution-history")
+        shot(operator, "04-distribution-history")
         operator.goto(f"{backoffice_url}/tickets/{ticket['id']}")
         assert "Bob" in operator.inner_text("#cultural-contact")
         assert "Ross" in operator.inner_text("#cultural-contact")
 
 
-def test_custom_parameters_box_shows_the_inline_error(system: System, browser: Any) -> None:
+def test_custom_parameters_box_shows_the_inline_error(system: System, chromium: Any) -> None:
     with unit_of_work(system.engine) as conn:
         create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     interface = system.interface(FEATURE)
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
-        operator = _operator_logs_in(browser, backoffice_url)
+        operator = operator_signs_in(chromium, backoffice_url)
         operator.goto(f"{backoffice_url}/interfaces/{interface}")
         operator.fill("#custom-parameters", "TIXNGO_LIFECYCLE_MODE=lifecycle\n"
                                             "enableTicketDistributionToCulturalContact=yes")
@@ -108,11 +91,11 @@ def test_custom_parameters_box_shows_the_inline_error(system: System, browser: A
         errors.first.wait_for()
         text = errors.first.inner_text()
         assert "enableTicketDistributionToCulturalContact" in text and "yes" in text
-        _shot(operator, "05-custom-parameters-error")
+        shot(operator, "05-custom-parameters-error")
 
 
 def test_operator_edits_and_pauses_a_schedule_then_the_parameter_change_is_in_the_audit_log(
-        system: System, browser: Any) -> None:
+        system: System, chromium: Any) -> None:
     """O1 and O2 in the browser: the schedule page's form (every field), Pause, and the audit entry of a
     custom-parameter change on the interface page and in the audit list."""
     with unit_of_work(system.engine) as conn:
@@ -120,7 +103,7 @@ def test_operator_edits_and_pauses_a_schedule_then_the_parameter_change_is_in_th
     interface = system.interface(FEATURE)
     feedback = system.schedule(interface, "RETRIEVE_TICKET_STATUS")
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
-        operator = _operator_logs_in(browser, backoffice_url)
+        operator = operator_signs_in(chromium, backoffice_url)
         operator.goto(f"{backoffice_url}/interfaces/{interface}")
         operator.click(f"a[data-edit-schedule='{feedback}']")
         operator.wait_for_url(f"**/schedules/{feedback}")
@@ -135,7 +118,7 @@ def test_operator_edits_and_pauses_a_schedule_then_the_parameter_change_is_in_th
         error.wait_for()
         assert error.inner_text().startswith("Ends at (UTC):")
         assert operator.input_value("#schedule-frequency") == "10"  # what was typed is kept
-        _shot(operator, "06-schedule-refused-value")
+        shot(operator, "06-schedule-refused-value")
         operator.fill("#schedule-ends-at", "")
         operator.click("#save-schedule")
         operator.wait_for_selector("#flash")
@@ -149,7 +132,7 @@ def test_operator_edits_and_pauses_a_schedule_then_the_parameter_change_is_in_th
         assert actions.first.get_attribute("data-action") == "PAUSE"
         assert actions.nth(1).get_attribute("data-action") == "UPDATE"
         assert actions.first.get_attribute("data-actor") == "operator"
-        _shot(operator, "07-schedule-edited-and-paused")
+        shot(operator, "07-schedule-edited-and-paused")
 
         operator.goto(f"{backoffice_url}/interfaces/{interface}")
         assert operator.locator(f"tr[data-schedule-id='{feedback}']").inner_text().count("paused") == 1
@@ -161,11 +144,11 @@ def test_operator_edits_and_pauses_a_schedule_then_the_parameter_change_is_in_th
         change = entry.locator("dd[data-field='customParameters']")
         assert "ticketIterationSize=300" in change.locator(".after").inner_text()
         assert "ticketIterationSize=300" not in change.locator(".before").inner_text()
-        _shot(operator, "08-interface-parameter-change-audited")
+        shot(operator, "08-interface-parameter-change-audited")
 
         operator.click("nav.mainnav a[href='/audit']")
         operator.select_option("#audit-object-type", "interface")
         operator.click("#audit-filter")
         operator.wait_for_url("**/audit?objectType=interface**")
         assert operator.locator("#audit-entries tr.audit-entry").first.get_attribute("data-object-type") == "interface"
-        _shot(operator, "09-audit-log-filtered")
+        shot(operator, "09-audit-log-filtered")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import _operator_logs_in, _shot, backend, browser  # noqa: F401 (fixtures)
+from tests.support.browser import operator_signs_in, shot
 from tests.support.system import FEATURE, System
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.interfaces import runner
@@ -19,11 +19,17 @@ from tixtrace.backoffice.services.users import create_user
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.serving import BackgroundServer
 
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # the screens are the same on both databases; their queries are tested on both elsewhere
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 
 
 def test_run_now_runs_in_the_background_and_its_page_shows_running_then_ok(
-        system: System, browser: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        system: System, chromium: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     with unit_of_work(system.engine) as conn:
         create_user(conn, "operator", "correct horse battery", datetime.now(UTC), actor="test")
     ana = system.contact("ana@example.com", "Ana", "Lima")
@@ -41,7 +47,7 @@ def test_run_now_runs_in_the_background_and_its_page_shows_running_then_ok(
     monkeypatch.setitem(runner.FUNCTIONS, "RETRIEVE_TICKET_STATUS", held_then_real)
     try:
         with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
-            operator = _operator_logs_in(browser, backoffice_url)
+            operator = operator_signs_in(chromium, backoffice_url)
             operator.goto(f"{backoffice_url}/interfaces/{interface}")
             operator.click(f"button[data-run-schedule='{feedback}']")
             operator.wait_for_url("**/executions/**")
@@ -49,19 +55,19 @@ def test_run_now_runs_in_the_background_and_its_page_shows_running_then_ok(
             assert status.get_attribute("data-status") == "RUNNING"
             assert " ".join(operator.inner_text("#launched-by").split()) == "launched by operator"
             assert "started" in operator.inner_text("#flash")
-            _shot(operator, "run-now-01-running")
+            shot(operator, "run-now-01-running")
 
             release.set()
             operator.wait_for_selector("#execution-status[data-status='OK']", timeout=30_000)
             assert operator.locator("#execution-live[hx-trigger]").count() == 0  # no more polling
             assert int(operator.inner_text("[data-counter='records_read']")) > 0
-            _shot(operator, "run-now-02-ok")
+            shot(operator, "run-now-02-ok")
 
             operator.click("nav.mainnav a[href='/executions']")
             operator.wait_for_url("**/executions")
             row = operator.locator("#execution-list tr.execution").first
             assert row.get_attribute("data-status") == "OK"
             assert row.locator("td.launched-by").inner_text() == "operator"
-            _shot(operator, "run-now-03-executions-list")
+            shot(operator, "run-now-03-executions-list")
     finally:
         release.set()

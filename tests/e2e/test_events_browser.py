@@ -8,24 +8,30 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.e2e.test_browser import _operator_logs_in, _shot, backend, browser  # noqa: F401 (fixtures)
+from tests.support.browser import operator_signs_in, shot
 from tests.support.screens import World
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.serving import BackgroundServer
 
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # the screens are the same on both databases; their queries are tested on both elsewhere
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 
 
-def test_create_read_and_edit_an_event(browser: Any, world: World, engine: Engine,  # noqa: F811
+def test_create_read_and_edit_an_event(chromium: Any, world: World, engine: Engine,  # noqa: F811
                                        clock: TestClock) -> None:
     with BackgroundServer(create_backoffice_app(engine, clock)) as url:
-        operator = _operator_logs_in(browser, url)
+        operator = operator_signs_in(chromium, url)
         operator.click("nav.mainnav >> text=Events")
         operator.wait_for_url(f"{url}/events")
         row = operator.locator("tr.event[data-event-code='WC26-M01']")
         assert row.locator("td.tickets").inner_text() == "3" and row.locator("td.pending").inner_text() == "1"
-        _shot(operator, "events-01-list")
+        shot(operator, "events-01-list")
 
         operator.click("#new-event summary")
         operator.fill("#event-code", "WC26-M02")
@@ -46,14 +52,14 @@ def test_create_read_and_edit_an_event(browser: Any, world: World, engine: Engin
         figures = operator.locator("#by-status tr[data-status='PRINTED'] td.num")
         assert figures.inner_text() == "1"
         assert operator.locator("#transfers tr[data-transfer-status='PENDING'] td.num").inner_text() == "1"
-        _shot(operator, "events-02-event")
+        shot(operator, "events-02-event")
 
         operator.click("#edit-event")
         operator.wait_for_url(f"{url}/events/WC26-M01/edit")
         operator.fill("#event-max-transfers", "5000")
         operator.click("#save-event")
         operator.wait_for_selector("#error-maxTransfers")
-        _shot(operator, "events-03-edit-refused")
+        shot(operator, "events-03-edit-refused")
         operator.fill("#event-max-transfers", "3")
         operator.click("#save-event")
         operator.wait_for_url(f"{url}/events/WC26-M01")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import _operator_logs_in, _shot
+from tests.support.browser import operator_signs_in, shot
 from tests.support.feedback import ANA, BOB, Rewriting, corrupt, new_ticket, record_of, send
 from tests.support.system import FEATURE, System
 from tixtrace.backoffice.app import create_backoffice_app
@@ -48,7 +48,7 @@ def test_overview_shows_a_failing_and_a_parked_schedule(system: System, chromium
     assert failed.status == "ERROR"
 
     with BackgroundServer(create_backoffice_app(system.engine, system.clock)) as backoffice_url:
-        operator = _operator_logs_in(chromium, backoffice_url)  # lands on the overview
+        operator = operator_signs_in(chromium, backoffice_url)  # lands on the overview
         assert operator.inner_text("h1") == "Overview"
         failing_row = operator.locator(f"tr.overview-schedule[data-schedule-id='{failing}']")
         assert "FAILING" in (failing_row.get_attribute("data-alerts") or "")
@@ -57,7 +57,7 @@ def test_overview_shows_a_failing_and_a_parked_schedule(system: System, chromium
         assert parked_row.get_attribute("data-alerts") == "PARKED"
         assert parked_row.locator("td.parked").inner_text() == "1"
         assert operator.locator("[data-figure=errors]").inner_text() == "1"
-        _shot(operator, "06-overview-failing-and-parked")
+        shot(operator, "06-overview-failing-and-parked")
 
         operator.locator(f"#executions-in-error a[href='/executions/{failed.id}']").click()  # one click: why
         operator.wait_for_url(f"**/executions/{failed.id}")
@@ -69,4 +69,4 @@ def test_overview_shows_a_failing_and_a_parked_schedule(system: System, chromium
         operator.wait_for_url(f"**/interfaces/{parking}#parked-records")
         record = operator.locator(f"#parked-records tr.parked[data-record-id='{spoiled}']")
         assert ticket["number"] in record.inner_text() and "TELEPORTED" in record.inner_text()
-        _shot(operator, "07-interface-parked-records")
+        shot(operator, "07-interface-parked-records")

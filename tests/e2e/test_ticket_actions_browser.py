@@ -9,13 +9,19 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from tests.e2e.test_browser import _operator_logs_in, _shot, backend, browser  # noqa: F401 (fixtures)
+from tests.support.browser import operator_signs_in, shot
 from tests.support.screens import World
 from tixtrace.backoffice.app import create_backoffice_app
 from tixtrace.backoffice.db.tables import tickets
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.kernel.serving import BackgroundServer
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # the screens are the same on both databases; their queries are tested on both elsewhere
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a slow tier (browser)
 
@@ -25,21 +31,21 @@ def _status(engine: Engine, ticket_id: int) -> str:
         return str(conn.execute(select(tickets.c.status).where(tickets.c.id == ticket_id)).scalar_one())
 
 
-def test_cancel_with_confirmation_and_the_history_tab(browser: Any, world: World, engine: Engine,  # noqa: F811
+def test_cancel_with_confirmation_and_the_history_tab(chromium: Any, world: World, engine: Engine,  # noqa: F811
                                                       clock: TestClock) -> None:
     with BackgroundServer(create_backoffice_app(engine, clock)) as url:
-        operator = _operator_logs_in(browser, url)
+        operator = operator_signs_in(chromium, url)
         operator.goto(f"{url}/tickets/{world.t1}")
         bar = operator.locator("#ticket-actions a")
         assert bar.evaluate_all("links => links.map(a => a.dataset.action)") == [
             "cancel", "invalidate", "control", "reprint", "transfer"]
-        _shot(operator, "ticket-actions-01-bar")
+        shot(operator, "ticket-actions-01-bar")
 
         operator.click("#action-cancel")
         operator.wait_for_selector("#confirm-cancel")
         assert "Push cancelled" in operator.inner_text("#confirm-cancel")
         assert _status(engine, world.t1) == "PRINTED"  # the confirmation page changes nothing
-        _shot(operator, "ticket-actions-02-cancel-confirmation")
+        shot(operator, "ticket-actions-02-cancel-confirmation")
         operator.click("#confirm-submit")
         operator.wait_for_url(f"{url}/tickets/{world.t1}")
         assert "is CANCELLED (was PRINTED)" in operator.inner_text("#flash")
@@ -50,13 +56,13 @@ def test_cancel_with_confirmation_and_the_history_tab(browser: Any, world: World
         operator.wait_for_selector("#action-history tr.move[data-action='CANCEL']")
         assert operator.inner_text("#action-history td.actor") == "operator"
         assert operator.url.endswith("?tab=history")
-        _shot(operator, "ticket-actions-03-history")
+        shot(operator, "ticket-actions-03-history")
 
 
-def test_backing_out_of_a_confirmation_changes_nothing(browser: Any, world: World, engine: Engine,  # noqa: F811
+def test_backing_out_of_a_confirmation_changes_nothing(chromium: Any, world: World, engine: Engine,  # noqa: F811
                                                        clock: TestClock) -> None:
     with BackgroundServer(create_backoffice_app(engine, clock)) as url:
-        operator = _operator_logs_in(browser, url)
+        operator = operator_signs_in(chromium, url)
         operator.goto(f"{url}/tickets/{world.t2}")
         operator.click("#action-invalidate")
         operator.wait_for_selector("#confirm-invalidate")
@@ -69,4 +75,4 @@ def test_backing_out_of_a_confirmation_changes_nothing(browser: Any, world: Worl
         operator.click("#transfer-review")
         operator.wait_for_selector("#transfer-summary")
         assert operator.inner_text("#review-recipient") == "friend@example.com"
-        _shot(operator, "ticket-actions-04-transfer-review")
+        shot(operator, "ticket-actions-04-transfer-review")

@@ -1,5 +1,5 @@
 """Chromium for the browser tests, and what they check on every screen (a pytest plugin: fixture
-``chromium``; helpers ``shot``, ``axe_violations``, ``overflow``).
+``chromium``; helpers ``shot``, ``operator_signs_in``, ``axe_violations``, ``overflow``).
 
 Playwright drives the system's Chromium (Debian package; ``scripts/install-chromium.sh``), never a
 downloaded browser. Without Chromium the tests skip with the reason, unless
@@ -43,6 +43,18 @@ def chromium() -> Iterator[Any]:
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def operator_signs_in(chromium: Any, backoffice_url: str, *, user: str = "operator",
+                      password: str = "correct horse battery") -> Any:
+    """A new browser context signed in to the back office's screens; the page is on the overview."""
+    page = chromium.new_context().new_page()
+    page.goto(f"{backoffice_url}/login")
+    page.fill("#login-user", user)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_url(f"{backoffice_url}/")
+    return page
 
 
 def axe_violations(page: Any) -> list[str]:
