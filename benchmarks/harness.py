@@ -62,8 +62,15 @@ def create_organizer(database_url: str, email: str = "bench@organizer.example") 
 
 @contextmanager
 def serve(args: list[str], port: int) -> Iterator[str]:
-    """Run ``tixtrace <args> --port PORT`` until the block ends; yields the base URL once healthy.
-    Refuses a busy port: another server's health answer would be taken for this one's."""
+    """Run ``tixtrace <args> --port PORT`` until the block ends; yields the base URL once healthy."""
+    with serve_process(args, port) as (base, _process):
+        yield base
+
+
+@contextmanager
+def serve_process(args: list[str], port: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`serve`, yielding the server's process too (to read its memory). Refuses a busy port: another
+    server's health answer would be taken for this one's."""
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is not busy
         try:
@@ -83,7 +90,7 @@ def serve(args: list[str], port: int) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"server {' '.join(args)} did not start")
             time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from harness import TIXTRACE, fresh_database, parser, report
+from harness import TIXTRACE, fresh_database, parser, report, serve_process
 from sqlalchemy import Engine, insert, text
 
 from tixtrace.backoffice.db.database import open_backoffice_database
@@ -104,20 +104,7 @@ def run_http(url: str, code: str, port: int) -> tuple[float, float, float, int]:
     """Seconds of the streamed download, the server's peak RSS before and after it (MB), and its bytes."""
     subprocess.run([*TIXTRACE, "backoffice", "create-user", "--database-url", url, "bench", "--password",
                     PASSWORD], check=True, capture_output=True)
-    server = subprocess.Popen([*TIXTRACE, "backoffice", "serve", "--database-url", url, "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the back office did not start")
-            time.sleep(0.1)
+    with serve_process(["backoffice", "serve", "--database-url", url], port) as (base, server):
         with httpx.Client(base_url=base, auth=("bench", PASSWORD), timeout=600) as client:
             client.get(f"/api/events/{code}/holders", params={"limit": 10}).raise_for_status()  # warm up
             before = vm_hwm_mb(server.pid)
@@ -129,9 +116,6 @@ def run_http(url: str, code: str, port: int) -> tuple[float, float, float, int]:
                     size += len(chunk)
             seconds = time.perf_counter() - started
             return seconds, before, vm_hwm_mb(server.pid), size
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:
