@@ -210,15 +210,9 @@ def execution_log(conn: Connection, execution_id: int, *, after_id: int = 0, lim
 def list_executions(conn: Connection, schedule_id: int, *, before_id: int | None = None,
                     limit: int = 100) -> tuple[list[ExecutionRecord], int | None]:
     """A schedule's executions, newest first, and the last id if there are more (a deleted schedule's
-    too: they stay readable, O1)."""
+    too: they stay readable, O1); 404 for a schedule that never existed."""
     get_schedule(conn, schedule_id, deleted=True)
-    query = select(executions).where(executions.c.schedule_id == schedule_id)
-    if before_id is not None:
-        query = query.where(executions.c.id < before_id)
-    rows = list(conn.execute(query.order_by(executions.c.id.desc()).limit(limit + 1)).mappings())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [view_of(ExecutionRecord, row) for row in rows], (rows[-1]["id"] if more else None)
+    return list_all_executions(conn, ExecutionFilter(schedule_id=schedule_id), before_id=before_id, limit=limit)
 
 
 def moment(value: str | None, parameter: str) -> datetime | None:
