@@ -13,7 +13,9 @@ PostgreSQL, two servers (``--postgres``, every benchmark that takes ``--database
   as shipped), autovacuum on. ``docs/postgresql.md`` says why each setting.
 
 A benchmark takes the option with ``args = parse_args(options)`` instead of ``options.parse_args()``;
-``report`` then says which server was used and its main settings (``"postgres"``).
+``report`` then says which server was used (``"postgres"``): its main settings, the size of each
+database of the run when it was dropped (``databaseMb``) and, for a sized cluster (which this run
+alone uses), the WAL it wrote and its checkpoints (CREATE and DROP DATABASE each request one).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ SIZED_SETTINGS = {
 REPORTED_SETTINGS = ("server_version", "shared_buffers", "effective_cache_size", "work_mem",
                      "maintenance_work_mem", "max_wal_size", "autovacuum", "synchronous_commit", "fsync", "jit")
 _server: dict[str, object] | None = None  # the PostgreSQL server of this run, once parse_args chose it
+_database_mb: dict[str, float] = {}  # size of each PostgreSQL database of this run, read before it is dropped
 _cleanup = contextlib.ExitStack()  # a temporary cluster's stop, run at exit (also after Ctrl-C or SIGTERM)
 
 
@@ -159,6 +162,17 @@ def server_settings(admin_url: str) -> dict[str, str]:
     return values
 
 
+def cluster_activity(admin_url: str) -> dict[str, object]:
+    """What a server wrote since it started: WAL and checkpoints (meaningful for a cluster of this run
+    alone, not for the machine's server that other runs share)."""
+    engine = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool)
+    with engine.connect() as conn:
+        wal = conn.execute(text("SELECT wal_bytes FROM pg_stat_wal")).scalar_one()
+        timed, requested = conn.execute(text("SELECT checkpoints_timed, checkpoints_req FROM pg_stat_bgwriter")).one()
+    engine.dispose()
+    return {"walMb": round(int(wal) / 2**20), "checkpoints": {"timed": timed, "requested": requested}}
+
+
 def _stop_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds the with-blocks (databases dropped), then atexit stops the cluster
 
@@ -208,6 +222,9 @@ def fresh_database(kind: str, name: str) -> Iterator[str]:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
     finally:
         with admin.connect() as conn:
+            with contextlib.suppress(Exception):  # a size not read never keeps the database from being dropped
+                size = conn.execute(text("SELECT pg_database_size(:name)"), {"name": database}).scalar_one()
+                _database_mb[name] = round(size / 2**20, 1)
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
 
@@ -287,7 +304,10 @@ def peak_rss_mb() -> float:
 def report(result: dict[str, object], as_json: bool) -> None:
     """Print ``result`` (with the PostgreSQL server used, when there was one) as JSON or as a table."""
     if _server is not None:
-        result = {**result, "postgres": _server}
+        server = {**_server, "databaseMb": dict(_database_mb)}
+        if _server["server"] == "sized":
+            server |= cluster_activity(PG_ADMIN_URL)
+        result = {**result, "postgres": server}
     if as_json:
         print(json.dumps(result))
         return
