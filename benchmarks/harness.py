@@ -46,8 +46,8 @@ from sqlalchemy.pool import NullPool
 PG_ADMIN_URL = os.environ.get("TIXTRACE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TIXTRACE = [sys.executable, "-m", "tixtrace.cli"]
 
-# The server sized for the data: 1,000,000 tickets (about 2.3 GB in both databases, see
-# benchmarks/RESULTS.md) on this machine (2 cores, 24 GiB). Durability is not traded: fsync,
+# The server sized for the data: 1,000,000 tickets (both databases about 4.5 GB: 450 MB measured at
+# 100,000 tickets, benchmarks/RESULTS.md) on this machine (2 cores, 24 GiB). Durability is not traded: fsync,
 # synchronous_commit and full_page_writes keep their defaults (on). docs/postgresql.md says why each.
 SIZED_SETTINGS = {
     "shared_buffers": "4GB",              # the working set of 1M tickets stays in PostgreSQL's own cache
