@@ -196,7 +196,7 @@ def parse_args(options: argparse.ArgumentParser) -> argparse.Namespace:
     """``options.parse_args()``, and with ``--database postgresql`` the server that ``--postgres`` names."""
     args = options.parse_args()
     if getattr(args, "database", None) == "postgresql":
-        use_postgres(args.postgres)
+        use_postgres(getattr(args, "postgres", "machine"))
     return args
 
 
