@@ -14,8 +14,10 @@ PostgreSQL, two servers (``--postgres``, every benchmark that takes ``--database
 
 A benchmark takes the option with ``args = parse_args(options)`` instead of ``options.parse_args()``;
 ``report`` then says which server was used (``"postgres"``): its main settings, the size of each
-database of the run when it was dropped (``databaseMb``) and, for a sized cluster (which this run
-alone uses), the WAL it wrote and its checkpoints (CREATE and DROP DATABASE each request one).
+database of the run when it was dropped (``databaseMb``) and what its sessions read (``databaseIo``:
+blocks read from outside shared_buffers, the share found in shared_buffers, temporary files written
+by sorts and hashes beyond work_mem) and, for a sized cluster (which this run alone uses), the WAL it
+wrote and its checkpoints (CREATE and DROP DATABASE each request one).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ REPORTED_SETTINGS = ("server_version", "shared_buffers", "effective_cache_size",
                      "maintenance_work_mem", "max_wal_size", "autovacuum", "synchronous_commit", "fsync", "jit")
 _server: dict[str, object] | None = None  # the PostgreSQL server of this run, once parse_args chose it
 _database_mb: dict[str, float] = {}  # size of each PostgreSQL database of this run, read before it is dropped
+_database_io: dict[str, dict[str, float]] = {}  # and what its sessions read (pg_stat_database), idem
 _cleanup = contextlib.ExitStack()  # a temporary cluster's stop, run at exit (also after Ctrl-C or SIGTERM)
 
 
@@ -225,6 +228,11 @@ def fresh_database(kind: str, name: str) -> Iterator[str]:
             with contextlib.suppress(Exception):  # a size not read never keeps the database from being dropped
                 size = conn.execute(text("SELECT pg_database_size(:name)"), {"name": database}).scalar_one()
                 _database_mb[name] = round(size / 2**20, 1)
+                read, hit, temp = conn.execute(text(
+                    "SELECT blks_read, blks_hit, temp_bytes FROM pg_stat_database WHERE datname = :name"),
+                    {"name": database}).one()
+                _database_io[name] = {"blocksRead": read, "hitPercent": round(100 * hit / max(hit + read, 1), 2),
+                                      "tempMb": round(temp / 2**20, 1)}
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
 
@@ -304,7 +312,7 @@ def peak_rss_mb() -> float:
 def report(result: dict[str, object], as_json: bool) -> None:
     """Print ``result`` (with the PostgreSQL server used, when there was one) as JSON or as a table."""
     if _server is not None:
-        server = {**_server, "databaseMb": dict(_database_mb)}
+        server = {**_server, "databaseMb": dict(_database_mb), "databaseIo": dict(_database_io)}
         if _server["server"] == "sized":
             server |= cluster_activity(PG_ADMIN_URL)
         result = {**result, "postgres": server}
