@@ -13,14 +13,14 @@ from __future__ import annotations
 import time
 
 import orjson
-from harness import organizer_client, parser, report
+from harness import organizer_client, parse_args, parser, report
 from injection import inject_over_http
 
 
 def main() -> None:
     options = parser(__doc__, 18302)
     options.add_argument("--batch-size", type=int, default=10_000)
-    args = options.parse_args()
+    args = parse_args(options)
     with organizer_client(args.database, args.port) as client:
         inject_over_http(client, args.tickets, 1000)
         records, key = 0, ""

@@ -29,7 +29,7 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
-from harness import TIXTRACE, fresh_database, parser, report, serve
+from harness import TIXTRACE, fresh_database, parse_args, parser, report, serve
 from rich.progress import Progress
 from sqlalchemy import func, insert, select
 
@@ -182,7 +182,7 @@ def main() -> None:
     options = parser(__doc__, 18303)
     options.add_argument("--batch-size", type=int, default=2_000, help="records per diff page (schedule batch size)")
     options.add_argument("--profile", metavar="FILE", help="run the feedback under cProfile, stats to FILE")
-    args = options.parse_args()
+    args = parse_args(options)
     command = [*TIXTRACE]
     if args.profile:
         command = [command[0], "-m", "cProfile", "-o", args.profile, "-m", "tixtrace.cli"]

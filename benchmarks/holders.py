@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from harness import TIXTRACE, fresh_database, parser, report, serve_process
+from harness import TIXTRACE, fresh_database, parse_args, parser, report, serve_process
 from sqlalchemy import Engine, insert, text
 
 from tixtrace.backoffice.db.database import open_backoffice_database
@@ -123,7 +123,7 @@ def main() -> None:
         export_in_this_process(*sys.argv[2:])
         return
     options = parser(__doc__, 18311)
-    args = options.parse_args()
+    args = parse_args(options)
     tenth = max(1, args.tickets // 10)
     with fresh_database(args.database, "holders") as url:
         engine = open_backoffice_database(url)

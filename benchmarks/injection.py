@@ -14,7 +14,7 @@ import time
 
 import httpx
 import orjson
-from harness import organizer_client, parser, report
+from harness import organizer_client, parse_args, parser, report
 
 
 def payload(i: int) -> dict[str, object]:
@@ -38,7 +38,7 @@ def inject_over_http(client: httpx.Client, tickets: int, batch: int) -> None:
 def main() -> None:
     options = parser(__doc__, 18301)
     options.add_argument("--batch", type=int, default=1000)
-    args = options.parse_args()
+    args = parse_args(options)
     with organizer_client(args.database, args.port) as client:
         started = time.perf_counter()
         inject_over_http(client, args.tickets, args.batch)

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 
 import httpx
 import orjson
-from harness import background, create_organizer, fresh_database, parser, report, serve
+from harness import background, create_organizer, fresh_database, parse_args, parser, report, serve
 from sqlalchemy import Engine, func, insert, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
@@ -259,7 +259,7 @@ def main() -> None:
     options.add_argument("--settle", type=float, default=120.0, help="seconds to wait for the last changes")
     options.add_argument("--seed", type=int, default=7)
     options.add_argument("--workers", type=int, default=8, help="threads sending the stream")
-    args = options.parse_args()
+    args = parse_args(options)
     transfers = int(args.rate * args.duration)
     tickets = max(args.tickets, transfers)
     with fresh_database(args.database, "lagwallet") as wallet_url, \

@@ -267,14 +267,14 @@ def run_load(base_url: str, tokens: list[str], *, clients: int, seconds: float, 
 
 
 def main() -> None:
-    from harness import parser, report, sandbox_wallet  # here: the test imports this module without harness
+    from harness import parse_args, parser, report, sandbox_wallet  # here: the test imports this module without harness
 
     options = parser(__doc__, 18306)  # feedback.py has 18303, lag.py 18305
     options.set_defaults(tickets=2000)
     options.add_argument("--clients", type=int, default=50)
     options.add_argument("--seconds", type=float, default=30.0)
     options.add_argument("--spectators", type=int, default=500)
-    args = options.parse_args()
+    args = parse_args(options)
     if args.clients < 1 or args.seconds <= 0 or args.spectators < max(2, args.clients) or args.tickets < 1:
         options.error("need --clients >= 1, --seconds > 0, --spectators >= max(2, clients), --tickets >= 1")
     # its own database name: other benchmarks running at the same time keep theirs

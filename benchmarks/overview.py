@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from harness import fresh_database, parser, report
+from harness import fresh_database, parse_args, parser, report
 from sqlalchemy import Engine, text
 
 from tixtrace.backoffice.app import create_backoffice_app
@@ -137,7 +137,7 @@ def main() -> None:
     options.add_argument("--parked", type=int, default=1_000)
     options.add_argument("--repeat", type=int, default=50)
     options.add_argument("--vacuum", action="store_true", help="VACUUM ANALYZE / ANALYZE after seeding")
-    args = options.parse_args()
+    args = parse_args(options)
     clock = SystemClock()
     with fresh_database(args.database, "overview") as url:
         engine = open_backoffice_database(url)
