@@ -111,8 +111,9 @@ def ensure_ids(conn: Connection, profiles: Mapping[str, Mapping[str, Any] | None
             _create(conn, {email: profiles[email] for email in missing}, now, prefilled_by)
             found.update(ids_by_emails(conn, missing))
         return found
-    found = dict(bulk_insert_returning(conn, accounts, _rows(profiles, now, prefilled_by), ["email", "id"],
-                                       suffix="ON CONFLICT (email) DO NOTHING"))
+    # in e-mail order: two writers creating the same new accounts wait on each other in one order, never a cycle
+    rows = _rows(dict(sorted(profiles.items())), now, prefilled_by)
+    found = dict(bulk_insert_returning(conn, accounts, rows, ["email", "id"], suffix="ON CONFLICT (email) DO NOTHING"))
     found.update(ids_by_emails(conn, [email for email in profiles if email not in found]))
     return found
 
