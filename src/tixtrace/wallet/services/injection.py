@@ -1,7 +1,7 @@
 """Injection (W1): the organizer's tickets enter the wallet, owned by the spectator's account.
 
 A batch (up to 10,000) costs a handful of statements whatever its size: one to find the ticket ids
-already injected, two or three to find or create the owners' accounts (their ids only), one to record
+already injected, one to three to find or create the owners' accounts (their ids only), one to record
 the organizer's view of the owners (W10) and one to read the views it did not write (shared ones), one
 COPY for the tickets and one for their INJECTED records (PostgreSQL; SQLite inserts them in one
 executemany each). Each ticket is validated once, by the API, and its e-mail normalized once. Re-injecting a ticket
