@@ -4,7 +4,8 @@ On both databases, through a real table (the back office's contacts: texts, a da
 timezone-aware times), every value written by ``bulk_insert`` / ``bulk_update`` reads back as Core
 reads it, ``constants`` and ``only_if`` behave as documented, ``one_of`` selects exactly its values
 however many, and ``reserve_ids`` hands out new ascending ids in the writing transaction, never one
-handed out before, not even a deleted row's (C4).
+handed out before, not even a deleted row's (C4). ``bulk_copy`` (the wallet's tickets: JSON columns,
+texts COPY must escape) reads back as Core's insert; ``bulk_insert_returning`` returns what it inserted.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from sqlalchemy import Engine, insert, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contact_emails, contacts
-from tixtrace.kernel.bulk import bulk_insert, bulk_update, one_of, reserve_ids
+from tixtrace.kernel.bulk import bulk_copy, bulk_insert, bulk_insert_returning, bulk_update, one_of, reserve_ids
+from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
+from tixtrace.wallet.db.database import open_wallet_database
+from tixtrace.wallet.db.tables import accounts, tickets
+from tixtrace.wallet.services.organizers import create_organizer
 
 NOW = datetime(2026, 7, 19, 19, 0, 0, 123456, tzinfo=UTC)
 
@@ -138,3 +143,68 @@ def test_a_reservation_holds_before_its_rows_are_inserted(engine: Engine) -> Non
         core = conn.execute(insert(contacts).values(_contact(1)).returning(contacts.c.id)).scalar_one()
         bulk_insert(conn, contacts, [{"id": pk, **_contact(i)} for i, pk in enumerate(first + second, start=2)])
     assert first == sorted(first) and second == sorted(second) and max(first) < min(second) < max(second) < core
+
+
+# -- bulk_copy / bulk_insert_returning (issue 15 item 2: the wallet's injection) ----------------------
+
+#: what COPY's text format must escape, and what JSON must carry through it
+ODD = "tab\t newline\n cr\r backslash\\ quote\" é 🎫 \\N"
+
+
+@pytest.fixture
+def wallet(database_url: Any) -> Iterator[Engine]:
+    engine = open_wallet_database(database_url("wallet"))
+    yield engine
+    engine.dispose()
+
+
+def _wallet_ticket(pk: int, organizer_id: int, account_id: int, **extra: Any) -> dict[str, Any]:
+    return {"id": pk, "organizer_id": organizer_id, "ticket_id": f"T{pk}",
+            "event": {"id": "E1", "name": ODD, "startTime": "2026-06-11T19:00:00.000Z", "address": {"zip": "0"}},
+            "purchase": {"price": 120.5, "currency": None}, "barcode": ODD, "status": "INJECTED",
+            "owner_id": account_id, "original_owner_id": account_id, "previous_owner_ids": [],
+            "holder": None, "downloaded": False, "max_transfers": None, "transfers_done": 0,
+            "show_deleted": True, "created_at": NOW, "updated_at": NOW + timedelta(microseconds=1), **extra}
+
+
+def test_bulk_copy_reads_back_as_core_writes(wallet: Engine) -> None:
+    """Texts COPY must escape, JSON columns (objects, lists, None), booleans, NULLs and times read back as
+    Core's own insert of the same values reads back."""
+    with unit_of_work(wallet) as conn:
+        organizer, _ = create_organizer(conn, TestClock(NOW), "org@x.example")
+        account_id = conn.execute(insert(accounts).values(email="a@x.example", created_at=NOW)
+                                  .returning(accounts.c.id)).scalar_one()
+        [core_pk, *copied] = reserve_ids(conn, tickets, 4)
+        conn.execute(insert(tickets).values(_wallet_ticket(core_pk, organizer.id, account_id)))
+        bulk_copy(conn, tickets, [
+            _wallet_ticket(copied[0], organizer.id, account_id),
+            _wallet_ticket(copied[1], organizer.id, account_id, holder={"firstName": ODD}, max_transfers=3,
+                           previous_owner_ids=[account_id], downloaded=True),
+            _wallet_ticket(copied[2], organizer.id, account_id, created_at=NOW + timedelta(days=1)),
+        ])
+    with unit_of_work(wallet, write=False) as conn:
+        rows = {row["id"]: dict(row) for row in conn.execute(select(tickets)).mappings()}
+    core = rows[core_pk]
+    assert set(copied) <= set(rows)
+    plain = {k: v for k, v in rows[copied[0]].items() if k not in {"id", "ticket_id"}}
+    assert plain == {k: v for k, v in core.items() if k not in {"id", "ticket_id"}}
+    assert rows[copied[1]]["holder"] == {"firstName": ODD} and rows[copied[1]]["max_transfers"] == 3
+    assert rows[copied[1]]["previous_owner_ids"] == [account_id] and rows[copied[1]]["downloaded"] is True
+    assert rows[copied[2]]["created_at"] == core["created_at"] + timedelta(days=1)  # each time its own
+    assert rows[copied[2]]["updated_at"] == core["updated_at"]
+
+
+def test_bulk_insert_returning_returns_the_rows_it_inserted_only(engine: Engine) -> None:
+    with unit_of_work(engine) as conn:
+        [pk] = reserve_ids(conn, contacts, 1)
+        bulk_insert(conn, contacts, [{"id": pk, **_contact(1)}])
+        rows = [{"email_key": key, "contact_id": pk, "created_at": NOW} for key in ("f1@x.example", "new@x.example")]
+        bulk_insert(conn, contact_emails, rows[:1])
+        if engine.dialect.name == "sqlite":
+            with pytest.raises(NotImplementedError):
+                bulk_insert_returning(conn, contact_emails, rows, ["email_key"])
+            return
+        returned = bulk_insert_returning(conn, contact_emails, rows, ["email_key", "contact_id"],
+                                         suffix="ON CONFLICT (email_key) DO NOTHING")
+        assert returned == [("new@x.example", pk)]
+        assert sorted(conn.execute(select(contact_emails.c.email_key)).scalars()) == ["f1@x.example", "new@x.example"]

@@ -59,6 +59,8 @@ class ApiModel(BaseModel):
         them cost pydantic and FastAPI ten seconds of the event loop (issue 12)."""
         if isinstance(data, dict) and cls.model_config.get("extra") == "forbid":
             known = _field_names(cls)
+            if known.issuperset(data):  # the usual body: one set operation in C, no loop in Python
+                return data
             unknown = [key for key in data if key not in known]
             if unknown:
                 shown = ", ".join(repr(cut(str(key), 40)) for key in unknown[:5])

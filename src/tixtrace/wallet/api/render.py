@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from tixtrace.kernel.clock import isoformat
 from tixtrace.wallet.domain.tickets import Transfer
 from tixtrace.wallet.services.feed import FeedPage
@@ -70,6 +72,11 @@ def transfer(view: TransferView) -> dict[str, Any]:
 
 def transfer_page(page: TransferPage) -> dict[str, Any]:
     return {"items": [transfer(item) for item in page.items], "nextCursor": page.next_cursor}
+
+
+def injection_results(results: list[dict[str, Any]]) -> bytes:
+    """The body of an injection answer, ``{"results": [{ticketId, result, error}]}``, as JSON bytes."""
+    return orjson.dumps({"results": results})
 
 
 def batch_results(results: list[BatchResult]) -> dict[str, Any]:

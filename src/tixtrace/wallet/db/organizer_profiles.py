@@ -80,6 +80,23 @@ def record_injected(conn: Connection, organizer_id: int, details: Mapping[int, M
     )
 
 
+def record_injected_views(conn: Connection, organizer_id: int, owners: Mapping[str, int],
+                          details: Mapping[int, Mapping[str, Any]], now: datetime) -> dict[str, dict[str, Any]]:
+    """``record_injected``, then the organizer's view of these owners (e-mail → account id) as ``views``
+    would read it back, without reading back what was just written: every row is now this injection's
+    details, except the SHARED ones it left alone (W10 (b) outranks (a)), which are read (usually none)."""
+    record_injected(conn, organizer_id, details, now)
+    query = select(organizer_profiles.c.account_id, organizer_profiles.c.profile).where(
+        organizer_profiles.c.organizer_id == organizer_id, organizer_profiles.c.source == SHARED,
+        one_of(conn, organizer_profiles.c.account_id, sorted(set(owners.values()))))
+    shared = {account_id: profile for account_id, profile in conn.execute(query)}
+    return {
+        email: _with_email(shared[account_id], email) if account_id in shared
+        else _with_email(without_email(details[account_id]), email)
+        for email, account_id in owners.items()
+    }
+
+
 def shareable(account: RowMapping, organizer_id: int) -> bool:
     """Whether opening a ticket of this organizer shares the account's profile with it: the profile is
     the spectator's (saved by them), or was pre-filled from this very organizer's details. A profile

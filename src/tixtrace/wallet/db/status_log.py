@@ -9,13 +9,15 @@ become visible in id order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, func, select
 
-from tixtrace.kernel.bulk import bulk_insert, reserve_ids
+from tixtrace.kernel.bulk import bulk_copy, reserve_ids
 from tixtrace.kernel.clock import isoformat
 from tixtrace.wallet.db.organizer_profiles import email_only
 from tixtrace.wallet.db.tables import status_log
@@ -39,11 +41,17 @@ def transfer_body(transfer: Transfer, views: Mapping[str, dict[str, Any]]) -> di
     }
 
 
+@functools.lru_cache(maxsize=64)
+def _time(value: datetime) -> str | None:
+    """``isoformat``, once per time: the records of one write share their ``occurredAt``."""
+    return isoformat(value)
+
+
 def record_body(change: Change, views: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "ticketId": change.ticket_id,
         "status": change.status.value,
-        "occurredAt": isoformat(change.occurred_at),
+        "occurredAt": _time(change.occurred_at),
         "transferLevel": change.transfer_level,
         "walletOwner": _person(views, change.owner),
         "ticketHolder": change.holder,
@@ -58,7 +66,7 @@ def append(conn: Connection, organizer_id: int, entries: Sequence[tuple[int, Cha
     if not entries:
         return
     record_ids = reserve_ids(conn, status_log, len(entries), "record_id")  # ascending: the order of entries
-    bulk_insert(conn, status_log, [
+    bulk_copy(conn, status_log, [
         {
             "record_id": record_id,
             "organizer_id": organizer_id,

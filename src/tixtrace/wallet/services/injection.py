@@ -1,8 +1,10 @@
 """Injection (W1): the organizer's tickets enter the wallet, owned by the spectator's account.
 
 A batch (up to 10,000) costs a handful of statements whatever its size: one to find the ticket ids
-already injected, one to find or create the owners' accounts, one insert for the tickets and one for
-their INJECTED records, one to record the organizer's view of the owners (W10). Re-injecting a ticket
+already injected, one to three to find or create the owners' accounts (their ids only), one to record
+the organizer's view of the owners (W10) and one to read the views it did not write (shared ones), one
+COPY for the tickets and one for their INJECTED records (PostgreSQL; SQLite inserts them in one
+executemany each). Each ticket is validated once, by the API, and its e-mail normalized once. Re-injecting a ticket
 id is idempotent: ALREADY_INJECTED, nothing changes. An account created here is pre-filled from this
 organizer's details for its owner's app; it is never what another organizer sees (W10).
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from tixtrace.kernel.bulk import bulk_insert, one_of, reserve_ids
+from tixtrace.kernel.bulk import bulk_copy, one_of, reserve_ids
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.emails import normalize_email
 from tixtrace.wallet.db import accounts as accounts_repo
@@ -53,33 +55,32 @@ def inject(conn: Connection, clock: Clock, organizer_id: int, batch: list[NewTic
             results[item.ticket_id] = INJECTED
     if not fresh:
         return results
+    emails = [normalize_email(item.spectator["email"]) for item in fresh]  # C1, once per ticket
     profiles: dict[str, dict[str, Any]] = {}
-    for item in fresh:
-        profiles.setdefault(normalize_email(item.spectator["email"]), item.spectator)
-    owners = accounts_repo.ensure(conn, profiles, now, prefilled_by=organizer_id)
+    for email, item in zip(emails, fresh, strict=True):
+        profiles.setdefault(email, item.spectator)
+    owners = accounts_repo.ensure_ids(conn, profiles, now, prefilled_by=organizer_id)
     # W10 (a): the organizer's own details are its view (the last given for an e-mail in the batch)
-    organizer_profiles.record_injected(
-        conn, organizer_id,
-        {owners[normalize_email(item.spectator["email"])]["id"]: item.spectator for item in fresh}, now)
+    views = organizer_profiles.record_injected_views(
+        conn, organizer_id, owners, {owners[email]: item.spectator for email, item in zip(emails, fresh, strict=True)},
+        now)
     inserted = reserve_ids(conn, tickets, len(fresh))
-    bulk_insert(
+    bulk_copy(
         conn, tickets,
         [
             {
                 "id": pk, "organizer_id": organizer_id, "ticket_id": item.ticket_id, "event": item.event,
                 "purchase": item.purchase, "barcode": item.barcode, "status": Status.INJECTED.value,
-                "owner_id": owners[normalize_email(item.spectator["email"])]["id"],
-                "original_owner_id": owners[normalize_email(item.spectator["email"])]["id"],
+                "owner_id": owners[email], "original_owner_id": owners[email],
                 "previous_owner_ids": [], "holder": None, "downloaded": False,
                 "max_transfers": item.max_transfers, "transfers_done": 0, "show_deleted": True,
                 "created_at": now, "updated_at": now,
             }
-            for pk, item in zip(inserted, fresh, strict=True)
+            for pk, email, item in zip(inserted, emails, fresh, strict=True)
         ],
     )
-    entries = []
-    for pk, item in zip(inserted, fresh, strict=True):
-        owner = normalize_email(item.spectator["email"])
-        entries.append((pk, Change(item.ticket_id, Status.INJECTED, now, owner, None, 0)))
-    status_log.append(conn, organizer_id, entries, organizer_profiles.views(conn, organizer_id, owners))
+    status_log.append(conn, organizer_id, [
+        (pk, Change(item.ticket_id, Status.INJECTED, now, email, None, 0))
+        for pk, email, item in zip(inserted, emails, fresh, strict=True)
+    ], views)
     return results
