@@ -3,15 +3,13 @@
 The feedback writes pages of thousands of rows. Core's executemany is one statement per row for
 PostgreSQL (psycopg pipelines them, but each is parsed, planned and run on its own) and it converts
 every value in Python; an IN list of thousands of values is one placeholder each, which psycopg
-parses in Python and the server plans anew. Here, on PostgreSQL, a page is COPYed into a temporary
-staging table typed by the table's columns (psycopg's copy support, values written in C) and written
-by one set-based statement from it (``INSERT ... SELECT``, ``UPDATE ... FROM``), and a list of keys
-travels as one array parameter (``= ANY``); on SQLite, which has no COPY and no round trips, the
-driver's own executemany runs the statement for every row, with the values converted by the
-columns' own types exactly as Core would.
+parses in Python and the server plans anew. Here, on PostgreSQL, a page travels as one JSON text
+(``json_to_recordset``, typed by the table's columns) and a list of keys as one array parameter
+(``= ANY``); on SQLite, which has no round trips, the driver's own executemany runs the statement
+for every row, with the values converted by the columns' own types exactly as Core would.
 
-Table and column names come from the table objects, never from data. Values are plain (str, int,
-bool, float, date, None; a JSON column's value is serialized by orjson) and times timezone-aware.
+Table and column names come from the table objects, never from data. Values must be what orjson
+serializes (no Decimal) and times timezone-aware.
 """
 
 from __future__ import annotations
@@ -19,10 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import zlib
-
 import orjson
-from sqlalchemy import ARRAY, JSON, ColumnElement, Connection, Table, any_, bindparam, text
+from sqlalchemy import ARRAY, ColumnElement, Connection, Table, any_, bindparam, text
 
 
 def _is_sqlite(conn: Connection) -> bool:
@@ -49,34 +45,19 @@ def _convert(conn: Connection, table: Table, name: str, values: list[Any]) -> li
     return [convert(value) if value is not None else None for value in values] if convert else values
 
 
-def _staged(conn: Connection, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
-    """PostgreSQL: COPY the rows into a temporary table of those columns (typed as the table's) and
-    return its name, for one set-based statement to read.
+def _recordset(conn: Connection, table: Table, names: Sequence[str]) -> str:
+    """PostgreSQL: the page as ``json_to_recordset(<one JSON text>) AS v(<column> <type>, ...)``.
 
-    One staging table per (table, columns), created by the session's first use and emptied at every
-    commit (``ON COMMIT DELETE ROWS``) and before each use, so that it holds exactly this page; it is
-    local to the session (no WAL, no lock another session could wait on). COPY's text rows are
-    written by psycopg in C; the server converts each value to its column's type. The staging table
-    is not analyzed: the set-based statement is planned as a join over the page, whatever its size."""
+    One parameter serialized by orjson in C, parsed by the server in C, each value converted to its
+    column's type by the server: no per-value work in Python. (Arrays per column cost psycopg a
+    Python loop per value, and the planner then guesses the page's size and may scan the table.)"""
     quote = conn.dialect.identifier_preparer.quote
-    stage = f"bulk_{table.name}_{zlib.crc32(','.join(names).encode()):08x}"
     columns = ", ".join(f"{quote(name)} {table.c[name].type.compile(conn.dialect)}" for name in names)
-    as_json = [isinstance(table.c[name].type, JSON) for name in names]
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
-        # no parameters: one round trip for both (psycopg sends them as one simple query)
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({columns}) ON COMMIT DELETE ROWS; "
-                       f"DELETE FROM {stage}")
-        with cursor.copy(f"COPY {stage} ({_names(conn, names)}) FROM STDIN") as copy:
-            if any(as_json):
-                for row in rows:
-                    copy.write_row([orjson.dumps(row[name]).decode() if json and row[name] is not None
-                                    else row[name] for name, json in zip(names, as_json, strict=True)])
-            else:
-                for row in rows:
-                    copy.write_row([row[name] for name in names])
-    return stage
+    return f"json_to_recordset(%(page)s::json) AS v({columns})"
+
+
+def _page(rows: Sequence[Mapping[str, Any]]) -> str:
+    return orjson.dumps(rows).decode()
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, suffix: str = "") -> None:
@@ -90,8 +71,8 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         marks = ", ".join("?" for _ in names)
         conn.exec_driver_sql(f"{into} VALUES ({marks}) {suffix}", list(zip(*columns, strict=True)))
         return
-    stage = _staged(conn, table, names, rows)
-    conn.exec_driver_sql(f"{into} SELECT {_names(conn, names)} FROM {stage} {suffix}")
+    conn.exec_driver_sql(f"{into} SELECT {_names(conn, names, 'v.')} FROM {_recordset(conn, table, names)} "
+                         f"{suffix}", {"page": _page(rows)})
 
 
 def bulk_update(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
@@ -114,11 +95,10 @@ def bulk_update(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     assignments = ", ".join([f"{quote(name)} = v.{quote(name)}" for name in names]
                             + [f"{quote(name)} = %(k{i})s" for i, name in enumerate(fixed)])
-    stage = _staged(conn, table, [*names, key], rows)
     conn.exec_driver_sql(
-        f"UPDATE {table.name} SET {assignments} FROM {stage} AS v "
+        f"UPDATE {table.name} SET {assignments} FROM {_recordset(conn, table, [*names, key])} "
         f"WHERE {table.name}.{quote(key)} = v.{quote(key)}{condition}",
-        {f"k{i}": value for i, value in enumerate(fixed.values())},
+        {"page": _page(rows), **{f"k{i}": value for i, value in enumerate(fixed.values())}},
     )
 
 
