@@ -69,11 +69,15 @@ def test_bulk_insert_with_reserved_ids_reads_back_as_core_writes(engine: Engine)
 def test_bulk_insert_suffix_on_conflict(engine: Engine) -> None:
     with unit_of_work(engine) as conn:
         [pk] = reserve_ids(conn, contacts, 1)
-        bulk_insert(conn, contacts, [{"id": pk, **_contact(1)}])
+        assert bulk_insert(conn, contacts, [{"id": pk, **_contact(1)}]) == 1
         rows = [{"email_key": "f1@x.example", "contact_id": pk, "created_at": NOW}]
-        bulk_insert(conn, contact_emails, rows, suffix="ON CONFLICT (email_key) DO NOTHING")
-        bulk_insert(conn, contact_emails, rows, suffix="ON CONFLICT (email_key) DO NOTHING")  # a no-op
-        assert conn.execute(select(contact_emails.c.contact_id)).scalars().all() == [pk]
+        assert bulk_insert(conn, contact_emails, rows, suffix="ON CONFLICT (email_key) DO NOTHING") == 1
+        # a no-op, and the count says which rows went in (the contact claim, C2, relies on it)
+        more = [*rows, {"email_key": "f2@x.example", "contact_id": pk, "created_at": NOW}]
+        assert bulk_insert(conn, contact_emails, more, suffix="ON CONFLICT (email_key) DO NOTHING") == 1
+        assert bulk_insert(conn, contact_emails, more, suffix="ON CONFLICT (email_key) DO NOTHING") == 0
+        assert conn.execute(select(contact_emails.c.email_key).where(contact_emails.c.contact_id == pk)
+                            .order_by(contact_emails.c.email_key)).scalars().all() == ["f1@x.example", "f2@x.example"]
 
 
 def test_bulk_update_sets_each_row_its_values_and_the_constants_only_where_allowed(engine: Engine) -> None:

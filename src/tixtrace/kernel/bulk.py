@@ -60,19 +60,20 @@ def _page(rows: Sequence[Mapping[str, Any]]) -> str:
     return orjson.dumps(rows).decode()
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, suffix: str = "") -> None:
-    """INSERT every row (each names the same columns); ``suffix`` e.g. ``ON CONFLICT (k) DO NOTHING``."""
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, suffix: str = "") -> int:
+    """INSERT every row (each names the same columns); ``suffix`` e.g. ``ON CONFLICT (k) DO NOTHING``.
+    Returns how many rows were inserted (fewer than given when ``suffix`` skipped some)."""
     if not rows:
-        return
+        return 0
     names = list(rows[0])
     into = f"INSERT INTO {table.name} ({_names(conn, names)})"
     if _is_sqlite(conn):
         columns = [_convert(conn, table, name, [row[name] for row in rows]) for name in names]
         marks = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(f"{into} VALUES ({marks}) {suffix}", list(zip(*columns, strict=True)))
-        return
-    conn.exec_driver_sql(f"{into} SELECT {_names(conn, names, 'v.')} FROM {_recordset(conn, table, names)} "
-                         f"{suffix}", {"page": _page(rows)})
+        return int(conn.exec_driver_sql(f"{into} VALUES ({marks}) {suffix}",
+                                        list(zip(*columns, strict=True))).rowcount)
+    return int(conn.exec_driver_sql(f"{into} SELECT {_names(conn, names, 'v.')} FROM {_recordset(conn, table, names)} "
+                                    f"{suffix}", {"page": _page(rows)}).rowcount)
 
 
 def bulk_update(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
