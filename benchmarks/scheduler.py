@@ -26,25 +26,35 @@ Prints {"schedulers", "organizers", "executions", "overlaps", "maxStartDelaySeco
   schedule;
 - executionsPerScheduler: executions ended in the window, per scheduler (in start order);
 - schedulerCpuSeconds: CPU time of each scheduler process over the window.
+By default the databases live in a PostgreSQL cluster of the benchmark's own (Debian's binaries,
+``initdb`` into a temporary folder, ``max_connections=300``, removed afterwards): three schedulers with
+ten runs each, a wallet and the spectators need more connections than a shared server's 100 leave to
+one user. ``--cluster shared`` uses the server of ``TIXTRACE_BENCH_POSTGRES_URL`` instead.
 Indicative on a shared machine: the wallet, the schedulers, the spectators and the database share
 the same cores.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
 import re
+import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import harness
 import httpx
 import orjson
 from harness import background, cpu_seconds, fresh_database, parser, report, serve
@@ -67,6 +77,35 @@ EVENT = {"id": "WC26-M01", "name": "Opening match", "startTime": "2026-06-11T19:
 SENDERS = 50
 #: the scheduler's line for an ended execution (``Scheduler._run``)
 ENDED = re.compile(r"schedule (\d+): execution (\d+) ended (\w+) \(started (\S+), ended (\S+), (\d+) records read\)")
+
+
+@contextmanager
+def own_cluster(port: int) -> Iterator[str]:
+    """A PostgreSQL cluster of the benchmark's own on ``port`` (trust auth, loopback only), removed
+    afterwards; yields its admin URL. Run as root, the server runs as the ``postgres`` user."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not binaries:
+        raise SystemExit("no PostgreSQL binaries under /usr/lib/postgresql: pass --cluster shared")
+    bin_dir = binaries[-1].parent
+    directory = Path(tempfile.mkdtemp(prefix="tixtrace-bench-pg-"))
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(directory, "postgres", "postgres")
+    data = directory / "data"
+    settings = (f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=300 "
+                "-c shared_buffers=128MB")
+    try:
+        subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True)
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log"),
+                        "-w", "-o", settings, "start"], check=True, capture_output=True)
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                           capture_output=True)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def sender(i: int) -> str:
@@ -245,6 +284,9 @@ def main() -> None:
     options.add_argument("--kill-after", type=float, default=None,
                          help="SIGKILL the first scheduler this many seconds into the window")
     options.add_argument("--seed", type=int, default=7)
+    options.add_argument("--cluster", choices=["own", "shared"], default="own",
+                         help="PostgreSQL: a cluster of the benchmark's own, or TIXTRACE_BENCH_POSTGRES_URL's server")
+    options.add_argument("--cluster-port", type=int, default=15439)
     args = options.parse_args()
     if args.database == "sqlite" and args.schedulers != 1:
         raise SystemExit("SQLite runs one scheduler per database: pass --schedulers 1, or --database postgresql")
@@ -253,6 +295,15 @@ def main() -> None:
     if transfers > args.organizers * args.tickets_per_organizer:
         raise SystemExit("more transfers than tickets: raise --tickets-per-organizer")
     logs = Path(tempfile.mkdtemp(prefix="tixtrace-bench-schedulers-"))
+    with ExitStack() as cluster:
+        if args.database == "postgresql" and args.cluster == "own":
+            harness.PG_ADMIN_URL = cluster.enter_context(own_cluster(args.cluster_port))
+        result = measure(args, transfers, logs)
+    shutil.rmtree(logs, ignore_errors=True)
+    report(result, args.json)
+
+
+def measure(args: argparse.Namespace, transfers: int, logs: Path) -> dict[str, object]:
     with fresh_database(args.database, "schedwallet") as wallet_url, \
             fresh_database(args.database, "schedbackoffice") as backoffice_url:
         backoffice = open_backoffice_database(backoffice_url)  # migrates it
@@ -306,6 +357,7 @@ def main() -> None:
         "interruptedInTable": sum(1 for r in rows if r.status == "ERROR"),
         "transfers": transfers, "seconds": round((window_end - window_start).total_seconds(), 1),
         "schedulerCpuSeconds": cpu, "killed": killed, "database": args.database,
+        "cluster": args.cluster if args.database == "postgresql" else None,
     }
     if killed_at is not None:
         first_after = {}
@@ -314,7 +366,7 @@ def main() -> None:
                 first_after.setdefault(run.schedule, run.start)
         result["takeoverSeconds"] = round(max((at - killed_at).total_seconds() for at in first_after.values()), 3)
         result["schedulesRunAfterKill"] = len(first_after)
-    report(result, args.json)
+    return result
 
 
 def _utc(value: datetime) -> datetime:
