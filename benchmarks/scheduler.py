@@ -295,11 +295,13 @@ def main() -> None:
     if transfers > args.organizers * args.tickets_per_organizer:
         raise SystemExit("more transfers than tickets: raise --tickets-per-organizer")
     logs = Path(tempfile.mkdtemp(prefix="tixtrace-bench-schedulers-"))
-    with ExitStack() as cluster:
-        if args.database == "postgresql" and args.cluster == "own":
-            harness.PG_ADMIN_URL = cluster.enter_context(own_cluster(args.cluster_port))
-        result = measure(args, transfers, logs)
-    shutil.rmtree(logs, ignore_errors=True)
+    try:
+        with ExitStack() as cluster:
+            if args.database == "postgresql" and args.cluster == "own":
+                harness.PG_ADMIN_URL = cluster.enter_context(own_cluster(args.cluster_port))
+            result = measure(args, transfers, logs)
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
     report(result, args.json)
 
 
