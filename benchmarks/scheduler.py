@@ -22,6 +22,8 @@ Prints {"schedulers", "organizers", "executions", "overlaps", "maxStartDelaySeco
 - maxStartDelaySeconds: the longest wait of a schedule beyond its due time, over consecutive
   executions of one schedule in the window (due = the previous end, plus the idle pause after a
   run that read nothing, or the error pause after an ERROR);
+- startedBeforeDue: executions that started before they were due (a second run right after another
+  scheduler's, inside the pause that run called for): 0 when schedulers agree on due times;
 - takeoverSeconds (with --kill-after): the longest time from the kill to the next start of each
   schedule;
 - executionsPerScheduler: executions ended in the window, per scheduler (in start order);
@@ -352,6 +354,9 @@ def measure(args: argparse.Namespace, transfers: int, logs: Path) -> dict[str, o
         "schedulers": args.schedulers, "organizers": args.organizers, "executions": len(in_window),
         "overlaps": overlaps([(r.schedule, r.start, r.end) for r in runs]) + overlaps(table),
         "maxStartDelaySeconds": round(max(delays), 3) if delays else None,
+        "p50StartDelaySeconds": round(_percentile(delays, 0.50), 3) if delays else None,
+        "p99StartDelaySeconds": round(_percentile(delays, 0.99), 3) if delays else None,
+        "startedBeforeDue": sum(1 for delay in delays if delay < 0),
         "executionsPerScheduler": [sum(1 for r in in_window if r.scheduler == n) for n in range(args.schedulers)],
         "schedulesRun": len({r.schedule for r in in_window}),
         "recordsRead": sum(r.records for r in in_window),
@@ -369,6 +374,11 @@ def measure(args: argparse.Namespace, transfers: int, logs: Path) -> dict[str, o
         result["takeoverSeconds"] = round(max((at - killed_at).total_seconds() for at in first_after.values()), 3)
         result["schedulesRunAfterKill"] = len(first_after)
     return result
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
 
 
 def _utc(value: datetime) -> datetime:
