@@ -194,7 +194,9 @@ def sessions(base: str, transfers: int) -> dict[str, str]:
 def drive(base: str, tokens: dict[str, str], organizers: int, rate: float, duration: float, resolve_after: float,
           stop: threading.Event, failures: list[BaseException]) -> int:
     """Transfers at ``rate`` a second, spread over the organizers (transfer k: ticket k // organizers
-    of organizer k % organizers), each accepted ``resolve_after`` seconds later; returns how many."""
+    of organizer k % organizers), each accepted ``resolve_after`` seconds later; returns how many.
+    Four threads, each holding its transfer until the accept: the rate reached is at most
+    4 / ``resolve_after`` a second (activity for the schedulers, not a throughput figure)."""
     started = time.monotonic()
     count = int(rate * duration)
     with httpx.Client(base_url=base, timeout=60) as wallet, ThreadPoolExecutor(max_workers=4) as pool:
