@@ -221,7 +221,8 @@ class Scheduler:
             if started is None:
                 # another process runs it, or ran it since this one looked: nothing to say, nothing
                 # recorded; a continuous schedule is looked at again after the idle pause
-                log.debug("schedule %s: run by another process", schedule_id)
+                log.debug("schedule %s skipped: another process holds its run lock or its wallet organizer's, "
+                          "or ran it since this scheduler looked", schedule_id)
                 pause = self.idle_pause
             else:
                 execution = started.execute()
