@@ -335,10 +335,12 @@ def sandbox_wallet(database: str, port: int, name: str = "wallet") -> Iterator[t
 
 
 @contextmanager
-def background(args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+def background(args: list[str], log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``tixtrace <args>`` (a process that serves no port, e.g. the scheduler) until the block
-    ends; it is stopped with SIGTERM, as an operator's service manager would."""
-    process = subprocess.Popen([*TIXTRACE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ends; it is stopped with SIGTERM, as an operator's service manager would. ``log``: a file that
+    receives its standard error (its log lines), else they are dropped."""
+    with open(log, "wb") if log is not None else open(os.devnull, "wb") as errors:
+        process = subprocess.Popen([*TIXTRACE, *args], stdout=subprocess.DEVNULL, stderr=errors)
     try:
         time.sleep(0.2)
         if process.poll() is not None:
@@ -347,3 +349,9 @@ def background(args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User and system CPU time of a live child process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

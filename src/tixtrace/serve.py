@@ -27,7 +27,7 @@ from tixtrace.backoffice.services.users import create_user
 from tixtrace.demo import data_paths
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.errors import BadInput, CommandCode, Conflict
+from tixtrace.kernel.errors import BadInput, CommandCode, Conflict, TixtraceError
 from tixtrace.kernel.serving import BackgroundServer, port_is_free, serve_factory
 from tixtrace.wallet.app import DATABASE_URL_VARIABLE as WALLET_URL_VARIABLE
 from tixtrace.wallet.app import SANDBOX_VARIABLE, create_wallet_app
@@ -54,7 +54,7 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
     for warning in misdirected_interfaces(backoffice, host=host, wallet_port=wallet_port):
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     stop = threading.Event()
-    scheduler = threading.Thread(target=Scheduler(backoffice, SystemClock()).run_forever, args=(stop,),
+    scheduler = threading.Thread(target=_schedule, args=(Scheduler(backoffice, SystemClock()), stop, console),
                                  name="scheduler", daemon=True)
     try:
         with _wallet(wallet, wallet_url or default_wallet, host, wallet_port, sandbox, workers) as wallet_base:
@@ -73,6 +73,15 @@ def serve_all(data_dir: Path, *, port: int, wallet_port: int, host: str, sandbox
             scheduler.join(timeout=30)
         backoffice.dispose()
         wallet.dispose()
+
+
+def _schedule(scheduler: Scheduler, stop: threading.Event, console: Console) -> None:
+    """The scheduler thread: on SQLite, one scheduler per database, so a scheduler already running
+    on it (``tixtrace backoffice scheduler``) leaves this one out, with one line saying so."""
+    try:
+        scheduler.run_forever(stop)
+    except TixtraceError as exc:
+        console.print(f"[yellow]warning:[/yellow] the scheduler of serve did not start: {exc.message}", soft_wrap=True)
 
 
 @contextmanager

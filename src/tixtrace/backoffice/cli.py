@@ -469,5 +469,8 @@ def scheduler_command(
         Scheduler(engine, SystemClock()).run_forever(stop, poll_seconds)
     except KeyboardInterrupt:
         stop.set()
+    except TixtraceError as exc:  # a second scheduler on one SQLite database
+        err.print(f"error: {exc.message}")
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()

@@ -2,7 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
-from tixtrace.backoffice.domain.schedules import behind_after_seconds, next_run_at, schedule_alerts
+from tixtrace.backoffice.domain.schedules import (
+    behind_after_seconds,
+    continuous_resume_at,
+    next_run_at,
+    schedule_alerts,
+)
 
 NOW = datetime(2026, 6, 11, 18, 7, 30, tzinfo=UTC)
 
@@ -52,3 +57,15 @@ def test_alerts_name_failing_behind_and_parked_in_that_order():
     assert alerts(10_000, "ERROR", 1) == ["FAILING", "BEHIND", "PARKED"]
     assert alerts(10_000, "WARNING") == ["BEHIND"]
     assert alerts(3599, launch="MANUAL") == [] and alerts(3601, launch="MANUAL") == ["BEHIND"]
+
+
+def test_continuous_mode_resumes_at_once_after_news_after_the_idle_pause_after_none_and_later_after_an_error() -> None:
+    """The pause after an ended run, computed from the execution alone (so every scheduler sharing the
+    database waits the same one)."""
+    ended = datetime(2026, 6, 11, 19, tzinfo=UTC)
+    pauses = {"idle_pause": timedelta(seconds=1), "error_pause": timedelta(seconds=30)}
+    assert continuous_resume_at(status="OK", records_read=5, ended_at=ended, **pauses) == ended
+    assert continuous_resume_at(status="WARNING", records_read=5, ended_at=ended, **pauses) == ended
+    assert continuous_resume_at(status="OK", records_read=0, ended_at=ended, **pauses) == ended + timedelta(seconds=1)
+    assert (continuous_resume_at(status="ERROR", records_read=5, ended_at=ended, **pauses)
+            == ended + timedelta(seconds=30))

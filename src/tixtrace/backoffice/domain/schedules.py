@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tixtrace.backoffice.domain.executions import ExecutionStatus
+
 
 def next_run_at(*, frequency_minutes: int, stick_to_the_hour: bool, last_started_at: datetime | None,
                 now: datetime, starts_at: datetime | None = None, ends_at: datetime | None = None) -> datetime | None:
@@ -34,6 +36,19 @@ def next_run_at(*, frequency_minutes: int, stick_to_the_hour: bool, last_started
         return None
     return candidate
 
+
+
+def continuous_resume_at(*, status: str, records_read: int, ended_at: datetime, idle_pause: timedelta,
+                         error_pause: timedelta) -> datetime:
+    """Continuous mode: when the run after an ended one may start. At once after a run that applied
+    records; ``idle_pause`` after one that found nothing new (a quiet wallet costs one call per pause);
+    ``error_pause`` after one that ended ERROR (a wallet that is down is not hammered). Computed from
+    the ended execution itself, so every scheduler sharing the database waits the same pause."""
+    if status == ExecutionStatus.ERROR.value:
+        return ended_at + error_pause
+    if not records_read:
+        return ended_at + idle_pause
+    return ended_at
 
 #: a MANUAL schedule is behind when nobody caught it up for this long (it has no frequency to go by)
 MANUAL_BEHIND_SECONDS = 3600

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Collection
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -93,8 +94,13 @@ def run_locks_of(schedule: ScheduleView, credentials: Any) -> list[tuple[str, st
     return [group, _schedule_lock(schedule.id, schedule.function)]
 
 
+def schedule_lock_name(schedule_id: int) -> str:
+    """The name of a schedule's own run lock (held by whichever process runs it)."""
+    return f"schedule:{schedule_id}"
+
+
 def _schedule_lock(schedule_id: int, function: str) -> tuple[str, str]:
-    return f"schedule:{schedule_id}", f"schedule {schedule_id} ({function})"
+    return schedule_lock_name(schedule_id), f"schedule {schedule_id} ({function})"
 
 
 @dataclass
@@ -137,7 +143,7 @@ class StartedRun:
 
 def start_run(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: str | None = None,
               transport: httpx.BaseTransport | None = None, client_options: dict[str, Any] | None = None,
-              upload: list[Any] | None = None) -> StartedRun:
+              upload: list[Any] | None = None, still_due: Callable[[], bool] | None = None) -> StartedRun:
     """Take the run locks and record the execution RUNNING; returns it ready to ``execute``. Raises
     Conflict RUN_ALREADY_ACTIVE (nothing is recorded then) if the same schedule is running, if the
     feedback of the same wallet organizer is running (feedback), or if an injection or push of the
@@ -145,7 +151,8 @@ def start_run(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: st
     (202) therefore knows the start was accepted. Executions of this schedule that a killed process
     left RUNNING are ended ERROR first. ``launched_by`` (O2): the user's name, ``scheduler`` or
     ``cli``. ``upload``: the records of a "file to upload" (feedback only), processed as if they came
-    from the wallet."""
+    from the wallet. ``still_due`` (the scheduler's, `claim_run`): asked once the locks are held.
+    """
     with unit_of_work(engine, write=False) as conn:
         schedule = get_schedule(conn, schedule_id)
         interface = get_interface(conn, schedule.interface_id)
@@ -156,12 +163,35 @@ def start_run(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: st
                        code=BackofficeCode.UPLOAD_NOT_FEEDBACK, details={"scheduleId": schedule_id})
     with ExitStack() as locks:
         locks.enter_context(run_locks(engine, run_locks_of(schedule, credentials)))
+        if still_due is not None and not still_due():
+            raise _NoLongerDue
         _close_interrupted(engine, schedule_id, clock)
         with unit_of_work(engine) as conn:
             execution = start_execution(conn, schedule.id, clock.now(), launched_by=launched_by)
             _audit_launch(conn, clock, schedule.id, execution.id, launched_by, upload)
         return StartedRun(engine, clock, execution, schedule, interface, parameters, credentials, transport,
                           client_options, upload, locks.pop_all())
+
+
+class _NoLongerDue(Exception):
+    """`claim_run`: under the run locks, the schedule turned out no longer due."""
+
+
+def claim_run(engine: Engine, schedule_id: int, *, clock: Clock, launched_by: str,
+              still_due: Callable[[], bool]) -> StartedRun | None:
+    """A scheduler's start: `start_run` if the schedule is free and still due, else None, recording
+    nothing. Another process running the schedule (its run lock, or its organizer's, is held) is
+    None; so is a schedule that ``still_due``, asked once the locks are held, says is no longer due
+    (another scheduler ran it between this one's look at the schedules and its taking the lock: without
+    this second look, schedulers sharing a database would run it twice in a row)."""
+    try:
+        return start_run(engine, schedule_id, clock=clock, launched_by=launched_by, still_due=still_due)
+    except _NoLongerDue:
+        return None
+    except Conflict as exc:
+        if exc.code != BackofficeCode.RUN_ALREADY_ACTIVE:
+            raise
+        return None
 
 
 def _audit_launch(conn: Connection, clock: Clock, schedule_id: int, execution_id: int, launched_by: str | None,
@@ -223,13 +253,19 @@ INTERRUPTED = ("interrupted: its process ended before it did; the pages it commi
                "the next run went on")
 
 
-def close_interrupted_executions(engine: Engine, clock: Clock) -> list[int]:
-    """End ERROR ("interrupted") every RUNNING execution whose schedule's run lock is free, i.e. whose
-    process is dead; returns their ids. A sweep for start-up (scheduler, server): a schedule that is
-    never run again would otherwise show its killed execution RUNNING forever. A live one is skipped."""
+def close_interrupted_executions(engine: Engine, clock: Clock, schedule_ids: Collection[int] | None = None
+                                 ) -> list[int]:
+    """End ERROR ("interrupted") every RUNNING execution (of ``schedule_ids``, or of every schedule)
+    whose schedule's run lock is free, i.e. whose process is dead; returns their ids. A sweep for
+    start-up (scheduler, server), and for a scheduler that sees another one's run left RUNNING: a
+    schedule that is not run again soon would otherwise show its killed execution RUNNING. A live one
+    is skipped."""
+    query = select(executions.c.schedule_id, executions.c.function).distinct().where(
+        executions.c.status == ExecutionStatus.RUNNING.value)
+    if schedule_ids is not None:
+        query = query.where(executions.c.schedule_id.in_(sorted(schedule_ids)))
     with unit_of_work(engine, write=False) as conn:
-        running = conn.execute(select(executions.c.schedule_id, executions.c.function).distinct().where(
-            executions.c.status == ExecutionStatus.RUNNING.value)).all()
+        running = conn.execute(query).all()
     closed: list[int] = []
     for schedule_id, function in sorted(running):
         try:
