@@ -28,10 +28,10 @@ Prints {"schedulers", "organizers", "executions", "overlaps", "maxStartDelaySeco
   schedule;
 - executionsPerScheduler: executions ended in the window, per scheduler (in start order);
 - schedulerCpuSeconds: CPU time of each scheduler process over the window.
-By default the databases live in a PostgreSQL cluster of the benchmark's own (Debian's binaries,
-``initdb`` into a temporary folder, ``max_connections=300``, removed afterwards): three schedulers with
-ten runs each, a wallet and the spectators need more connections than a shared server's 100 leave to
-one user. ``--cluster shared`` uses the server of ``TIXTRACE_BENCH_POSTGRES_URL`` instead.
+By default the databases live in the temporary PostgreSQL cluster sized for the data
+(``--postgres sized``, benchmarks/harness.py: ``max_connections=200``, removed afterwards): three
+schedulers with ten runs each, a wallet and the spectators need more connections than the machine's
+shared server (100) leaves to one user. ``--postgres machine`` uses that server instead.
 Indicative on a shared machine: the wallet, the schedulers, the spectators and the database share
 the same cores.
 """
@@ -39,27 +39,23 @@ the same cores.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import harness
 import httpx
 import orjson
-from harness import background, cpu_seconds, fresh_database, parser, report, serve
+from harness import background, cpu_seconds, fresh_database, parse_args, parser, report, serve
 from sqlalchemy import Engine, insert, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
@@ -79,35 +75,6 @@ EVENT = {"id": "WC26-M01", "name": "Opening match", "startTime": "2026-06-11T19:
 SENDERS = 50
 #: the scheduler's line for an ended execution (``Scheduler._run``)
 ENDED = re.compile(r"schedule (\d+): execution (\d+) ended (\w+) \(started (\S+), ended (\S+), (\d+) records read\)")
-
-
-@contextmanager
-def own_cluster(port: int) -> Iterator[str]:
-    """A PostgreSQL cluster of the benchmark's own on ``port`` (trust auth, loopback only), removed
-    afterwards; yields its admin URL. Run as root, the server runs as the ``postgres`` user."""
-    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not binaries:
-        raise SystemExit("no PostgreSQL binaries under /usr/lib/postgresql: pass --cluster shared")
-    bin_dir = binaries[-1].parent
-    directory = Path(tempfile.mkdtemp(prefix="tixtrace-bench-pg-"))
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(directory, "postgres", "postgres")
-    data = directory / "data"
-    settings = (f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=300 "
-                "-c shared_buffers=128MB")
-    try:
-        subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True)
-        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log"),
-                        "-w", "-o", settings, "start"], check=True, capture_output=True)
-        try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        finally:
-            subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                           capture_output=True)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def sender(i: int) -> str:
@@ -288,10 +255,8 @@ def main() -> None:
     options.add_argument("--kill-after", type=float, default=None,
                          help="SIGKILL the first scheduler this many seconds into the window")
     options.add_argument("--seed", type=int, default=7)
-    options.add_argument("--cluster", choices=["own", "shared"], default="own",
-                         help="PostgreSQL: a cluster of the benchmark's own, or TIXTRACE_BENCH_POSTGRES_URL's server")
-    options.add_argument("--cluster-port", type=int, default=15439)
-    args = options.parse_args()
+    options.set_defaults(postgres="sized")
+    args = parse_args(options)
     if args.database == "sqlite" and args.schedulers != 1:
         raise SystemExit("SQLite runs one scheduler per database: pass --schedulers 1, or --database postgresql")
     random.seed(args.seed)
@@ -300,10 +265,7 @@ def main() -> None:
         raise SystemExit("more transfers than tickets: raise --tickets-per-organizer")
     logs = Path(tempfile.mkdtemp(prefix="tixtrace-bench-schedulers-"))
     try:
-        with ExitStack() as cluster:
-            if args.database == "postgresql" and args.cluster == "own":
-                harness.PG_ADMIN_URL = cluster.enter_context(own_cluster(args.cluster_port))
-            result = measure(args, transfers, logs)
+        result = measure(args, transfers, logs)
     finally:
         shutil.rmtree(logs, ignore_errors=True)
     report(result, args.json)
@@ -367,7 +329,6 @@ def measure(args: argparse.Namespace, transfers: int, logs: Path) -> dict[str, o
         "runningLeftInTable": sum(1 for r in rows if r.status == "RUNNING"),
         "transfers": transfers, "seconds": round((window_end - window_start).total_seconds(), 1),
         "schedulerCpuSeconds": cpu, "killed": killed, "database": args.database,
-        "cluster": args.cluster if args.database == "postgresql" else None,
     }
     if killed_at is not None:
         first_after = {}
