@@ -449,3 +449,40 @@ def test_two_spectators_racing_for_one_transfer_resolve_it_once(backend, wallet_
         check_causal(records)
     finally:
         engine.dispose()
+
+
+@pytest.mark.slow  # concurrency
+def test_two_injections_of_the_same_tickets_at_once_inject_each_once(backend, wallet_url):
+    """Without the organizer lock, injections of one organizer still take turns (they decide which ids
+    are new by reading them): two batches naming the same tickets, released together, inject each
+    ticket once (INJECTED in one answer, ALREADY_INJECTED in the other) and fail nothing."""
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    try:
+        organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
+        batch = [injection.NewTicket(ticket_id=f"T{i}", event={"id": "E1"}, purchase={}, barcode=f"T{i}",
+                                     spectator={"email": ANA, "firstName": "Ana", "lastName": "Lima"})
+                 for i in range(200)]
+        answers: list[dict[str, str]] = []
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(2)
+
+        def inject() -> None:
+            try:
+                barrier.wait()
+                answers.append(run(engine, injection.inject, clock, organizer.id, batch))
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=inject) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        for item in batch:
+            assert sorted(answer[item.ticket_id] for answer in answers) == ["ALREADY_INJECTED", "INJECTED"]
+        records = [json.loads(r) for r in read_feed(engine, clock, organizer.id, None, 1000).records]
+        assert sorted(r["ticketId"] for r in records) == sorted(item.ticket_id for item in batch)
+    finally:
+        engine.dispose()
