@@ -41,7 +41,7 @@ from tixtrace.kernel.clock import SystemClock, TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import tickets as wallet_tickets
-from tixtrace.wallet.db.database import lock_organizer_log, open_wallet_database
+from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import status_log
 from tixtrace.wallet.db.tables import tickets as wallet_ticket_table
 from tixtrace.wallet.services.injection import NewTicket, inject
@@ -78,9 +78,8 @@ def seed_wallet(url: str, n: int, progress: Progress) -> tuple[str, str]:
     pending_time = datetime.now(UTC)
     for lo in range(0, n, PAGE):
         with unit_of_work(engine) as conn:
-            lock_organizer_log(conn, organizer.id)
             page = wallet_ticket_table.c.ticket_id.between(f"B{lo:08d}", f"B{lo + PAGE - 1:08d}")
-            batch = wallet_tickets.load(conn, page)
+            batch = wallet_tickets.load(conn, page, lock=True)
             recipients = {}
             entries = []
             for stored in batch:

@@ -325,12 +325,14 @@ def report(result: dict[str, object], as_json: bool) -> None:
 
 
 @contextmanager
-def sandbox_wallet(database: str, port: int, name: str = "wallet") -> Iterator[tuple[str, tuple[str, str]]]:
+def sandbox_wallet(database: str, port: int, name: str = "wallet",
+                   workers: int = 1) -> Iterator[tuple[str, tuple[str, str]]]:
     """A fresh wallet database ``name`` served on ``port`` in sandbox mode (passwordless spectator
-    sign-in, for benchmarks that act as spectators); yields its base URL and organizer credentials."""
+    sign-in, for benchmarks that act as spectators) by ``workers`` processes; yields its base URL and
+    organizer credentials."""
     with fresh_database(database, name) as url:
         auth = create_organizer(url)
-        with serve(["wallet", "serve", "--database-url", url, "--sandbox"], port) as base:
+        with serve(["wallet", "serve", "--database-url", url, "--sandbox", "--workers", str(workers)], port) as base:
             yield base, auth
 
 

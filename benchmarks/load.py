@@ -1,16 +1,16 @@
 """Load: the wallet's spectator API under many concurrent spectators, for a bounded time.
 
     python benchmarks/load.py --database sqlite|postgresql [--clients 50] [--seconds 30]
-                              [--spectators 500] [--tickets 2000] [--json]
+                              [--spectators 500] [--tickets 2000] [--workers 1] [--json]
 
-Seeds a fresh sandbox wallet (``tixtrace wallet serve --sandbox`` in its own process, on loopback)
-with ``--tickets`` tickets spread over ``--spectators`` spectators through the organizer API, signs
-every spectator in and has each start one transfer to the next (so there is something to accept,
-reject or cancel from the first second), then runs ``--clients`` concurrent clients (httpx, one connection each) for
-``--seconds`` seconds; the run stops by itself. Each client plays the app of its own share of the
-spectators, one request after the other, in a realistic mix: list my tickets, get my profile, list
-my transfers, transfer a ticket to another spectator, accept / reject an incoming transfer, cancel
-an outgoing one.
+Seeds a fresh sandbox wallet (``tixtrace wallet serve --sandbox --workers N`` in its own process, on
+loopback) with ``--tickets`` tickets spread over ``--spectators`` spectators through the organizer
+API, signs every spectator in and has each start one transfer to the next (so there is something to
+accept, reject or cancel from the first second), then runs ``--clients`` concurrent clients (httpx,
+one connection each) for ``--seconds`` seconds; the run stops by itself. Each client plays the app of
+its own share of the spectators, one request after the other, in a realistic mix: list my tickets,
+get my profile, list my transfers, transfer a ticket to another spectator, accept / reject an
+incoming transfer, cancel an outgoing one.
 
 Spectators race each other as real ones do (a sender cancels while the recipient accepts), so some
 refusals are expected answers and counted as ``conflicts``: 409 TRANSFER_NOT_PENDING on accept /
@@ -19,7 +19,7 @@ stale list. Anything else (a 5xx, any other status, a transport error or time-ou
 
 Prints {"clients", "seconds", "spectators", "tickets", "requests", "requestsPerSecond", "errors",
 "conflicts", "p50Ms", "p99Ms", "kinds": {kind: {"requests", "conflicts", "errors", "p50Ms",
-"p99Ms"}}, "errorSamples", "database"}; exit code 1 when there was any error.
+"p99Ms"}}, "errorSamples", "workers", "database"}; exit code 1 when there was any error.
 
 The load itself (``seed``, ``sign_in``, ``start_transfers``, ``run_load``) is importable:
 tests/wallet/test_load.py runs it for a few seconds against an in-process wallet.
@@ -274,16 +274,20 @@ def main() -> None:
     options.add_argument("--clients", type=int, default=50)
     options.add_argument("--seconds", type=float, default=30.0)
     options.add_argument("--spectators", type=int, default=500)
+    options.add_argument("--workers", type=int, default=1, help="wallet worker processes (serve --workers)")
     args = parse_args(options)
-    if args.clients < 1 or args.seconds <= 0 or args.spectators < max(2, args.clients) or args.tickets < 1:
-        options.error("need --clients >= 1, --seconds > 0, --spectators >= max(2, clients), --tickets >= 1")
+    if (args.workers < 1 or args.clients < 1 or args.seconds <= 0 or args.spectators < max(2, args.clients)
+            or args.tickets < 1):
+        options.error("need --workers >= 1, --clients >= 1, --seconds > 0, --spectators >= max(2, clients), "
+                      "--tickets >= 1")
     # its own database name: other benchmarks running at the same time keep theirs
-    with sandbox_wallet(args.database, args.port, name="load_wallet") as (base_url, auth):
+    with sandbox_wallet(args.database, args.port, name="load_wallet", workers=args.workers) as (base_url, auth):
         seed(base_url, auth, args.spectators, args.tickets)
         tokens = sign_in(base_url, args.spectators)
         start_transfers(base_url, tokens, args.tickets)
         result = run_load(base_url, tokens, clients=args.clients, seconds=args.seconds)
-    result = {**result, "spectators": args.spectators, "tickets": args.tickets, "database": args.database}
+    result = {**result, "spectators": args.spectators, "tickets": args.tickets, "workers": args.workers,
+              "database": args.database}
     if args.json:
         report(result, True)
     else:

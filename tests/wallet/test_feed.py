@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.support.wallet import START, read_feed, run, ticket_payload
 from tixtrace.kernel.clock import TestClock
+from tixtrace.kernel.errors import TixtraceError
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import status_log
 from tixtrace.wallet.services import injection, spectators, transfers
@@ -287,5 +288,201 @@ def test_concurrent_writers_never_make_the_reader_skip_a_record(backend, wallet_
         assert len(seen) == len(set(seen)), "a record was read twice"
         assert seen == sorted(seen), "records out of order"
         assert seen == stored, f"missed {sorted(set(stored) - set(seen))[:10]}"
+    finally:
+        engine.dispose()
+
+
+# -- the visibility watermark (PostgreSQL: writers of one organizer run at once) -------------------
+
+def _two_tickets(engine, clock):  # type: ignore[no-untyped-def]
+    organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
+    batch = [injection.NewTicket(ticket_id=t, event={"id": "E1"}, purchase={}, barcode=t,
+                                 spectator={"email": ANA, "firstName": "Ana", "lastName": "Lima"})
+             for t in ("T1", "T2")]
+    run(engine, injection.inject, clock, organizer.id, batch)
+    return organizer.id
+
+
+def _feed_ids(engine, clock, org_id: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Every record id the feed returns now, from the start."""
+    return [json.loads(record)["recordId"] for record in read_feed(engine, clock, org_id, None, 100).records]
+
+
+def _stored_ids(engine) -> list[int]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return list(conn.scalars(select(status_log.c.record_id).order_by(status_log.c.record_id)))
+
+
+def test_a_record_committed_behind_a_running_writer_waits_for_it(backend, wallet_url):
+    """Writer A draws a record id and stays open; writer B, on another ticket of the same organizer,
+    draws a larger one and commits. B did not wait for A (no organizer lock), but the feed must not
+    return B's record while A runs: a reader would then pass A's smaller id. Once A commits, both come,
+    in id order."""
+    if backend != "postgresql":
+        pytest.skip("SQLite admits one writer at a time: B would wait for A")
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    try:
+        org_id = _two_tickets(engine, clock)
+        injected = _feed_ids(engine, clock, org_id)
+        with engine.connect() as a:
+            a.begin()
+            tickets_service.organizer_transfer(a, clock, org_id, "T1", BEA, "desk")  # draws its id, open
+            run(engine, tickets_service.organizer_transfer, clock, org_id, "T2", CID, "desk")  # commits
+            stored = _stored_ids(engine)
+            assert len(stored) == len(injected) + 1, "B committed without waiting for A"
+            assert _feed_ids(engine, clock, org_id) == injected, "B's record passed A's running one"
+            a.commit()
+        everything = _feed_ids(engine, clock, org_id)
+        assert everything == _stored_ids(engine) and len(everything) == len(injected) + 2
+    finally:
+        engine.dispose()
+
+
+def test_a_writer_with_an_early_transaction_id_neither_holds_the_feed_back_nor_is_passed(backend, wallet_url):
+    """The pitfall of a watermark on transaction ids: A gets its transaction id first (a first write,
+    then it may wait on a row lock) but draws its record id last; B, with a later transaction id, draws
+    first and stays open. Returning the records of transactions older than the oldest running one
+    ("xid < xmin") would return A's record, the larger id, and pass B's. The watermark is on the ids
+    drawn, not on transaction ids: A's record waits for B; and before it draws, A holds nothing back."""
+    if backend != "postgresql":
+        pytest.skip("SQLite admits one writer at a time")
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    try:
+        org_id = _two_tickets(engine, clock)
+        injected = _feed_ids(engine, clock, org_id)
+        with engine.connect() as a, engine.connect() as b:
+            a.begin()
+            xid_a = a.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()  # early xid
+            # A holding an xid but no record id yet does not stop the feed
+            run(engine, tickets_service.organizer_transfer, clock, org_id, "T2", CID, "desk")
+            first = _feed_ids(engine, clock, org_id)
+            assert first == _stored_ids(engine) and len(first) == len(injected) + 1
+            b.begin()
+            xid_b = b.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
+            assert xid_a < xid_b
+            # B draws M and stays open (another recipient than A's: creating one account, A would wait for B)
+            tickets_service.organizer_transfer(b, clock, org_id, "T2", "dan@example.com", "desk")
+            tickets_service.organizer_transfer(a, clock, org_id, "T1", BEA, "desk")  # A draws N > M
+            a.commit()  # the oldest transaction has ended: only B (newer) runs
+            assert _feed_ids(engine, clock, org_id) == first, "A's record passed B's smaller running one"
+            b.commit()
+        everything = _feed_ids(engine, clock, org_id)
+        assert everything == _stored_ids(engine) and len(everything) == len(first) + 2
+    finally:
+        engine.dispose()
+
+
+def test_an_aborted_writer_leaves_a_gap_the_feed_steps_over(backend, wallet_url):
+    """A writer that drew an id and rolled back holds nothing back once it ended: its id is never
+    committed, and the records after it come."""
+    if backend != "postgresql":
+        pytest.skip("SQLite admits one writer at a time")
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    try:
+        org_id = _two_tickets(engine, clock)
+        with engine.connect() as a:
+            a.begin()
+            tickets_service.organizer_transfer(a, clock, org_id, "T1", BEA, "desk")
+            run(engine, tickets_service.organizer_transfer, clock, org_id, "T2", CID, "desk")
+            a.rollback()
+        ids = _feed_ids(engine, clock, org_id)
+        assert ids == _stored_ids(engine) and len(ids) == 3 and ids[-1] - ids[-2] == 2
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow  # concurrency
+def test_two_spectators_racing_for_one_transfer_resolve_it_once(backend, wallet_url):
+    """Without the organizer lock the ticket's row lock keeps one ticket's writers in turn: the
+    recipient accepts while the sender cancels, many times at once; each transfer ends exactly once
+    (one TRANSFERRED or one FAILURE_TRANSFER record), the loser is told TRANSFER_NOT_PENDING, and no
+    write fails otherwise."""
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    try:
+        organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
+        people = []
+        for email in (ANA, BEA):
+            me = run(engine, spectators.authenticate, clock,
+                     run(engine, spectators.start_session, clock, email, sandbox=True)).account
+            run(engine, spectators.update_profile, me, {"firstName": "R", "lastName": email.split("@")[0]})
+            people.append(me)
+        ana, bea = people
+        rounds = 15
+        run(engine, injection.inject, clock, organizer.id, [
+            injection.NewTicket(ticket_id=f"T{i}", event={"id": "E1"}, purchase={}, barcode=f"T{i}",
+                                spectator={"email": ANA, "firstName": "Ana", "lastName": "Lima"})
+            for i in range(rounds)])
+        started = [run(engine, transfers.start_transfer, clock, ana, f"T{i}", BEA) for i in range(rounds)]
+        outcomes: list[str] = []
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(2)
+
+        def act(who: str) -> None:
+            for transfer in started:
+                barrier.wait()
+                try:
+                    if who == "accept":
+                        run(engine, transfers.accept, clock, bea, transfer.transfer_id)
+                    else:
+                        run(engine, transfers.cancel, clock, ana, transfer.transfer_id)
+                    outcomes.append(who)
+                except TixtraceError as exc:
+                    outcomes.append(exc.code)
+                except BaseException as exc:  # reported by the main thread
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=act, args=(who,)) for who in ("accept", "cancel")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(outcomes) == 2 * rounds
+        assert outcomes.count("TRANSFER_NOT_PENDING") == rounds
+        records = [json.loads(r) for r in read_feed(engine, clock, organizer.id, None, 1000).records]
+        ends = [r for r in records if r["status"] in ("TRANSFERRED", "FAILURE_TRANSFER")]
+        assert sorted(r["transfer"]["transferId"] for r in ends) == sorted(t.transfer_id for t in started)
+        check_causal(records)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow  # concurrency
+def test_two_injections_of_the_same_tickets_at_once_inject_each_once(backend, wallet_url):
+    """Without the organizer lock, injections of one organizer still take turns (they decide which ids
+    are new by reading them): two batches naming the same tickets, released together, inject each
+    ticket once (INJECTED in one answer, ALREADY_INJECTED in the other) and fail nothing."""
+    engine = open_wallet_database(wallet_url)
+    clock = TestClock(START)
+    try:
+        organizer, _ = run(engine, create_organizer, clock, "org@wc26.example")
+        batch = [injection.NewTicket(ticket_id=f"T{i}", event={"id": "E1"}, purchase={}, barcode=f"T{i}",
+                                     spectator={"email": ANA, "firstName": "Ana", "lastName": "Lima"})
+                 for i in range(200)]
+        answers: list[dict[str, str]] = []
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(2)
+
+        def inject() -> None:
+            try:
+                barrier.wait()
+                answers.append(run(engine, injection.inject, clock, organizer.id, batch))
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=inject) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        for item in batch:
+            assert sorted(answer[item.ticket_id] for answer in answers) == ["ALREADY_INJECTED", "INJECTED"]
+        records = [json.loads(r) for r in read_feed(engine, clock, organizer.id, None, 1000).records]
+        assert sorted(r["ticketId"] for r in records) == sorted(item.ticket_id for item in batch)
     finally:
         engine.dispose()

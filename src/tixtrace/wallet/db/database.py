@@ -12,7 +12,7 @@ from tixtrace.kernel.errors import TixtraceError
 
 SCRIPT_LOCATION = "tixtrace.wallet.db:migrations"
 VERSION_TABLE = "wallet_alembic_version"
-_LOCK_NAMESPACE = 0x7715  # first key of the PostgreSQL advisory locks taken per organizer
+_INJECTION_LOCK_NAMESPACE = 0x7716  # first key of the PostgreSQL advisory lock of an organizer's injections
 
 
 def open_wallet_database(url: str) -> Engine:
@@ -21,16 +21,18 @@ def open_wallet_database(url: str) -> Engine:
     return engine
 
 
-def lock_organizer_log(conn: Connection, organizer_id: int) -> None:
-    """Serialize the status-log appends of one organizer until this transaction ends.
+def lock_organizer_injections(conn: Connection, organizer_id: int) -> None:
+    """Serialize the injections of one organizer (not its other writes) until this transaction ends.
 
-    Record ids are drawn from a sequence when a row is inserted, but transactions may commit in
-    another order; a reader paging by key could then pass a record that commits later with a smaller
-    id. Taking this lock before the first append makes ids of one organizer visible in id order.
-    SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
+    An injection decides which ticket ids are new by reading them; two batches of one organizer naming
+    the same ticket at the same time would otherwise both insert it (a unique violation, a 500) instead
+    of one answering ALREADY_INJECTED (W1). Spectator and organizer actions on existing tickets do not
+    take it: they lock the rows they change (``tickets_repo.load(..., lock=True)``). SQLite needs
+    nothing: BEGIN IMMEDIATE already admits one writer at a time.
     """
     if not is_sqlite(conn):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :org)"), {"ns": _LOCK_NAMESPACE, "org": organizer_id})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :org)"),
+                     {"ns": _INJECTION_LOCK_NAMESPACE, "org": organizer_id})
 
 
 @contextmanager

@@ -8,8 +8,8 @@ the feed and the ticket detail, which return stored records, never show more.
 
 Invariants: only injection writes INJECTED rows, only sharing writes SHARED rows; a SHARED row is never
 replaced by a later injection (the person's own words outrank the organizer's copy), a later sharing
-refreshes it. Writers hold the organizer's log lock (``lock_organizer_log``), as every record writer
-does, so a share and a record of the same organizer never deadlock on each other's rows.
+refreshes it. Both are upserts (``ON CONFLICT``): concurrent writers of one (organizer, account) row take
+turns on it; an injection writes its rows in account id order.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def to_share(conn: Connection, account: RowMapping, organizer_ids: Iterable[int]
 
 def share(conn: Connection, organizer_id: int, account: RowMapping, now: datetime) -> None:
     """W10 (b): the account's own profile becomes the organizer's view (refreshed at every opening that
-    finds it changed). The caller checked ``shareable`` (``to_share``) and holds the organizer's log lock."""
+    finds it changed). The caller checked ``shareable`` (``to_share``)."""
     bulk_insert(
         conn, organizer_profiles,
         [{"organizer_id": organizer_id, "account_id": account["id"], "profile": without_email(profile_of(account)),

@@ -3,7 +3,9 @@
 ``load`` reads the tickets, the accounts they reference and their pending transfers in three
 queries whatever the number of tickets; ``save`` writes the new ticket states, the transfers the
 changes touched and one status-log record per change, whose people are the organizer's views of them
-(W10). Callers lock the organizer's log first.
+(W10). A writer loads with ``lock=True``: the ticket rows stay locked (``FOR NO KEY UPDATE``) until
+its transaction ends, so two writers of one ticket take turns and the second sees the first's result;
+writers of different tickets of one organizer run at once.
 """
 
 from __future__ import annotations
@@ -52,9 +54,17 @@ def _transfer(row: Any, ticket_id: str, sender_email: str) -> Transfer:
     )
 
 
-def load(conn: Connection, where: Any, *, limit: int | None = None) -> list[Stored]:
-    """The tickets matching ``where`` (a SQL condition on ``tickets``), as aggregates, in pk order."""
-    rows = conn.execute(select(tickets).where(where).order_by(tickets.c.id).limit(limit)).all()
+def load(conn: Connection, where: Any, *, limit: int | None = None, lock: bool = False) -> list[Stored]:
+    """The tickets matching ``where`` (a SQL condition on ``tickets``), as aggregates, in pk order.
+
+    ``lock``: lock the ticket rows for this transaction first, in pk order (so two writers of many
+    tickets never wait for each other in a cycle), waiting for a writer that holds one; the aggregate is
+    then read from the rows as that writer left them. Their transfers and accounts are read after the
+    lock, and a ticket's transfers only change under its lock (ignored by SQLite: one writer)."""
+    query = select(tickets).where(where).order_by(tickets.c.id).limit(limit)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    rows = conn.execute(query).all()
     if not rows:
         return []
     account_ids: set[int] = set()
@@ -94,11 +104,12 @@ def overdue(conn: Connection, organizer_id: int, now: datetime, limit: int) -> l
     return [int(pk) for pk in conn.scalars(query)]
 
 
-def load_by_ticket_ids(conn: Connection, organizer_id: int, ticket_ids: Iterable[str]) -> dict[str, Stored]:
+def load_by_ticket_ids(conn: Connection, organizer_id: int, ticket_ids: Iterable[str], *,
+                       lock: bool = False) -> dict[str, Stored]:
     wanted = sorted(set(ticket_ids))
     if not wanted:
         return {}
-    found = load(conn, (tickets.c.organizer_id == organizer_id) & tickets.c.ticket_id.in_(wanted))
+    found = load(conn, (tickets.c.organizer_id == organizer_id) & tickets.c.ticket_id.in_(wanted), lock=lock)
     return {stored.ticket.ticket_id: stored for stored in found}
 
 
@@ -160,7 +171,8 @@ def _save_transfers(conn: Connection, organizer_id: int, touched: dict[str, tupl
         ])
     if updates:
         # a stored transfer is only ever updated to leave PENDING, and only once: two writers that both
-        # resolved it (an expiry materialized twice) would find 0 rows here and roll back
+        # resolved it (an expiry materialized twice, had one not locked the ticket) would find 0 rows
+        # here and roll back
         done = conn.execute(
             update(transfers).where(transfers.c.transfer_id == bindparam("b_tid"),
                                     transfers.c.state == TransferState.PENDING.value),
@@ -173,4 +185,4 @@ def _save_transfers(conn: Connection, organizer_id: int, touched: dict[str, tupl
         )
         if done.rowcount != len(updates):
             raise RuntimeError(f"{len(updates) - done.rowcount} transfer(s) were no longer PENDING: "
-                               "resolved twice (the organizer's log lock was not held)")
+                               "resolved twice (the ticket's row lock was not held)")

@@ -5,7 +5,9 @@ Before answering, every overdue transfer of the organizer is failed with TIMEOUT
 (``tickets.begin_write``), so the feed is complete up to now even if no sweeper ever ran, and when or
 how often it is read never changes the log. That is the one read that writes first: the route commits
 the expiries (``materialize_expiries``, only when ``expiries_due``) in a unit of work of their own,
-then reads the page in a read-only one (docs/decisions.md, Layers). Reading a page is one index range scan;
+then reads the page in a read-only one (docs/decisions.md, Layers). Reading a page is one index range scan,
+bounded by the visibility watermark (``status_log.visible_up_to``: on PostgreSQL a page stops before the
+lowest record id a still-running writer may commit, so a record that commits late is never passed);
 the stored record bodies are returned as they are.
 
 Pagination keys (W11) name the wallet instance, the organizer and the last record id of the page:
@@ -130,9 +132,12 @@ def position(conn: Connection, instance_id: str, organizer_id: int, key: FeedKey
 
 def read_page(conn: Connection, instance_id: str, organizer_id: int, key: FeedKey | None,
               batch_size: int) -> FeedPage:
-    """Up to ``batch_size`` records after the key's position (checked first, W11): one index range scan."""
+    """Up to ``batch_size`` records after the key's position (checked first, W11), none beyond the
+    watermark: one index range scan. ``hasMore`` says whether records below the watermark remain; records
+    of writers still running come in a later call."""
     after = position(conn, instance_id, organizer_id, key)
-    rows = status_log.page(conn, organizer_id, after, batch_size + 1)
+    up_to = status_log.visible_up_to(conn)  # before the page's statement: see status_log
+    rows = status_log.page(conn, organizer_id, after, batch_size + 1, up_to)
     has_more = len(rows) > batch_size
     rows = rows[:batch_size]
     last = rows[-1][0] if rows else after

@@ -6,7 +6,9 @@ the organizer's view of the owners (W10) and one to read the views it did not wr
 COPY for the tickets and one for their INJECTED records (PostgreSQL; SQLite inserts them in one
 executemany each). Each ticket is validated once, by the API, and its e-mail normalized once. Re-injecting a ticket
 id is idempotent: ALREADY_INJECTED, nothing changes. An account created here is pre-filled from this
-organizer's details for its owner's app; it is never what another organizer sees (W10).
+organizer's details for its owner's app; it is never what another organizer sees (W10). Two batches of
+one organizer take turns (``lock_organizer_injections``), so a ticket id named by both is injected once;
+the organizer's other writes go on meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.emails import normalize_email
 from tixtrace.wallet.db import accounts as accounts_repo
 from tixtrace.wallet.db import organizer_profiles, status_log
+from tixtrace.wallet.db.database import lock_organizer_injections
 from tixtrace.wallet.db.tables import tickets
 from tixtrace.wallet.domain.tickets import Change, Status
 from tixtrace.wallet.services.tickets import begin_write
@@ -41,6 +44,7 @@ class NewTicket:
 def inject(conn: Connection, clock: Clock, organizer_id: int, batch: list[NewTicket]) -> dict[str, str]:
     """Inject a batch in the caller's unit of work; returns ticket id → INJECTED | ALREADY_INJECTED."""
     results: dict[str, str] = {}
+    lock_organizer_injections(conn, organizer_id)  # which ids are new is decided by reading them
     now = begin_write(conn, clock, organizer_id)
     ids = [item.ticket_id for item in batch]
     existing = set(conn.scalars(select(tickets.c.ticket_id).where(

@@ -205,9 +205,10 @@ _VISIBLE = or_(tickets.c.status != Status.DELETED.value, tickets.c.show_deleted.
 def _sync_my_tickets(conn: Connection, clock: Clock, account: Account) -> None:
     """W2/W8/W10: listing is the app syncing and opening its tickets; apply what syncing changes and
     share the spectator's profile with the organizers of the tickets they hold (W10 (b)), organizer by
-    organizer (in id order, so two listers never wait for each other's organizer locks in a cycle). The
-    profile is shared before that organizer's records are written, under its log lock: the DOWNLOADED
-    record of a ticket received by transfer is the first to carry the new owner's profile."""
+    organizer (in id order, so two listers never wait for each other's ticket locks in a cycle). The
+    profile is shared before that organizer's records are written: the DOWNLOADED record of a ticket
+    received by transfer is the first to carry the new owner's profile. The tickets are locked as they
+    are loaded: two listings of one account sync each ticket once."""
     me = accounts_repo.by_ids(conn, [account.id])[account.id]
     held = conn.scalars(select(tickets.c.organizer_id).where(tickets.c.owner_id == account.id, _VISIBLE).distinct())
     sharing = set(organizer_profiles.to_share(conn, me, held))
@@ -225,7 +226,7 @@ def _sync_my_tickets(conn: Connection, clock: Clock, account: Account) -> None:
         if organizer_id not in syncing:
             continue
         batch = tickets_repo.load(conn, and_(tickets.c.owner_id == account.id,
-                                             tickets.c.organizer_id == organizer_id, needs_sync))
+                                             tickets.c.organizer_id == organizer_id, needs_sync), lock=True)
         entries = [(s, s.ticket.sync(now)) for s in batch]
         tickets_repo.save(conn, organizer_id, entries, now)
         # save() skips tickets without a status change, but syncing always marks a ticket as on the

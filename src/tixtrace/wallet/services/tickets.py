@@ -1,17 +1,21 @@
 """Changing wallet tickets: the one path every state change takes (house rule 3).
 
-Every write of an organizer's log starts with ``begin_write``: it takes the organizer's log lock,
-reads ``now`` and materializes ALL the organizer's overdue expiries (W6), in ``expiresAt`` order,
-before the write's own records. So an expiry is never logged after an action that happened after it,
-whichever ticket the action was on, and reading the feed (which materializes too) never changes the
-order of the log. Under the lock two writers cannot both materialize one expiry; should it happen
-anyway, saving the transfer a second time fails (``tickets_repo.save`` only moves PENDING rows).
+Every write of an organizer's log starts with ``begin_write``: it reads ``now`` and materializes ALL the
+organizer's overdue expiries (W6), in ``expiresAt`` order, before the write's own records. Writers of one
+organizer run at once (no organizer-wide lock): each locks the ticket rows it changes, expiries
+included, so an expiry another writer is materializing is waited for, then found resolved and skipped:
+it is logged once, and before the records of every write whose ``now`` is past it (the waiting writer
+draws its record ids after the other committed). So an expiry is never logged after an action that
+happened after it, whichever ticket the action was on, and reading the feed (which materializes too)
+never changes the order of the log. Should two writers resolve one transfer anyway, saving it the
+second time fails (``tickets_repo.save`` only moves PENDING rows). The feed's order under concurrent
+writers is kept by the readers' watermark (``status_log.visible_up_to``).
 
-``change_ticket`` then loads the aggregate, runs the domain operation and saves state + transfers +
-records in the caller's unit of work. When the operation is refused, the expiries it uncovered are
-saved before the refusal is raised, and the routes' ``action_unit_of_work`` commits them, so the log
-never lags behind what people were told. The organizer-side actions (delete, control, organizer
-transfer, detail) live here too. Services take the caller's connection and return typed views.
+``change_ticket`` then loads the aggregate (locked), runs the domain operation and saves state +
+transfers + records in the caller's unit of work. When the operation is refused, the expiries it
+uncovered are saved before the refusal is raised, and the routes' ``action_unit_of_work`` commits them,
+so the log never lags behind what people were told. The organizer-side actions (delete, control,
+organizer transfer, detail) live here too. Services take the caller's connection and return typed views.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.errors import NotFound, TixtraceError
 from tixtrace.wallet.db import status_log
 from tixtrace.wallet.db import tickets as tickets_repo
-from tixtrace.wallet.db.database import lock_organizer_log
 from tixtrace.wallet.db.tables import tickets
 from tixtrace.wallet.domain.errors import WalletCode
 from tixtrace.wallet.domain.tickets import Change, Status, Ticket, Transfer
@@ -41,28 +44,34 @@ def expire_overdue(conn: Connection, organizer_id: int, now: datetime) -> int:
     """Fail every pending transfer of the organizer that is due at ``now`` (W6); returns how many.
 
     One FAILURE/TIMEOUT record each, ``occurredAt = expiresAt``, in ``expiresAt`` order (ties in
-    creation order). The caller holds the organizer's log lock (``begin_write``). Costs one indexed
-    query when nothing is overdue.
+    creation order). The tickets are locked first (``load(..., lock=True)``): a ticket another writer is
+    changing is waited for and read as it left it, so a transfer that writer resolved (expired, accepted,
+    ...) is skipped here, never logged twice. Costs one indexed query when nothing is overdue.
     """
     expired = 0
+    unchanged: list[int] = []
     while True:
         pks = tickets_repo.overdue(conn, organizer_id, now, _EXPIRY_BATCH)
         if not pks:
             return expired
-        loaded = {stored.pk: stored for stored in tickets_repo.load(conn, tickets.c.id.in_(pks))}
+        loaded = {stored.pk: stored for stored in tickets_repo.load(conn, tickets.c.id.in_(pks), lock=True)}
         entries = [(loaded[pk], loaded[pk].ticket.expire_if_due(now)) for pk in pks]
-        if not all(changes for _, changes in entries):  # would loop for ever: the two tables disagree
-            raise RuntimeError(f"organizer {organizer_id}: a PENDING transfer row without its pending ticket")
+        changed = sum(1 for _, changes in entries if changes)
+        if not changed:  # all resolved by writers we waited for; the same ones again: the tables disagree
+            if pks == unchanged:
+                raise RuntimeError(f"organizer {organizer_id}: a PENDING transfer row without its pending ticket")
+            unchanged = pks
+            continue
         tickets_repo.save(conn, organizer_id, entries, now)
-        expired += len(entries)
+        expired += changed
         if len(pks) < _EXPIRY_BATCH:
             return expired
 
 
 def begin_write(conn: Connection, clock: Clock, organizer_id: int) -> datetime:
-    """Start a write of the organizer's log: lock it, read ``now`` and materialize every overdue
-    expiry first (W6). Returns ``now``, the time of the write's own records."""
-    lock_organizer_log(conn, organizer_id)
+    """Start a write of the organizer's log: read ``now`` and materialize every overdue expiry first
+    (W6), waiting for writers that hold one of those tickets. Returns ``now``, the time of the write's
+    own records."""
     now = clock.now()
     expire_overdue(conn, organizer_id, now)
     return now
@@ -77,7 +86,7 @@ def change_ticket(conn: Connection, clock: Clock, ticket_pk: int, organizer_id: 
     refusal: TixtraceError | None = None
     result: Any = None
     now = begin_write(conn, clock, organizer_id)
-    [stored] = tickets_repo.load(conn, tickets.c.id == ticket_pk)
+    [stored] = tickets_repo.load(conn, tickets.c.id == ticket_pk, lock=True)
     changes = stored.ticket.expire_if_due(now)
     try:
         result, more = operation(stored.ticket, now)
@@ -123,7 +132,7 @@ def _bulk(conn: Connection, clock: Clock, organizer_id: int, ticket_ids: list[st
     """Apply ``operation`` to each ticket of the batch, in the caller's unit of work; per-ticket results."""
     results: dict[str, BatchResult] = {}
     now = begin_write(conn, clock, organizer_id)
-    found = tickets_repo.load_by_ticket_ids(conn, organizer_id, ticket_ids)
+    found = tickets_repo.load_by_ticket_ids(conn, organizer_id, ticket_ids, lock=True)
     entries = []
     for ticket_id in ticket_ids:
         stored = found.get(ticket_id)
@@ -173,7 +182,7 @@ def ticket_detail(conn: Connection, clock: Clock, organizer_id: int, ticket_id: 
     """The ticket's current state and its full status log (expiries materialized first: a write)."""
     pk = find_pk(conn, organizer_id, ticket_id)
     change_ticket(conn, clock, pk, organizer_id, lambda ticket, now: (None, []))
-    [stored] = tickets_repo.load(conn, tickets.c.id == pk)
+    [stored] = tickets_repo.load(conn, tickets.c.id == pk)  # still locked by change_ticket
     log = [status_log.decode(record_id, body) for record_id, body in status_log.of_ticket(conn, pk)]
     return TicketDetail(stored.ticket, stored.event, log[-1]["walletOwner"] if log else None, log)
 
