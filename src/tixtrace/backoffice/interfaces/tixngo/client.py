@@ -1,7 +1,8 @@
 """The back office's HTTP client for the wallet's organizer API (the TIXNGO interface).
 
 Built from an interface's URL (ending in ``/organizer/tickets``), login and password. Wallet faults
-that may pass (5xx, 429 with ``Retry-After``, timeouts, cut connections, a body that is not JSON) are
+that may pass (5xx, 429 with ``Retry-After``, timeouts, cut connections, a body that is not JSON or,
+for a diff page, not of the feed's shape) are
 retried with exponential backoff and jitter, bounded in attempts and in total time; what remains is
 raised as ``WalletUnavailable`` (transient: run again later). A refusal (other 4xx) is raised at
 once as ``WalletRefused`` with the wallet's own error code. Both messages name the URL called and

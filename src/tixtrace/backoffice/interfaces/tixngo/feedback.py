@@ -4,7 +4,8 @@ Per page of the diff feed, in one transaction: the records are triaged (``domain
 applied, parse, park or stop, skip list, tickets with parked records), folded
 (``services/distribution.py``) and written, together with the feed state (``services/feed_state.py``:
 pagination key and last applied ``recordId``), the parked records (``services/parked_records.py``),
-counters and log lines. The next page is fetched while this one is applied. Parked records
+counters and log lines. The next page is fetched and decoded (``records.py``: msgspec structs, the
+one decode path of pages, parked records and support files) while this one is applied. Parked records
 (``doContinueInCaseOfSyncError=true``) are retried first; the record a run stopped on is kept with
 them, ahead of the feed, and used when the feed reaches it again if the wallet's version still cannot
 be applied. A file to upload (support) is processed exactly as a page of the feed (section 6: same
