@@ -39,6 +39,7 @@ from tixtrace.backoffice.domain.distribution import (
     TicketState,
 )
 from tixtrace.backoffice.domain.records import Record, parse_record
+from tixtrace.backoffice.interfaces.tixngo.records import from_json_value
 from tixtrace.kernel.clock import isoformat
 from tixtrace.kernel.errors import TixtraceError
 from tixtrace.wallet.domain.tickets import Change, Status, Ticket
@@ -339,7 +340,7 @@ class MemoryBackOffice:
 
     def apply(self, raw: Iterable[dict[str, Any]], *, feature_active: bool = True, now: datetime = BO_NOW
               ) -> DistributionFold:
-        records = [parse_record(r) for r in raw]
+        records = [parse_record(from_json_value(r)) for r in raw]
         fold = self.load(records, feature_active=feature_active, now=now)
         for record in records:
             fold.apply(record)
@@ -654,7 +655,7 @@ def test_a_pending_and_its_failure_in_one_page_net_out() -> None:
     transfer_id = wallet.transfer("T1", EVE)
     assert transfer_id
     wallet.cancel("T1")
-    records = [parse_record(r) for r in wallet.records]
+    records = [parse_record(from_json_value(r)) for r in wallet.records]
     fold = office.load(records)
     for record in records:
         fold.apply(record)
@@ -783,7 +784,7 @@ def test_records_of_unknown_tickets_are_skipped() -> None:
     wallet.inject("T9", DAN)
     assert wallet.transfer("T9", EVE)
     before = office.canonical()
-    records = [parse_record(r) for r in wallet.records if r["ticketId"] == "T9"]
+    records = [parse_record(from_json_value(r)) for r in wallet.records if r["ticketId"] == "T9"]
     fold = office.load(records)
     assert [fold.apply(r) for r in records] == [False, False]
     assert fold.counters.skipped == 2 and fold.counters.records_read == 2

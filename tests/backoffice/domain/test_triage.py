@@ -7,12 +7,14 @@ tickets, skip lists and already applied ids collide often.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tixtrace.backoffice.domain.triage import BEHIND, Action, Mode, Triage, in_record_order, triage
+from tixtrace.backoffice.interfaces.tixngo.records import from_json_value, from_json_values, stored
 
 TICKETS = ("T1", "T2", "T3")
 
@@ -27,8 +29,12 @@ def bad(record_id: Any, ticket: str) -> dict[str, Any]:
 
 def run(page: list[Any], mode: Mode = Mode.FEED, *, last_applied: int = 0, parked: tuple[str, ...] = (),
         skip: tuple[str, ...] = (), go_on: bool = True, kept: dict[int, Any] | None = None) -> Triage:
-    return triage(page, mode=mode, last_applied=last_applied, parked_tickets=parked, skip=skip,
-                  continue_on_error=go_on, kept=kept)
+    """The triage of a page of JSON values, decoded as the feedback decodes them; each decision's raw
+    record given back as JSON values (as it would be parked)."""
+    result = triage(from_json_values(page), mode=mode, last_applied=last_applied, parked_tickets=parked, skip=skip,
+                    continue_on_error=go_on,
+                    kept={k: from_json_value(v) for k, v in kept.items()} if kept is not None else None)
+    return Triage([replace(d, raw=stored(d.raw)) for d in result.decisions], result.newest, result.stop)
 
 
 def actions(result: Triage) -> list[tuple[Action, Any]]:
@@ -86,7 +92,7 @@ def test_a_support_file_stops_or_parks_like_the_feed():
 
 def test_records_are_decided_in_record_id_order_whatever_the_page_order():
     page = [good(3, "T1"), good(1, "T1"), bad("x", "T2"), good(2, "T3")]
-    assert [raw["recordId"] for raw in in_record_order(page)] == [1, "x", 2, 3]
+    assert [raw.recordId for raw in in_record_order(from_json_values(page))] == [1, "x", 2, 3]
     assert actions(run(page)) == [(Action.APPLY, 1), (Action.DROP, "x"), (Action.APPLY, 2), (Action.APPLY, 3)]
     assert [r.record_id for r in run(page).ready()] == [1, 2, 3]
 
@@ -131,8 +137,9 @@ def _int_id(raw: Any) -> int | None:
 
 def _considered(page: list[Any], mode: Mode, last_applied: int) -> list[Any]:
     """The records the triage must decide: all but, in the feed, those already applied."""
-    return [raw for raw in in_record_order(page) if not (mode is Mode.FEED and (_int_id(raw) or 0) <= last_applied
-                                                         and _int_id(raw) is not None)]
+    ordered = map(stored, in_record_order(from_json_values(page)))
+    return [raw for raw in ordered if not (mode is Mode.FEED and (_int_id(raw) or 0) <= last_applied
+                                           and _int_id(raw) is not None)]
 
 
 @settings(max_examples=150, deadline=None)

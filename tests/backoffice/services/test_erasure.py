@@ -30,6 +30,7 @@ from tixtrace.backoffice.db.tables import (
     tickets,
 )
 from tixtrace.backoffice.domain.records import parse_record
+from tixtrace.backoffice.interfaces.tixngo.records import from_json_value
 from tixtrace.backoffice.services.contacts import NewContact, create_contact
 from tixtrace.backoffice.services.distribution import load_fold, write_fold
 from tixtrace.backoffice.services.erasure import erase_contact
@@ -234,11 +235,11 @@ def test_a_later_transfer_to_the_erased_email_creates_a_new_contact(engine: Engi
     """The released claim (C2) lets the feedback's write path make a new contact for the e-mail; the
     erased contact is never matched again (C1: the company sharing the e-mail never matches either)."""
     erase(engine, scene.bob)
-    record = parse_record({
+    record = parse_record(from_json_value({
         "recordId": 1, "ticketId": "T-2", "status": "PENDING_TRANSFER", "occurredAt": LATER.isoformat(),
         "walletOwner": profile("carl@example.com", "Carl", "Sagan"),
         "transfer": {"transferId": "t9", "direction": "FORWARD", "initiatedBy": "SPECTATOR",
-                     "recipient": {"email": BOB_EMAIL}}})
+                     "recipient": {"email": BOB_EMAIL}}}))
     with unit_of_work(engine) as conn:
         fold = load_fold(conn, [record], feature_active=True, now=LATER)
         assert fold.apply(record)

@@ -3,6 +3,13 @@
 Parsing does every check that can fail (shape, status, e-mails, the C3 mapping of profiles), so
 applying a parsed record cannot fail half-way: a bad record is refused whole (parked or stops the
 run, per ``doContinueInCaseOfSyncError``) and nothing of it is applied.
+
+A raw record is what the feed's decoder gives (``interfaces/tixngo/records.py``, one decode path for
+pages, parked records and support files): an object exposing the feed's keys as attributes (a record,
+its transfer, its profiles and their ``organizerSpectatorPreference``), ``ABSENT`` for a key it does
+not carry, or a JSON value that is not an object (refused here). ``ticketHolder`` is a plain mapping
+(kept as sent). No dict is built per record: a profile becomes a dict (the form kept on the ticket)
+once per distinct profile, and ``Profiles`` keeps the people already checked, by value.
 """
 
 from __future__ import annotations
@@ -11,10 +18,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, Final
 
-from tixtrace.backoffice.domain.contacts import check_profile, contact_fields_from_profile, normalize_email
+from tixtrace.backoffice.domain.contacts import (
+    CONSENT_FIELDS,
+    PROFILE_TO_CONTACT_FIELDS,
+    check_profile,
+    contact_fields_from_profile,
+    normalize_email,
+)
 from tixtrace.kernel.emails import email_defect
 
 STATUSES = frozenset({
@@ -29,6 +42,35 @@ INITIATORS = frozenset({"SPECTATOR", "ORGANIZER"})
 #: the longest organizer reason kept on a line (the wallet takes up to 500 characters)
 REASON_LENGTH = 500
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: the keys of a wallet profile (C3's mapping and the consents' object), in the order they are kept
+PROFILE_KEYS: Final = (*PROFILE_TO_CONTACT_FIELDS, "organizerSpectatorPreference")
+_PREFERENCE: Final = "organizerSpectatorPreference"
+
+
+class _Absent:
+    """A key the record does not carry: the decoder's default, equivalent to null for every check."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Final = _Absent()
+_NOT_OBJECTS: Final = (str, int, float, bool, list, type(None), _Absent)
+
+
+def is_object(value: Any) -> bool:
+    """Whether a decoded value is an object (a struct of the decoder), not a JSON scalar or array."""
+    return not isinstance(value, _NOT_OBJECTS)
+
+
+def given(value: Any) -> bool:
+    """Whether a decoded value says something: neither null nor absent."""
+    return value is not None and value is not ABSENT
 
 
 class RecordError(ValueError):
@@ -45,18 +87,18 @@ class Person:
     email: str  # as written, trimmed
     email_key: str  # kernel.emails.normalize_email (C1)
     complete: bool  # non-blank first name, last name and e-mail (is_complete_profile)
-    raw: Mapping[str, Any]
+    raw: Mapping[str, Any]  # the profile as the wallet sent it (the ticket's wallet owner)
 
     @cached_property
     def fields(self) -> dict[str, Any]:
         return contact_fields_from_profile(self.raw)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TransferInfo:
     """The record's transfer object (F3, F10): who sent it (None when the record names no sender),
     who started it (SPECTATOR when the record does not say), the organizer's reason of a W7 transfer
-    and, for a FORWARD spectator transfer, when it times out."""
+    and, for a FORWARD spectator transfer, when it times out. Never changed once parsed."""
 
     transfer_id: str
     direction: str
@@ -68,8 +110,10 @@ class TransferInfo:
     expires_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Record:
+    """A parsed record; never changed once parsed."""
+
     record_id: int
     ticket_number: str
     status: str
@@ -83,10 +127,9 @@ class Record:
         return self.status in FAILED_STATUSES
 
 
-def _require(raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    value = raw.get(key)
+def _require(value: Any, key: str, kind: type, where: str) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        raise RecordError(f"{where}{key} is missing or not a {getattr(kind, '__name__', kind)}")
+        raise RecordError(f"{where}{key} is missing or not a {kind.__name__}")
     return value
 
 
@@ -100,60 +143,128 @@ def _time(value: Any, field: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def profile_dict(raw: Any) -> dict[str, Any]:
+    """A decoded profile as the mapping the wallet sent (the keys it carried), the form kept on a ticket."""
+    profile = {}
+    for key in PROFILE_KEYS:
+        value = getattr(raw, key)
+        if value is ABSENT:
+            continue
+        if key == _PREFERENCE and is_object(value):
+            value = {consent: answer for consent in CONSENT_FIELDS
+                     if (answer := getattr(value, consent)) is not ABSENT}
+        profile[key] = value
+    return profile
+
+
+@lru_cache(maxsize=20_000)
+def _email(sent: str) -> tuple[str, str | None, str | None]:
+    """An e-mail as sent: trimmed, its C1 key (None: not an address) and its defect (None: none).
+    A pure function of the text, kept for the e-mails seen last (one person, many records)."""
+    email = sent.strip()
+    if not _EMAIL.match(email):
+        return email, None, None
+    if (defect := email_defect(email)) is not None:
+        return email, None, defect
+    return email, normalize_email(email), None
+
+
 def _person(raw: Any, field: str) -> Person:
-    if not isinstance(raw, Mapping):
+    if not is_object(raw):
         raise RecordError(f"{field} is missing or not an object")
-    email = raw.get("email")
-    if not isinstance(email, str) or not _EMAIL.match(email := email.strip()):
+    if not isinstance(raw.email, str):
         raise RecordError(f"{field}.email is missing or not an e-mail address")
-    if (defect := email_defect(email)) is not None:  # C1: never silently a new person
+    email, key, defect = _email(raw.email)
+    if defect is not None:  # C1: never silently a new person
         raise RecordError(f"{field}.email is not an e-mail address: it {defect}")
+    if key is None:
+        raise RecordError(f"{field}.email is missing or not an e-mail address")
+    profile = profile_dict(raw)
     try:
-        check_profile(raw)
+        check_profile(profile)
     except ValueError as exc:
         raise RecordError(f"{field}: {exc}") from exc
-    complete = bool((raw.get("firstName") or "").strip() and (raw.get("lastName") or "").strip())
-    return Person(email, normalize_email(email), complete, raw)
+    complete = bool((profile.get("firstName") or "").strip() and (profile.get("lastName") or "").strip())
+    return Person(email, key, complete, profile)
 
 
-def parse_record(raw: Any) -> Record:
-    """A validated Record, or RecordError naming what is wrong."""
-    if not isinstance(raw, Mapping):
+_CONSENT_TYPES: Final = (bool, type(None), _Absent)
+
+
+def _consents_exact(raw: Any) -> bool:
+    """Whether a profile's consents are booleans (or not given): what equality of profiles does not
+    see (``1 == True``), so that a profile equal to a checked one is only taken for it when this holds."""
+    preference = raw.organizerSpectatorPreference
+    return not is_object(preference) or (isinstance(preference.allowPromoEmail, _CONSENT_TYPES)
+                                         and isinstance(preference.allowThirdPartyEmail, _CONSENT_TYPES))
+
+
+class Profiles:
+    """The people of the profiles already checked, by the profile's value: a profile seen again (the
+    same person on many records of a run) is neither checked nor mapped again. Parsing a profile is a
+    pure function of it, so what is kept stays true across pages and runs; bounded (cleared when full).
+    A profile that cannot be checked is never kept (its error names the field it came in)."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        self._known: dict[Any, Person] = {}
+
+    def person(self, raw: Any, field: str) -> Person:
+        try:
+            known = self._known.get(raw)
+        except TypeError:  # a value no profile can have (an array, an object): refused by _person
+            return _person(raw, field)
+        if known is None:
+            known = _person(raw, field)  # raises for anything but a sound profile: nothing kept
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            self._known[raw] = known
+        elif raw.organizerSpectatorPreference is not None and not _consents_exact(raw):
+            return _person(raw, field)  # equal to a sound profile but for a consent's type: refused
+        return known
+
+
+def parse_record(raw: Any, profiles: Profiles | None = None) -> Record:
+    """A validated Record, or RecordError naming what is wrong. ``profiles``: the people already checked."""
+    if not is_object(raw):
         raise RecordError("record is not an object")
-    record_id = _require(raw, "recordId", int, "")
-    ticket_number = _require(raw, "ticketId", str, "")
-    status = _require(raw, "status", str, "")
+    person = (profiles or Profiles()).person
+    record_id = _require(raw.recordId, "recordId", int, "")
+    ticket_number = _require(raw.ticketId, "ticketId", str, "")
+    status = _require(raw.status, "status", str, "")
     if status not in STATUSES:
         raise RecordError(f"status {status!r} is not a lifecycle status ({', '.join(sorted(STATUSES))})")
-    occurred_at = _time(raw.get("occurredAt"), "occurredAt")
-    owner = _person(raw["walletOwner"], "walletOwner") if raw.get("walletOwner") is not None else None
-    holder = raw.get("ticketHolder")
-    if holder is not None and not isinstance(holder, Mapping):
+    occurred_at = _time(raw.occurredAt, "occurredAt")
+    owner = person(raw.walletOwner, "walletOwner") if given(raw.walletOwner) else None
+    holder = raw.ticketHolder
+    if not given(holder):
+        holder = None
+    elif not isinstance(holder, Mapping):
         raise RecordError("ticketHolder is not an object")
     transfer = None
-    raw_transfer = raw.get("transfer")
-    if raw_transfer is not None:
-        if not isinstance(raw_transfer, Mapping):
+    raw_transfer = raw.transfer
+    if given(raw_transfer):
+        if not is_object(raw_transfer):
             raise RecordError("transfer is not an object")
-        direction = _require(raw_transfer, "direction", str, "transfer.")
+        direction = _require(raw_transfer.direction, "direction", str, "transfer.")
         if direction not in DIRECTIONS:
             raise RecordError(f"transfer.direction {direction!r} is not FORWARD or BACKWARD")
-        failure = raw_transfer.get("failureReason")
-        initiated_by = raw_transfer.get("initiatedBy") or "SPECTATOR"
-        if initiated_by not in INITIATORS:
+        failure = raw_transfer.failureReason
+        initiated_by = raw_transfer.initiatedBy or "SPECTATOR"
+        if not isinstance(initiated_by, str) or initiated_by not in INITIATORS:
             raise RecordError(f"transfer.initiatedBy {initiated_by!r} is not SPECTATOR or ORGANIZER")
-        reason = raw_transfer.get("reason")
-        sender = raw_transfer.get("sender")
-        expires_at = raw_transfer.get("expiresAt")
+        reason = raw_transfer.reason
+        sender = raw_transfer.sender
+        expires_at = raw_transfer.expiresAt
         transfer = TransferInfo(
-            transfer_id=_require(raw_transfer, "transferId", str, "transfer."),
+            transfer_id=_require(raw_transfer.transferId, "transferId", str, "transfer."),
             direction=direction,
             initiated_by=initiated_by,
-            sender=_person(sender, "transfer.sender") if sender is not None else None,
-            recipient=_person(raw_transfer.get("recipient"), "transfer.recipient"),
+            sender=person(sender, "transfer.sender") if given(sender) else None,
+            recipient=person(raw_transfer.recipient, "transfer.recipient"),
             failure_reason=failure if isinstance(failure, str) else None,
             reason=(reason.strip()[:REASON_LENGTH] or None) if isinstance(reason, str) else None,
-            expires_at=_time(expires_at, "transfer.expiresAt") if expires_at is not None else None,
+            expires_at=_time(expires_at, "transfer.expiresAt") if given(expires_at) else None,
         )
     elif status in TRANSFER_STATUSES:
         raise RecordError(f"a {status} record must carry its transfer")

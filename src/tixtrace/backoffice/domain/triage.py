@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from tixtrace.backoffice.domain.records import Record, RecordError, parse_record
+from tixtrace.backoffice.domain.records import Profiles, Record, RecordError, is_object, parse_record
 
 #: the triage's error for a record of a ticket that already has a record waiting
 BEHIND = "parked behind an earlier record of the same ticket"
@@ -95,12 +95,12 @@ class Triage:
 
 def ticket_of(raw: Any) -> str:
     """The ticketId of a record that may not parse, for log lines and parked rows."""
-    ticket = raw.get("ticketId") if isinstance(raw, dict) else None
+    ticket = raw.ticketId if is_object(raw) else None
     return ticket.strip() if isinstance(ticket, str) and ticket.strip() else "?"
 
 
 def _record_id(raw: Any) -> Any:
-    return raw.get("recordId") if isinstance(raw, dict) else None
+    return raw.recordId if is_object(raw) else None
 
 
 def in_record_order(raw_records: Sequence[Any]) -> list[Any]:
@@ -108,36 +108,44 @@ def in_record_order(raw_records: Sequence[Any]) -> list[Any]:
     place right after the record before it, so an unusable record is decided where it was sent."""
     keyed: list[tuple[int, int, Any]] = []
     previous = -1
+    ordered = True  # the wallet sends them ordered: then the page is its own order, not sorted again
     for position, raw in enumerate(raw_records):
         record_id = _record_id(raw)
         if isinstance(record_id, int) and not isinstance(record_id, bool):
+            ordered = ordered and record_id >= previous
             previous = record_id
         keyed.append((previous, position, raw))
+    if ordered:
+        return list(raw_records)
     return [raw for _, _, raw in sorted(keyed, key=lambda item: (item[0], item[1]))]
 
 
-def _parse(raw: Any, kept: Any) -> tuple[Any, Record | None, str | None]:
+def _parse(raw: Any, kept: Any, profiles: Profiles) -> tuple[Any, Record | None, str | None]:
     """The record, from ``raw`` or else from the version ``kept`` (None: none); the error of ``raw``."""
     try:
-        return raw, parse_record(raw), None
+        return raw, parse_record(raw, profiles), None
     except RecordError as exc:
         error = str(exc)
     if kept is not None:
         try:
-            return kept, parse_record(kept), None
+            return kept, parse_record(kept, profiles), None
         except RecordError:
             pass
     return raw, None, error
 
 
 def triage(raw_records: Sequence[Any], *, mode: Mode, last_applied: int, parked_tickets: Iterable[str],
-           skip: Iterable[str], continue_on_error: bool, kept: Mapping[int, Any] | None = None) -> Triage:
+           skip: Iterable[str], continue_on_error: bool, kept: Mapping[int, Any] | None = None,
+           profiles: Profiles | None = None) -> Triage:
     """Decide each record of a page, in recordId order (see the module's invariants).
 
     ``last_applied``: the schedule's last applied recordId (FEED only skips by it); ``parked_tickets``:
     the ticket numbers with a parked record to wait for (ignored in PARKED mode); ``skip``: the
     schedule's skip list; ``continue_on_error``: ``doContinueInCaseOfSyncError``; ``kept`` (FEED): the
-    parked versions of the records ahead of the feed, by recordId."""
+    parked versions of the records ahead of the feed, by recordId; ``profiles``: the people already
+    checked (kept by the caller across pages). Records are as ``domain/records.py`` reads them (decoded
+    by ``interfaces/tixngo/records.py``)."""
+    profiles = profiles if profiles is not None else Profiles()
     waiting = set() if mode is Mode.PARKED else set(parked_tickets)
     ahead = dict(kept or {}) if mode is Mode.FEED else {}
     skipped = frozenset(skip)
@@ -148,7 +156,7 @@ def triage(raw_records: Sequence[Any], *, mode: Mode, last_applied: int, parked_
         if mode is Mode.FEED and isinstance(record_id, int) and record_id <= last_applied:
             continue  # already applied: a page read again
         was_kept = isinstance(record_id, int) and record_id in ahead
-        raw, record, error = _parse(sent, ahead.get(record_id) if was_kept else None)
+        raw, record, error = _parse(sent, ahead.get(record_id) if was_kept else None, profiles)
         if record is None:
             ticket = ticket_of(raw)
             if not continue_on_error:

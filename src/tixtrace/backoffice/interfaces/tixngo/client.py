@@ -1,7 +1,8 @@
 """The back office's HTTP client for the wallet's organizer API (the TIXNGO interface).
 
 Built from an interface's URL (ending in ``/organizer/tickets``), login and password. Wallet faults
-that may pass (5xx, 429 with ``Retry-After``, timeouts, cut connections, a body that is not JSON) are
+that may pass (5xx, 429 with ``Retry-After``, timeouts, cut connections, a body that is not JSON or,
+for a diff page, not of the feed's shape) are
 retried with exponential backoff and jitter, bounded in attempts and in total time; what remains is
 raised as ``WalletUnavailable`` (transient: run again later). A refusal (other 4xx) is raised at
 once as ``WalletRefused`` with the wallet's own error code. Both messages name the URL called and
@@ -23,9 +24,11 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
+import msgspec
 import orjson
 
 from tixtrace.backoffice.domain.errors import BackofficeCode
+from tixtrace.backoffice.interfaces.tixngo.records import PAGE_DECODER, WirePage
 from tixtrace.kernel.errors import TixtraceError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -104,7 +107,10 @@ def _body(text: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class DiffPage:
-    records: list[dict[str, Any]]
+    """A page of the feed, decoded (``records.py``): each record a ``WireRecord``, or the JSON value
+    the wallet sent in its place when that is not an object (the domain refuses it)."""
+
+    records: list[Any]
     pagination_key: str
     has_more: bool
 
@@ -147,8 +153,9 @@ class TixngoClient:
 
     def diff(self, pagination_key: str | None, batch_size: int) -> DiffPage:
         params = {"batchSize": str(batch_size), "paginationKey": pagination_key or ""}
-        body = self._call("GET", "/diff", None, params, check=functools.partial(_stalled, params["paginationKey"]))
-        return DiffPage(list(body["records"]), str(body["paginationKey"]), bool(body["hasMore"]))
+        stalled = functools.partial(_stalled, params["paginationKey"])
+        page: WirePage = self._call("GET", "/diff", None, params, check=stalled, decode=PAGE_DECODER.decode)
+        return DiffPage(page.records, str(page.paginationKey), bool(page.hasMore))
 
     def delete(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(self._call("POST", "/delete", {"tickets": items})["results"])
@@ -165,9 +172,10 @@ class TixngoClient:
     # -- transport, retries --------------------------------------------------------------------
 
     def _call(self, method: str, path: str, payload: Any, params: dict[str, str] | None = None,
-              check: Callable[[dict[str, Any]], str | None] | None = None) -> dict[str, Any]:
+              check: Callable[[Any], str | None] | None = None, decode: Callable[[bytes], Any] | None = None) -> Any:
         """The call, retried on what may pass; ``check`` names a problem in a well-formed body that
-        makes it one of those faults (None: the body is good)."""
+        makes it one of those faults (None: the body is good). ``decode``: the body's decoder (default:
+        a JSON object as a dict); a body it refuses is a fault, like one that is not JSON."""
         url = self.url + path
         content = orjson.dumps(payload) if payload is not None else None
         if self.dump is not None:
@@ -187,16 +195,14 @@ class TixngoClient:
                 elif response.status_code >= 400:
                     raise _refusal(method, shown_url(url), response)
                 else:
-                    body = orjson.loads(response.content)
-                    if not isinstance(body, dict):
-                        raise orjson.JSONDecodeError("not an object", "", 0)
+                    body = (decode or _json_object)(response.content)
                     if self.dump is not None:
                         self.dump.add(f"< {response.status_code} {response.text}")
                     invalid = check(body) if check is not None else None
                     if invalid is None:
                         return body
                     problem, fault = invalid, None
-            except (httpx.TransportError, orjson.JSONDecodeError) as exc:
+            except (httpx.TransportError, orjson.JSONDecodeError, msgspec.DecodeError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"[:300]
                 fault = exc
             if attempt == self.max_attempts:
@@ -212,11 +218,18 @@ class TixngoClient:
             details={"attempts": attempt, "problem": problem, "url": where})
 
 
-def _stalled(requested_key: str, body: dict[str, Any]) -> str | None:
+def _json_object(content: bytes) -> dict[str, Any]:
+    body = orjson.loads(content)
+    if not isinstance(body, dict):
+        raise orjson.JSONDecodeError("not an object", "", 0)
+    return body
+
+
+def _stalled(requested_key: str, body: WirePage) -> str | None:
     """A diff page that says there is more but hands back the key it was asked for would be asked for
     again, and again: a stale answer (a cache, a proxy) that must count against the retry budget, or
     the run never ends. The wallet's own pages always move the key when there is more."""
-    if body.get("hasMore") is True and str(body.get("paginationKey")) == requested_key:
+    if body.hasMore is True and str(body.paginationKey) == requested_key:
         return "no progress: hasMore with the pagination key that was asked for"
     return None
 

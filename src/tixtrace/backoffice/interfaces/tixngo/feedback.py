@@ -4,7 +4,8 @@ Per page of the diff feed, in one transaction: the records are triaged (``domain
 applied, parse, park or stop, skip list, tickets with parked records), folded
 (``services/distribution.py``) and written, together with the feed state (``services/feed_state.py``:
 pagination key and last applied ``recordId``), the parked records (``services/parked_records.py``),
-counters and log lines. The next page is fetched while this one is applied. Parked records
+counters and log lines. The next page is fetched and decoded (``records.py``: msgspec structs, the
+one decode path of pages, parked records and support files) while this one is applied. Parked records
 (``doContinueInCaseOfSyncError=true``) are retried first; the record a run stopped on is kept with
 them, ahead of the feed, and used when the feed reaches it again if the wallet's version still cannot
 be applied. A file to upload (support) is processed exactly as a page of the feed (section 6: same
@@ -33,8 +34,10 @@ from sqlalchemy import Connection
 
 from tixtrace.backoffice.domain.distribution import DistributionFold, FoldEvent, Happening
 from tixtrace.backoffice.domain.executions import ExecutionStatus, LogLevel
+from tixtrace.backoffice.domain.records import Profiles, is_object
 from tixtrace.backoffice.domain.triage import Action, Decision, Mode, triage
 from tixtrace.backoffice.interfaces.tixngo.client import WalletRefused
+from tixtrace.backoffice.interfaces.tixngo.records import from_json_value, from_json_values, stored
 from tixtrace.backoffice.interfaces.tixngo.run import TICKET_NUMBER_LENGTH, Run
 from tixtrace.backoffice.services.distribution import (
     ContactClaimLost,
@@ -65,16 +68,17 @@ def run(ctx: Run) -> None:
     parameters = ctx.parameters
     for warning in parameters.prerequisite_warnings():
         ctx.log(LogLevel.WARNING, warning)
+    profiles = Profiles()  # the people checked by this run, by profile (pure: kept across its pages)
     try:
         if ctx.upload is not None:
             ctx.log(LogLevel.INFO, f"file to upload: {len(ctx.upload)} record(s); the pagination key does not move")
             others = _replace_parked(ctx, ctx.upload)
-            _retry_parked(ctx)  # first, as a run of the feed does: the fixed records release what waits
+            _retry_parked(ctx, profiles)  # first, as a run of the feed does: the fixed records release what waits
             if others:
-                _apply(ctx, others, new_key=None, mode=Mode.UPLOAD)
+                _apply(ctx, from_json_values(others), new_key=None, mode=Mode.UPLOAD, profiles=profiles)
             return
-        _retry_parked(ctx)
-        _read_feed(ctx)
+        _retry_parked(ctx, profiles)
+        _read_feed(ctx, profiles)
     except _Stop:
         ctx.status = ExecutionStatus.ERROR
     except WalletRefused as exc:
@@ -109,7 +113,7 @@ class _Reading:
         self.pages += 1
         self.records += len(records)
         self.last_key = key
-        ids = [raw["recordId"] for raw in records if isinstance(raw, dict) and isinstance(raw.get("recordId"), int)]
+        ids = [raw.recordId for raw in records if is_object(raw) and isinstance(raw.recordId, int)]
         if ids:
             self.lowest = min(ids) if self.lowest is None else min(self.lowest, *ids)
             self.highest = max(ids) if self.highest is None else max(self.highest, *ids)
@@ -120,7 +124,7 @@ class _Reading:
                 f"{self.first_key or '(none: from the start)'} -> {self.last_key or '(none)'}")
 
 
-def _read_feed(ctx: Run) -> None:
+def _read_feed(ctx: Run, profiles: Profiles) -> None:
     batch_size = int(ctx.schedule.batch_size)
     with unit_of_work(ctx.engine, write=False) as conn:
         key = load_feed_state(conn, ctx.schedule.id).pagination_key
@@ -134,7 +138,7 @@ def _read_feed(ctx: Run) -> None:
                 if page.has_more:
                     pending = prefetch.submit(ctx.client.diff, page.pagination_key, batch_size)
                 if page.records or page.pagination_key != key:  # nothing new: nothing to write
-                    _apply(ctx, page.records, new_key=page.pagination_key)
+                    _apply(ctx, page.records, new_key=page.pagination_key, profiles=profiles)
                 if not page.has_more:  # read to its end: nothing the wallet wrote before the run is missing (O4)
                     ctx.caught_up = True
                     return
@@ -144,13 +148,13 @@ def _read_feed(ctx: Run) -> None:
             ctx.log(LogLevel.INFO, reading.line())
 
 
-def _retry_parked(ctx: Run) -> None:
+def _retry_parked(ctx: Run, profiles: Profiles) -> None:
     with unit_of_work(ctx.engine, write=False) as conn:
         passed = load_feed_state(conn, ctx.schedule.id).last_record_id
         rows = parked_raw_records(conn, ctx.schedule.id, up_to=passed)
     if rows:
         ctx.log(LogLevel.INFO, f"retrying {len(rows)} parked record(s)")
-        _apply(ctx, rows, new_key=None, mode=Mode.PARKED)
+        _apply(ctx, from_json_values(rows), new_key=None, mode=Mode.PARKED, profiles=profiles)
 
 
 def _replace_parked(ctx: Run, raw_records: Sequence[Any]) -> list[Any]:
@@ -165,12 +169,14 @@ def _replace_parked(ctx: Run, raw_records: Sequence[Any]) -> list[Any]:
     return [raw for raw in raw_records if not (isinstance(raw, dict) and raw.get("recordId") in parked_ids)]
 
 
-def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode = Mode.FEED) -> None:
-    """Apply a page; a page that fails is rolled back, and so is what it had reported (counters, log)."""
+def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode = Mode.FEED,
+           profiles: Profiles) -> None:
+    """Apply a page of decoded records (``records.py``); a page that fails is rolled back, and so is
+    what it had reported (counters, log)."""
     before = ctx.report()
     for attempt in range(_CLAIM_RETRIES):
         try:
-            _apply_once(ctx, raw_records, new_key=new_key, mode=mode)
+            _apply_once(ctx, raw_records, new_key=new_key, mode=mode, profiles=profiles)
             return
         except _Stop:
             raise  # committed: what it reported is written
@@ -183,7 +189,7 @@ def _apply(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: M
             raise
 
 
-def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode) -> None:
+def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mode: Mode, profiles: Profiles) -> None:
     """Apply one page in one transaction: triage (domain/triage.py), then its decisions in the page's
     order (park rows, counters, log lines), the fold, and in FEED mode the feed state. The key moves
     only when the page was applied whole; a stop commits what came before it, then raises _Stop."""
@@ -197,7 +203,8 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
                       parked_tickets=parked_tickets(conn, schedule_id, up_to=state.last_record_id if feed else None),
                       skip=ctx.schedule.skip_ticket_numbers or (),
                       continue_on_error=ctx.parameters.do_continue_in_case_of_sync_error,
-                      kept=kept_ahead(conn, schedule_id, state.last_record_id) if feed else None)
+                      kept=_decoded(kept_ahead(conn, schedule_id, state.last_record_id)) if feed else None,
+                      profiles=profiles)
         for decision in page.decisions:
             _execute(conn, ctx, decision)
         ready = page.ready()
@@ -220,6 +227,11 @@ def _apply_once(ctx: Run, raw_records: Sequence[Any], *, new_key: str | None, mo
         raise _Stop(page.stop)
 
 
+def _decoded(kept: dict[int, Any]) -> dict[int, Any]:
+    """Parked records, as kept (JSON values), decoded as the feed's records are."""
+    return {record_id: from_json_value(raw) for record_id, raw in kept.items()}
+
+
 def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
     """Carry out one triage decision: its parked row, counter and log line."""
     action, record_id, ticket = decision.action, decision.record_id, decision.ticket
@@ -229,8 +241,8 @@ def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
         ctx.count("skipped")
         ctx.log(LogLevel.INFO, f"record {record_id} skipped: ticket in the skip list", ticket)
     elif action is Action.HOLD:  # the run stops on it (counted failed with the stop); kept to be fixed
-        park(conn, ctx.schedule.id, record_id, ticket[:TICKET_NUMBER_LENGTH], decision.raw, str(decision.error),
-             ctx.clock.now())
+        park(conn, ctx.schedule.id, record_id, ticket[:TICKET_NUMBER_LENGTH], stored(decision.raw),
+             str(decision.error), ctx.clock.now())
         ctx.log(LogLevel.INFO, f"record {record_id} kept with the parked records: a file to upload with its fixed "
                                "version lets the next run go on", ticket)
     elif action is Action.STILL_PARKED:
@@ -240,8 +252,8 @@ def _execute(conn: Connection, ctx: Run, decision: Decision) -> None:
         ctx.count("failed")
         ctx.log(LogLevel.ERROR, f"a record without a usable recordId was dropped: {decision.error}", ticket)
     elif action in (Action.PARK, Action.PARK_BEHIND):
-        park(conn, ctx.schedule.id, record_id, ticket[:TICKET_NUMBER_LENGTH], decision.raw, str(decision.error),
-             ctx.clock.now())
+        park(conn, ctx.schedule.id, record_id, ticket[:TICKET_NUMBER_LENGTH], stored(decision.raw),
+             str(decision.error), ctx.clock.now())
         ctx.count("parked")
         if action is Action.PARK:
             ctx.log(LogLevel.WARNING, f"record {record_id} parked: {decision.error}", ticket)
