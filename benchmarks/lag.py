@@ -31,34 +31,27 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
-import orjson
 from harness import background, create_organizer, fresh_database, parse_args, parser, report, serve
-from sqlalchemy import Engine, func, insert, select
+from scenery import inject, seed_backoffice, sender_email
+from sqlalchemy import Engine, func, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
-from tixtrace.backoffice.db.tables import contacts, distribution_lines, events, executions, interfaces, schedules
-from tixtrace.backoffice.db.tables import tickets as bo_tickets
-from tixtrace.backoffice.secret_key import encrypt_password
+from tixtrace.backoffice.db.tables import distribution_lines, executions, schedules
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.db.tables import status_log
 
 SENDERS = 100
 RECIPIENTS = 200
-FEATURE = ("TIXNGO_LIFECYCLE_MODE=lifecycle\nenableTicketDistributionToCulturalContact=true\n"
-           "overlaySpectatorDetailsWithLastOwner=true")
-EVENT = {"id": "WC26-M01", "name": "Opening match", "startTime": "2026-06-11T19:00:00Z",
-         "address": {"site": "Estadio Azteca", "city": "Mexico City", "zip": "04650", "countryCode": "MX"}}
 #: what a change must reach in the back office to count as visible
 VISIBLE = {"start": {"PENDING", "CONFIRMED", "CANCELLED"}, "accept": {"CONFIRMED"}, "reject": {"CANCELLED"},
            "cancel": {"CANCELLED"}}
 
 
 def sender(i: int) -> str:
-    return f"fan{i % SENDERS}@bench.example"
+    return sender_email(i % SENDERS)
 
 
 def recipient(i: int) -> str:
@@ -81,39 +74,10 @@ class Change:
 def seed(wallet: httpx.Client, backoffice: Engine, tickets: int, base: str, auth: tuple[str, str],
          batch_size: int) -> int:
     """The tickets in both services, the interface and its continuous feedback schedule; its id."""
-    for lo in range(0, tickets, 1000):
-        body = [{"ticketId": number(i), "event": EVENT, "purchaseDetails": {"price": 90.0, "currency": "USD"},
-                 "security": {"barcode": f"BC{i:010d}"},
-                 "spectatorDetails": {"firstName": "Fan", "lastName": f"N{i % SENDERS}", "email": sender(i)}}
-                for i in range(lo, min(lo + 1000, tickets))]
-        wallet.post("/organizer/tickets", content=orjson.dumps({"tickets": body}),
-                    headers={"Content-Type": "application/json"}).raise_for_status()
-    now = datetime.now(UTC)
-    with unit_of_work(backoffice) as conn:
-        event_id = conn.execute(insert(events).values(
-            code=EVENT["id"], name=EVENT["name"], start_time=datetime(2026, 6, 11, 19, tzinfo=UTC),
-            venue_site="Estadio Azteca", venue_city="Mexico City", venue_zip="04650", venue_country_code="MX",
-            created_at=now).returning(events.c.id)).scalar_one()
-        ids = conn.execute(insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), [
-            {"kind": "INDIVIDUAL", "first_name": "Fan", "last_name": f"N{s}", "email": sender(s),
-             "email_key": sender(s), "has_internet_account": True, "is_temporary": False, "created_at": now,
-             "updated_at": now} for s in range(SENDERS)]).scalars().all()
-        conn.execute(insert(bo_tickets), [
-            {"number": number(i), "event_id": event_id, "barcode": f"BC{i:010d}", "status": "PRINTED",
-             "cultural_contact_id": ids[i % SENDERS], "owner_contact_id": ids[i % SENDERS], "injected_at": now,
-             "created_at": now, "updated_at": now} for i in range(tickets)])
-        interface_id = conn.execute(insert(interfaces).values(
-            name="tixngo", type="TIXNGO", url=f"{base}/organizer/tickets", login=auth[0],
-            password=encrypt_password(auth[1]),
-            notification_emails=[], custom_parameters=FEATURE,
-            parameters={"TIXNGO_LIFECYCLE_MODE": "lifecycle", "enableTicketDistributionToCulturalContact": True,
-                        "overlaySpectatorDetailsWithLastOwner": True},
-            warnings=[], created_at=now, updated_at=now).returning(interfaces.c.id)).scalar_one()
-        schedule_id = conn.execute(insert(schedules).values(
-            interface_id=interface_id, function="RETRIEVE_TICKET_STATUS", launch="AUTOMATIC", frequency_minutes=0,
-            batch_size=batch_size, skip_ticket_numbers=[], event_codes=[], created_at=now,
-            updated_at=now).returning(schedules.c.id)).scalar_one()
-    return int(schedule_id)
+    made = [(number(i), f"BC{i:010d}", i % SENDERS) for i in range(tickets)]
+    inject(wallet, made)
+    [schedule_id] = seed_backoffice(backoffice, base, made, SENDERS, [auth], batch_size)
+    return schedule_id
 
 
 def sessions(wallet: httpx.Client) -> dict[str, str]:

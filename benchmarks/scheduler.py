@@ -54,31 +54,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import orjson
 from harness import background, cpu_seconds, fresh_database, parse_args, parser, report, serve
-from sqlalchemy import Engine, insert, select
+from scenery import inject, seed_backoffice, sender_email
+from sqlalchemy import Engine, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
-from tixtrace.backoffice.db.tables import contacts, events, executions, interfaces, schedules
-from tixtrace.backoffice.db.tables import tickets as bo_tickets
+from tixtrace.backoffice.db.tables import executions
 from tixtrace.backoffice.interfaces.scheduler import ERROR_PAUSE_SECONDS, IDLE_PAUSE_SECONDS
-from tixtrace.backoffice.secret_key import encrypt_password
 from tixtrace.kernel.clock import SystemClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db.database import open_wallet_database
 from tixtrace.wallet.services.organizers import create_organizer
 
-FEATURE = ("TIXNGO_LIFECYCLE_MODE=lifecycle\nenableTicketDistributionToCulturalContact=true\n"
-           "overlaySpectatorDetailsWithLastOwner=true")
-EVENT = {"id": "WC26-M01", "name": "Opening match", "startTime": "2026-06-11T19:00:00Z",
-         "address": {"site": "Estadio Azteca", "city": "Mexico City", "zip": "04650", "countryCode": "MX"}}
 SENDERS = 50
 #: the scheduler's line for an ended execution (``Scheduler._run``)
 ENDED = re.compile(r"schedule (\d+): execution (\d+) ended (\w+) \(started (\S+), ended (\S+), (\d+) records read\)")
 
 
 def sender(i: int) -> str:
-    return f"fan{i % SENDERS}@bench.example"
+    return sender_email(i % SENDERS)
 
 
 def recipient(i: int) -> str:
@@ -108,40 +102,13 @@ def seed(wallet_url: str, base: str, backoffice: Engine, organizers: int, per_or
         made = [create_organizer(conn, SystemClock(), f"org{o}@bench.example") for o in range(organizers)]
     wallet_db.dispose()
     auths = [(organizer.email, key) for organizer, key in made]
+    made_tickets = []
     for o, auth in enumerate(auths):
-        body = [{"ticketId": number(o, i), "event": EVENT, "purchaseDetails": {"price": 90.0, "currency": "USD"},
-                 "security": {"barcode": f"B{o:03d}{i:06d}"},
-                 "spectatorDetails": {"firstName": "Fan", "lastName": f"N{i % SENDERS}", "email": sender(i)}}
-                for i in range(per_organizer)]
-        httpx.post(f"{base}/organizer/tickets", content=orjson.dumps({"tickets": body}), auth=auth, timeout=120,
-                   headers={"Content-Type": "application/json"}).raise_for_status()
-    now = datetime.now(UTC)
-    with unit_of_work(backoffice) as conn:
-        event_id = conn.execute(insert(events).values(
-            code=EVENT["id"], name=EVENT["name"], start_time=datetime(2026, 6, 11, 19, tzinfo=UTC),
-            venue_site="Estadio Azteca", venue_city="Mexico City", venue_zip="04650", venue_country_code="MX",
-            created_at=now).returning(events.c.id)).scalar_one()
-        ids = conn.execute(insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), [
-            {"kind": "INDIVIDUAL", "first_name": "Fan", "last_name": f"N{s}", "email": sender(s),
-             "email_key": sender(s), "has_internet_account": True, "is_temporary": False, "created_at": now,
-             "updated_at": now} for s in range(SENDERS)]).scalars().all()
-        conn.execute(insert(bo_tickets), [
-            {"number": number(o, i), "event_id": event_id, "barcode": f"B{o:03d}{i:06d}", "status": "PRINTED",
-             "cultural_contact_id": ids[i % SENDERS], "owner_contact_id": ids[i % SENDERS], "injected_at": now,
-             "created_at": now, "updated_at": now} for o in range(organizers) for i in range(per_organizer)])
-        schedule_ids = []
-        for o, auth in enumerate(auths):
-            interface_id = conn.execute(insert(interfaces).values(
-                name=f"org{o}", type="TIXNGO", url=f"{base}/organizer/tickets", login=auth[0],
-                password=encrypt_password(auth[1]), notification_emails=[], custom_parameters=FEATURE,
-                parameters={"TIXNGO_LIFECYCLE_MODE": "lifecycle", "enableTicketDistributionToCulturalContact": True,
-                            "overlaySpectatorDetailsWithLastOwner": True},
-                warnings=[], created_at=now, updated_at=now).returning(interfaces.c.id)).scalar_one()
-            schedule_ids.append(conn.execute(insert(schedules).values(
-                interface_id=interface_id, function="RETRIEVE_TICKET_STATUS", launch="AUTOMATIC", frequency_minutes=0,
-                batch_size=1000, skip_ticket_numbers=[], event_codes=[], created_at=now,
-                updated_at=now).returning(schedules.c.id)).scalar_one())
-    return [int(i) for i in schedule_ids]
+        mine = [(number(o, i), f"B{o:03d}{i:06d}", i % SENDERS) for i in range(per_organizer)]
+        with httpx.Client(base_url=base, auth=auth, timeout=120) as wallet:
+            inject(wallet, mine)
+        made_tickets += mine
+    return seed_backoffice(backoffice, base, made_tickets, SENDERS, auths, batch_size=1000)
 
 
 def sessions(base: str, transfers: int) -> dict[str, str]:
