@@ -128,7 +128,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # autovacuum off or behind a bulk load) would be kept and scan the whole table once it is large;
     # our page queries differ in their IN-list lengths anyway, so preparing them saves little.
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    # pool_size 20: a connection beyond it (overflow) is closed when returned, so a server answering more
+    # requests at once than the pool holds opened and closed a PostgreSQL connection (a server process)
+    # per request at 50 clients (benchmarks/RESULTS.md, "CPU per request"); the total stays 30 a process.
+    return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 @contextmanager

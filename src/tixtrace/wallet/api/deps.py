@@ -19,11 +19,13 @@ _basic = HTTPBasic(auto_error=False, description="Organizer admin e-mail and API
 _bearer = HTTPBearer(auto_error=False, description="Spectator session token from POST /spectator/session")
 
 
-def engine(request: Request) -> Engine:
+# ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread; these two only read the
+# app's state, and a thread hop each cost more than the rest of them (benchmarks/RESULTS.md).
+async def engine(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
-def clock(request: Request) -> Clock:
+async def clock(request: Request) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 

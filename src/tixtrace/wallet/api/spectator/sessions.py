@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.web import documented, error_responses
+from tixtrace.kernel.web import documented, error_responses, json_body
 from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import ProfileOut, SessionOut
@@ -20,20 +18,21 @@ router = APIRouter(prefix="/spectator", tags=["spectator"], responses=error_resp
 
 @router.post("/session", summary="Sign in; returns a bearer token (sandbox: no password)",
              **documented(SessionOut))
-def session(body: SessionRequest, request: Request, db: EngineDep, clock: ClockDep) -> dict[str, str]:
+def session(body: SessionRequest, request: Request, db: EngineDep, clock: ClockDep) -> Response:
     with unit_of_work(db) as conn:
-        return {"token": spectators.start_session(conn, clock, body.email, sandbox=request.app.state.sandbox)}
+        return json_body({"token": spectators.start_session(conn, clock, body.email,
+                                                             sandbox=request.app.state.sandbox)})
 
 
 @router.get("/profile", summary="My profile",
             **documented(ProfileOut))
-def get_profile(me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
+def get_profile(me: SpectatorDep, db: EngineDep) -> Response:
     with unit_of_work(db, write=False) as conn:
-        return render.profile(spectators.get_profile(conn, me))
+        return json_body(render.profile(spectators.get_profile(conn, me)))
 
 
 @router.put("/profile", summary="Update my profile (the e-mail cannot change)",
             **documented(ProfileOut))
-def put_profile(body: ProfileUpdate, me: SpectatorDep, db: EngineDep) -> dict[str, Any]:
+def put_profile(body: ProfileUpdate, me: SpectatorDep, db: EngineDep) -> Response:
     with unit_of_work(db) as conn:
-        return render.profile(spectators.update_profile(conn, me, body.wire()))
+        return json_body(render.profile(spectators.update_profile(conn, me, body.wire())))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from tixtrace.kernel.db import unit_of_work
-from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses
+from tixtrace.kernel.web import WHOLE_NUMBER, documented, error_responses, json_body
 from tixtrace.wallet.api import render
 from tixtrace.wallet.api.deps import ClockDep, EngineDep, SpectatorDep
 from tixtrace.wallet.api.documents import MyTransfers, TransferOut, TransferStarted
@@ -22,36 +22,37 @@ router = APIRouter(prefix="/spectator", tags=["spectator"], responses=error_resp
              summary="Transfer a ticket: PENDING until accepted, or done at once when it goes back",
              **documented(TransferStarted, 201))
 def start(ticket_id: TicketRef, body: TransferRequest, me: SpectatorDep, db: EngineDep,
-          clock: ClockDep) -> dict[str, Any]:
+          clock: ClockDep) -> Response:
     with action_unit_of_work(db) as conn:
-        return render.transfer_started(transfers.start_transfer(conn, clock, me, ticket_id, body.recipient_email))
+        started = transfers.start_transfer(conn, clock, me, ticket_id, body.recipient_email)
+        return json_body(render.transfer_started(started), 201)
 
 
 @router.get("/transfers", summary="My incoming and outgoing transfers, oldest first",
             **documented(MyTransfers))
 def my_transfers(me: SpectatorDep, db: EngineDep, clock: ClockDep,
                  cursor: Annotated[str | None, Query(max_length=200)] = None,
-                 limit: Annotated[int, Query(ge=1, le=500), WHOLE_NUMBER] = 100) -> dict[str, Any]:
+                 limit: Annotated[int, Query(ge=1, le=500), WHOLE_NUMBER] = 100) -> Response:
     with unit_of_work(db, write=False) as conn:
-        return render.transfer_page(transfers.list_transfers(conn, clock, me, cursor, limit))
+        return json_body(render.transfer_page(transfers.list_transfers(conn, clock, me, cursor, limit)))
 
 
 @router.post("/transfers/{transfer_id}/accept", summary="Accept an incoming transfer (needs first and last name)",
              **documented(TransferOut))
-def accept(transfer_id: str, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
+def accept(transfer_id: str, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> Response:
     with action_unit_of_work(db) as conn:
-        return render.transfer(transfers.accept(conn, clock, me, transfer_id))
+        return json_body(render.transfer(transfers.accept(conn, clock, me, transfer_id)))
 
 
 @router.post("/transfers/{transfer_id}/reject", summary="Reject an incoming transfer",
              **documented(TransferOut))
-def reject(transfer_id: str, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
+def reject(transfer_id: str, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> Response:
     with action_unit_of_work(db) as conn:
-        return render.transfer(transfers.reject(conn, clock, me, transfer_id))
+        return json_body(render.transfer(transfers.reject(conn, clock, me, transfer_id)))
 
 
 @router.post("/transfers/{transfer_id}/cancel", summary="Cancel an outgoing transfer",
              **documented(TransferOut))
-def cancel(transfer_id: str, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> dict[str, Any]:
+def cancel(transfer_id: str, me: SpectatorDep, db: EngineDep, clock: ClockDep) -> Response:
     with action_unit_of_work(db) as conn:
-        return render.transfer(transfers.cancel(conn, clock, me, transfer_id))
+        return json_body(render.transfer(transfers.cancel(conn, clock, me, transfer_id)))
