@@ -19,7 +19,15 @@ from sqlalchemy import Engine, insert, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
 from tixtrace.backoffice.db.tables import contact_emails, contacts
-from tixtrace.kernel.bulk import bulk_copy, bulk_insert, bulk_insert_returning, bulk_update, one_of, reserve_ids
+from tixtrace.kernel.bulk import (
+    bulk_copy,
+    bulk_insert,
+    bulk_insert_returning,
+    bulk_update,
+    one_of,
+    reserve_ids,
+    unique_matches,
+)
 from tixtrace.kernel.clock import TestClock
 from tixtrace.kernel.db import unit_of_work
 from tixtrace.wallet.db.database import open_wallet_database
@@ -212,3 +220,29 @@ def test_bulk_insert_returning_returns_the_rows_it_inserted_only(engine: Engine)
                                          suffix="ON CONFLICT (email_key) DO NOTHING")
         assert returned == [("new@x.example", pk)]
         assert sorted(conn.execute(select(contact_emails.c.email_key)).scalars()) == ["f1@x.example", "new@x.example"]
+
+
+def test_unique_matches_finds_each_key_of_the_fixed_columns_only(wallet: Engine) -> None:
+    """The rows of these keys with these fixed column values (another organizer's ticket of the same id
+    is not one), a missing key finds nothing, ``condition`` filters, no keys is no rows."""
+    with unit_of_work(wallet) as conn:
+        first, _ = create_organizer(conn, TestClock(NOW), "one@x.example")
+        second, _ = create_organizer(conn, TestClock(NOW), "two@x.example")
+        account_id = conn.execute(insert(accounts).values(email="a@x.example", created_at=NOW)
+                                  .returning(accounts.c.id)).scalar_one()
+        pks = reserve_ids(conn, tickets, 6)
+        bulk_copy(conn, tickets, [
+            _wallet_ticket(pk, first.id if i < 4 else second.id, account_id, ticket_id=f"T{i % 4}",
+                           status="DELETED" if i == 3 else "INJECTED")
+            for i, pk in enumerate(pks)
+        ])
+    with unit_of_work(wallet, write=False) as conn:
+        mine = unique_matches(conn, tickets, ["ticket_id", "id"], "ticket_id", ["T1", "T3", "T9", "T0"],
+                              {"organizer_id": first.id})
+        theirs = unique_matches(conn, tickets, ["id"], "ticket_id", ["T0", "T1", "T2"], {"organizer_id": second.id})
+        live = unique_matches(conn, tickets, ["ticket_id"], "ticket_id", ["T1", "T3"], {"organizer_id": first.id},
+                              condition="status = 'INJECTED'")
+        nothing = unique_matches(conn, tickets, ["id"], "ticket_id", [], {"organizer_id": first.id})
+    assert sorted(mine) == [("T0", pks[0]), ("T1", pks[1]), ("T3", pks[3])]
+    assert sorted(theirs) == [(pks[4],), (pks[5],)]
+    assert live == [("T1",)] and nothing == []

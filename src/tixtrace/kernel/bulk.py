@@ -198,3 +198,36 @@ def bulk_insert_returning(conn: Connection, table: Table, rows: Sequence[Mapping
         f"INSERT INTO {table.name} ({_names(conn, names)}) SELECT {_names(conn, names, 'v.')} "
         f"FROM {_recordset(conn, table, names)} {suffix} RETURNING {_names(conn, returning)}", {"page": _page(rows)})
     return [tuple(row) for row in result]
+
+
+def unique_matches(conn: Connection, table: Table, columns: Sequence[str], key: str, values: Iterable[Any],
+                   fixed: Mapping[str, Any], *, condition: str = "") -> list[tuple[Any, ...]]:
+    """``SELECT columns FROM table WHERE key IN values AND <fixed columns = their values> [AND condition]``,
+    for a ``key`` that, with the ``fixed`` columns, is unique (a unique index leads with them): at most
+    one row per value. ``condition``: SQL on the table's columns, never data.
+
+    PostgreSQL: one index probe per value (a LATERAL subquery per array element, ``LIMIT 1`` so the
+    planner cannot turn it into a join), whatever the statistics say: with stale or missing statistics
+    (no ANALYZE yet) ``key = ANY(array) AND organizer_id = x`` was planned as a scan of every row of the
+    organizer, a cost growing with the table (issue 15). SQLite: the IN list of ``one_of``."""
+    values = list(values)
+    if not values:
+        return []
+    quote = conn.dialect.identifier_preparer.quote
+    extra = f" AND {condition}" if condition else ""
+    if _is_sqlite(conn):
+        where = " AND ".join(f"{quote(name)} = ?" for name in fixed)
+        marks = ", ".join("?" for _ in values)
+        return [tuple(row) for row in conn.exec_driver_sql(
+            f"SELECT {_names(conn, columns)} FROM {table.name} WHERE {where} AND {quote(key)} IN ({marks}){extra}",
+            (*_fixed(conn, table, fixed), *_convert(conn, table, key, values)))]
+    matched = " AND ".join([f"{quote(key)} = w.k", *(f"{quote(name)} = %(f{i})s" for i, name in enumerate(fixed))])
+    key_type = table.c[key].type.compile(conn.dialect)
+    return [tuple(row) for row in conn.exec_driver_sql(
+        f"SELECT {_names(conn, columns, 'm.')} FROM unnest(%(keys)s::{key_type}[]) AS w(k) CROSS JOIN LATERAL "
+        f"(SELECT {_names(conn, columns)} FROM {table.name} WHERE {matched}{extra} LIMIT 1) AS m",
+        {"keys": values, **{f"f{i}": value for i, value in enumerate(_fixed(conn, table, fixed))}})]
+
+
+def _fixed(conn: Connection, table: Table, fixed: Mapping[str, Any]) -> list[Any]:
+    return [_convert(conn, table, name, [value])[0] for name, value in fixed.items()]

@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, RowMapping, select
 
-from tixtrace.kernel.bulk import bulk_insert, one_of
+from tixtrace.kernel.bulk import bulk_insert, one_of, unique_matches
 from tixtrace.wallet.db.accounts import PROFILE_COLUMNS, profile_of
 from tixtrace.wallet.db.tables import organizer_profiles
 
@@ -86,10 +87,11 @@ def record_injected_views(conn: Connection, organizer_id: int, owners: Mapping[s
     would read it back, without reading back what was just written: every row is now this injection's
     details, except the SHARED ones it left alone (W10 (b) outranks (a)), which are read (usually none)."""
     record_injected(conn, organizer_id, details, now)
-    query = select(organizer_profiles.c.account_id, organizer_profiles.c.profile).where(
-        organizer_profiles.c.organizer_id == organizer_id, organizer_profiles.c.source == SHARED,
-        one_of(conn, organizer_profiles.c.account_id, sorted(set(owners.values()))))
-    shared = {account_id: profile for account_id, profile in conn.execute(query)}
+    # raw rows: psycopg decodes a json column itself, SQLite's driver gives its text
+    shared = {account_id: orjson.loads(profile) if isinstance(profile, str | bytes) else profile
+              for account_id, profile in unique_matches(
+                  conn, organizer_profiles, ["account_id", "profile"], "account_id", sorted(set(owners.values())),
+                  {"organizer_id": organizer_id}, condition=f"source = '{SHARED}'")}
     return {
         email: _with_email(shared[account_id], email) if account_id in shared
         else _with_email(without_email(details[account_id]), email)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from tixtrace.kernel.bulk import bulk_copy, one_of, reserve_ids
+from tixtrace.kernel.bulk import bulk_copy, reserve_ids, unique_matches
 from tixtrace.kernel.clock import Clock
 from tixtrace.kernel.emails import normalize_email
 from tixtrace.wallet.db import accounts as accounts_repo
@@ -47,8 +47,8 @@ def inject(conn: Connection, clock: Clock, organizer_id: int, batch: list[NewTic
     lock_organizer_injections(conn, organizer_id)  # which ids are new is decided by reading them
     now = begin_write(conn, clock, organizer_id)
     ids = [item.ticket_id for item in batch]
-    existing = set(conn.scalars(select(tickets.c.ticket_id).where(
-        tickets.c.organizer_id == organizer_id, one_of(conn, tickets.c.ticket_id, ids))))
+    existing = {row[0] for row in unique_matches(conn, tickets, ["ticket_id"], "ticket_id", ids,
+                                                 {"organizer_id": organizer_id})}
     fresh: list[NewTicket] = []
     for item in batch:
         if item.ticket_id in existing:
