@@ -256,6 +256,9 @@ def kill_and_resume(world: World, schedule_id: int, rng: random.Random, *, kills
         process = _FORKS.Process(target=_child, args=(url, schedule_id), daemon=True)
         if mode in ("before call", "after call"):
             world.switch.arm(process, nth, mode)
+        elif mode == "after commit":  # a backstop: on a loaded machine this process may notice the commit
+            # late; the child is then killed before its (nth + 2)-th call (the feedback fetches a page ahead)
+            world.switch.arm(process, nth + 2, "before call")
         world.switch.watch()
         started = time.monotonic()
         try:
@@ -446,7 +449,7 @@ def test_push_killed_20_times_ends_as_one_clean_push(crashed: World, clean: Worl
     rng = random.Random(seed)
 
     def prepare(world: World) -> Seeded:
-        seeded = seed_office(world.office, 90, ONE_BY_ONE)  # 60 calls: a kill rarely finds the push done
+        seeded = seed_office(world.office, 150, ONE_BY_ONE)  # 100 calls: no kill finds the push done
         inject_all(world)
         spectators_touch(world.office, seeded)
         targets = seeded.numbers[:-1]
@@ -466,7 +469,7 @@ def test_push_killed_20_times_ends_as_one_clean_push(crashed: World, clean: Worl
     reference = prepare(clean)
     assert clean.office.run(clean.office.schedule(reference.interface, function))["status"] in ("OK", "WARNING")
     marker = 2 if function == "PUSH_CANCELLED" else 3
-    assert sum(state[marker] for state in markers(crashed.office.engine).values()) == 60
+    assert sum(state[marker] for state in markers(crashed.office.engine).values()) == 100
     close_the_loop(crashed, seeded)
     close_the_loop(clean, reference)
     assert_same_end_state(crashed, clean)
