@@ -186,7 +186,10 @@ class DistributionFold:
         self._by_email.setdefault(contact.email_key, []).append(contact)
 
     def match(self, email_key: str) -> ContactState | None:
-        candidates = [c for c in self._by_email.get(email_key, ()) if not c.deleted]
+        known = self._by_email.get(email_key)
+        if not known:
+            return None  # no contact has this key (best_match of no candidate)
+        candidates = [c for c in known if not c.deleted]
         if len(candidates) == 1 and candidates[0].kind is not ContactKind.STRUCTURE:
             return candidates[0]  # the usual case: best_match of one eligible candidate is itself
         chosen = best_match(c.candidate() for c in candidates)

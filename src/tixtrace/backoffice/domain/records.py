@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import Any, Final
 
 from tixtrace.backoffice.domain.contacts import (
@@ -143,17 +144,19 @@ def _time(value: Any, field: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+_PROFILE_VALUES: Final = attrgetter(*PROFILE_KEYS)
+_CONSENT_VALUES: Final = attrgetter(*CONSENT_FIELDS)
+
+
 def profile_dict(raw: Any) -> dict[str, Any]:
     """A decoded profile as the mapping the wallet sent (the keys it carried), the form kept on a ticket."""
-    profile = {}
-    for key in PROFILE_KEYS:
-        value = getattr(raw, key)
-        if value is ABSENT:
-            continue
-        if key == _PREFERENCE and is_object(value):
-            value = {consent: answer for consent in CONSENT_FIELDS
-                     if (answer := getattr(value, consent)) is not ABSENT}
-        profile[key] = value
+    profile = {key: value for key, value in zip(PROFILE_KEYS, _PROFILE_VALUES(raw), strict=True)
+               if value is not ABSENT}
+    preference = profile.get(_PREFERENCE)
+    if preference is not None and is_object(preference):
+        profile[_PREFERENCE] = {consent: answer for consent, answer
+                                in zip(CONSENT_FIELDS, _CONSENT_VALUES(preference), strict=True)
+                                if answer is not ABSENT}
     return profile
 
 
@@ -229,9 +232,16 @@ def parse_record(raw: Any, profiles: Profiles | None = None) -> Record:
     if not is_object(raw):
         raise RecordError("record is not an object")
     person = (profiles or Profiles()).person
-    record_id = _require(raw.recordId, "recordId", int, "")
-    ticket_number = _require(raw.ticketId, "ticketId", str, "")
-    status = _require(raw.status, "status", str, "")
+    # the usual record passes on exact types; anything else goes through _require (same checks)
+    record_id = raw.recordId
+    if type(record_id) is not int:
+        record_id = _require(record_id, "recordId", int, "")
+    ticket_number = raw.ticketId
+    if type(ticket_number) is not str:
+        ticket_number = _require(ticket_number, "ticketId", str, "")
+    status = raw.status
+    if type(status) is not str:
+        status = _require(status, "status", str, "")
     if status not in STATUSES:
         raise RecordError(f"status {status!r} is not a lifecycle status ({', '.join(sorted(STATUSES))})")
     occurred_at = _time(raw.occurredAt, "occurredAt")
