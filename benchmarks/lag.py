@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import httpx
 from harness import background, create_organizer, fresh_database, parse_args, parser, report, serve
-from scenery import inject, seed_backoffice, sender_email
+from scenery import inject, seed_backoffice, sender_email, sign_in
 from sqlalchemy import Engine, func, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
@@ -82,15 +82,7 @@ def seed(wallet: httpx.Client, backoffice: Engine, tickets: int, base: str, auth
 
 def sessions(wallet: httpx.Client) -> dict[str, str]:
     """A session token per sender and recipient; recipients get the profile accepting needs."""
-    tokens = {}
-    for email in [sender(s) for s in range(SENDERS)] + [recipient(r) for r in range(RECIPIENTS)]:
-        response = wallet.post("/spectator/session", json={"email": email})
-        response.raise_for_status()
-        tokens[email] = response.json()["token"]
-    for r in range(RECIPIENTS):
-        wallet.put("/spectator/profile", json={"firstName": "Friend", "lastName": f"R{r}"},
-                   headers={"Authorization": f"Bearer {tokens[recipient(r)]}"}).raise_for_status()
-    return tokens
+    return sign_in(wallet, [sender(s) for s in range(SENDERS)], [recipient(r) for r in range(RECIPIENTS)])
 
 
 def wait_caught_up(wallet_db: Engine, backoffice: Engine, schedule_id: int, timeout: float = 600) -> None:

@@ -70,3 +70,17 @@ def seed_backoffice(backoffice: Engine, base: str, tickets: Sequence[tuple[str, 
                 frequency_minutes=0, batch_size=batch_size, skip_ticket_numbers=[], event_codes=[],
                 created_at=now, updated_at=now).returning(schedules.c.id)).scalar_one()))
     return schedule_ids
+
+
+def sign_in(wallet: httpx.Client, senders: Sequence[str], recipients: Sequence[str]) -> dict[str, str]:
+    """A sandbox session token per e-mail (the wallet served with ``--sandbox``); recipients get the
+    complete profile accepting a transfer needs."""
+    tokens = {}
+    for email in [*senders, *recipients]:
+        response = wallet.post("/spectator/session", json={"email": email})
+        response.raise_for_status()
+        tokens[email] = response.json()["token"]
+    for r, email in enumerate(recipients):
+        wallet.put("/spectator/profile", json={"firstName": "Friend", "lastName": f"R{r}"},
+                   headers={"Authorization": f"Bearer {tokens[email]}"}).raise_for_status()
+    return tokens

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import httpx
 from harness import background, cpu_seconds, fresh_database, parse_args, parser, report, serve
-from scenery import inject, seed_backoffice, sender_email
+from scenery import inject, seed_backoffice, sender_email, sign_in
 from sqlalchemy import Engine, select
 
 from tixtrace.backoffice.db.database import open_backoffice_database
@@ -113,16 +113,8 @@ def seed(wallet_url: str, base: str, backoffice: Engine, organizers: int, per_or
 
 def sessions(base: str, transfers: int) -> dict[str, str]:
     """A sandbox session per sender and recipient; recipients get the profile accepting needs."""
-    tokens = {}
     with httpx.Client(base_url=base, timeout=60) as wallet:
-        for email in [sender(s) for s in range(SENDERS)] + [recipient(r) for r in range(transfers)]:
-            response = wallet.post("/spectator/session", json={"email": email})
-            response.raise_for_status()
-            tokens[email] = response.json()["token"]
-        for r in range(transfers):
-            wallet.put("/spectator/profile", json={"firstName": "Friend", "lastName": f"R{r}"},
-                       headers={"Authorization": f"Bearer {tokens[recipient(r)]}"}).raise_for_status()
-    return tokens
+        return sign_in(wallet, [sender(s) for s in range(SENDERS)], [recipient(r) for r in range(transfers)])
 
 
 def drive(base: str, tokens: dict[str, str], organizers: int, rate: float, duration: float, resolve_after: float,
